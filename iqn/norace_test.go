@@ -1,0 +1,5 @@
+//go:build !race
+
+package iqn
+
+const raceEnabled = false
