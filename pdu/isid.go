@@ -1,0 +1,78 @@
+package pdu
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+)
+
+// ISID is the 6-byte initiator part of the session identifier, carried in
+// bytes 8-13 of Login Request and Login Response PDUs (RFC 7143 §11.12.5).
+// Its first byte holds the 2-bit type T and the 6-bit field A; then come the
+// 16-bit B, the 8-bit C and the 16-bit D, all big-endian.
+type ISID [6]byte
+
+// ISIDType is the 2-bit T field of an [ISID] (RFC 7143 §11.12.5).
+type ISIDType uint8
+
+// ISID types, RFC 7143 §11.12.5.
+const (
+	// ISIDOUI: A and B hold a 22-bit OUI, C and D a qualifier.
+	ISIDOUI ISIDType = 0
+	// ISIDEN: A is reserved, B and C hold an IANA Enterprise Number, D a
+	// qualifier.
+	ISIDEN ISIDType = 1
+	// ISIDRandom: A is reserved, B and C are random, D is a qualifier.
+	ISIDRandom ISIDType = 2
+	// ISIDReserved is the reserved type 3.
+	ISIDReserved ISIDType = 3
+)
+
+// String returns the format name of RFC 7143 §11.12.5.
+func (t ISIDType) String() string {
+	switch t {
+	case ISIDOUI:
+		return "OUI-Format"
+	case ISIDEN:
+		return "EN-Format"
+	case ISIDRandom:
+		return "Random"
+	}
+	return "Reserved"
+}
+
+// NewISID assembles an ISID from its fields (RFC 7143 §11.12.5). Bits of t
+// above 2 and of a above 6 are dropped.
+func NewISID(t ISIDType, a uint8, b uint16, c uint8, d uint16) ISID {
+	var i ISID
+	i[0] = byte(t)<<6 | a&0x3f
+	binary.BigEndian.PutUint16(i[1:3], b)
+	i[3] = c
+	binary.BigEndian.PutUint16(i[4:6], d)
+	return i
+}
+
+// Type returns the T field (RFC 7143 §11.12.5).
+func (i ISID) Type() ISIDType { return ISIDType(i[0] >> 6) }
+
+// A returns the 6-bit A field (RFC 7143 §11.12.5).
+func (i ISID) A() uint8 { return i[0] & 0x3f }
+
+// B returns the 16-bit B field (RFC 7143 §11.12.5).
+func (i ISID) B() uint16 { return binary.BigEndian.Uint16(i[1:3]) }
+
+// C returns the 8-bit C field (RFC 7143 §11.12.5).
+func (i ISID) C() uint8 { return i[3] }
+
+// D returns the 16-bit D field, the qualifier (RFC 7143 §11.12.5).
+func (i ISID) D() uint16 { return binary.BigEndian.Uint16(i[4:6]) }
+
+// Uint64 returns the ISID as a 48-bit number, as SCSI port names use it.
+func (i ISID) Uint64() uint64 {
+	var b [8]byte
+	copy(b[2:], i[:])
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// String returns the ISID as 12 lower-case hexadecimal digits, the form
+// SCSI initiator port names append after ",i,0x".
+func (i ISID) String() string { return hex.EncodeToString(i[:]) }

@@ -1,0 +1,342 @@
+package pdu
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// DefaultMaxRecvDataSegmentLength is the MaxRecvDataSegmentLength in force
+// until one is negotiated (RFC 7143 §13.12).
+const DefaultMaxRecvDataSegmentLength = 8192
+
+// minBufferSize is the smallest read buffer, big enough for a PDU with the
+// largest AHS area, both digests and a default-sized data segment, and for
+// several small PDUs per read call.
+const minBufferSize = 32 << 10
+
+// maxEmptyReads bounds the calls to an io.Reader that return no bytes and
+// no error before the Reader gives up with io.ErrNoProgress.
+const maxEmptyReads = 100
+
+// Reader frames iSCSI PDUs out of a byte stream such as a net.Conn
+// (RFC 7143 §11.2). It reads through one internal buffer, so a stream of
+// small PDUs costs few read calls, and it allocates nothing per PDU once
+// the buffer has grown to the largest PDU seen.
+//
+// The *PDU a Reader returns, and the AHS and data slices in it, are valid
+// only until the next call to a Reader method.
+//
+// A Reader does not check reserved fields: RFC 7143 §11 asks receivers to
+// ignore them. Call [BHS.Validate] to be strict. It frames any opcode,
+// so a caller can answer an unknown one with a Reject (RFC 7143 §11.17.1).
+//
+// Errors are of two kinds. A [*ConnectionError] (stream ended inside a
+// PDU, header digest error, data segment longer than
+// MaxRecvDataSegmentLength, an error from the underlying reader) is
+// sticky: every later call returns it, and the connection must be closed.
+// A [*ProtocolError] (data digest error) concerns one PDU, which has been
+// consumed; reading can go on (RFC 7143 §7.8). io.EOF is returned when the
+// stream ends cleanly between two PDUs.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	r    io.Reader
+	buf  []byte
+	rpos int // start of unconsumed bytes in buf
+	wpos int // end of valid bytes in buf
+
+	digests Digests
+	maxRecv uint32
+
+	p   PDU
+	err error // sticky error
+
+	// After ReadHeader, the data segment not yet read.
+	pending     bool
+	pendingHdr  BHS
+	pendingData uint32 // DataSegmentLength of the pending segment
+}
+
+// NewReader returns a Reader that reads PDUs from r, with no digests and a
+// MaxRecvDataSegmentLength of 8192, the values in force during login
+// (RFC 7143 §13.1, §13.12).
+func NewReader(r io.Reader) *Reader {
+	return &Reader{
+		r:       r,
+		buf:     make([]byte, minBufferSize),
+		maxRecv: DefaultMaxRecvDataSegmentLength,
+	}
+}
+
+// SetHeaderDigest sets whether PDUs carry a header digest, as the
+// HeaderDigest key negotiated (RFC 7143 §13.1). It takes effect from the
+// next PDU read.
+func (r *Reader) SetHeaderDigest(on bool) { r.digests.Header = on }
+
+// SetDataDigest sets whether PDUs with a data segment carry a data digest,
+// as the DataDigest key negotiated (RFC 7143 §13.1).
+func (r *Reader) SetDataDigest(on bool) { r.digests.Data = on }
+
+// SetMaxRecvDataSegmentLength sets the largest DataSegmentLength accepted,
+// the MaxRecvDataSegmentLength this side declared (RFC 7143 §13.12). A
+// longer segment is a [*ConnectionError] wrapping a
+// [*SegmentTooLongError]. n is capped at 2^24-1; 0 admits only PDUs
+// without a data segment (RFC 7143 §13.12 allows 512 to 2^24-1).
+func (r *Reader) SetMaxRecvDataSegmentLength(n uint32) {
+	r.maxRecv = min(n, MaxDataSegmentLength)
+}
+
+// SetDigests sets both digests at once, as [Reader.SetHeaderDigest] and
+// [Reader.SetDataDigest] do.
+func (r *Reader) SetDigests(d Digests) { r.digests = d }
+
+// Digests returns the digests the Reader expects.
+func (r *Reader) Digests() Digests { return r.digests }
+
+// Buffered returns the number of bytes read from the underlying reader and
+// not yet consumed.
+func (r *Reader) Buffered() int { return r.wpos - r.rpos }
+
+// Read reads one whole PDU: header, AHS, data segment, checking the
+// digests that are enabled. The result is valid until the next call.
+func (r *Reader) Read() (*PDU, error) {
+	h, hl, err := r.readHeader()
+	if err != nil {
+		return nil, err
+	}
+	dsl := h.DataSegmentLength()
+	total := hl + r.digests.dataLength(dsl)
+	if err := r.fill(total); err != nil {
+		return nil, err
+	}
+	// fill may have moved the buffered bytes: h is stale.
+	b := r.buf[r.rpos : r.rpos+total]
+	h = (*BHS)(b[:BHSLength])
+	r.p.Header = *h
+	ahsLen := int(h.TotalAHSLength()) * 4
+	r.p.AHS = b[BHSLength : BHSLength+ahsLen : BHSLength+ahsLen]
+	r.p.Data = b[hl : hl+int(dsl) : hl+int(dsl)]
+	r.rpos += total
+	if r.digests.Data && dsl > 0 {
+		if err := checkDataDigest(&r.p.Header, b[hl:]); err != nil {
+			return nil, err
+		}
+	}
+	return &r.p, nil
+}
+
+// ReadHeader reads the header segments of the next PDU (BHS, AHS and
+// header digest) and leaves its data segment unread, to be read with
+// [Reader.ReadData] straight into a caller's buffer or skipped with
+// [Reader.DiscardData]. The PDU's Data is nil. A data segment left unread
+// is discarded, unchecked, by the next ReadHeader or Read.
+func (r *Reader) ReadHeader() (*PDU, error) {
+	h, hl, err := r.readHeader()
+	if err != nil {
+		return nil, err
+	}
+	b := r.buf[r.rpos : r.rpos+hl]
+	r.p.Header = *h
+	ahsLen := int(h.TotalAHSLength()) * 4
+	r.p.AHS = b[BHSLength : BHSLength+ahsLen : BHSLength+ahsLen]
+	r.p.Data = nil
+	r.rpos += hl
+	if dsl := h.DataSegmentLength(); dsl > 0 {
+		r.pending = true
+		r.pendingHdr = *h
+		r.pendingData = dsl
+	}
+	return &r.p, nil
+}
+
+// ReadData reads the data segment of the PDU whose header ReadHeader
+// returned into dst, which must be exactly DataSegmentLength bytes long,
+// then consumes the padding and checks the data digest if enabled. Bytes
+// already buffered are copied; the rest are read from the underlying
+// reader directly into dst. A wrong-sized dst gives an error matching
+// [ErrDataLength] and consumes nothing. With no data segment pending, dst
+// must be empty.
+func (r *Reader) ReadData(dst []byte) error {
+	if r.err != nil {
+		return r.err
+	}
+	want := 0
+	if r.pending {
+		want = int(r.pendingData)
+	}
+	if len(dst) != want {
+		return &dataLengthError{got: len(dst), want: want}
+	}
+	if !r.pending {
+		return nil
+	}
+	r.pending = false
+	n := copy(dst, r.buf[r.rpos:r.wpos])
+	r.rpos += n
+	if n < len(dst) {
+		if _, err := io.ReadFull(r.r, dst[n:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return r.fail(err)
+		}
+	}
+	pad := padLength(len(dst))
+	trailer := pad
+	if r.digests.Data {
+		trailer += DigestLength
+	}
+	if err := r.fill(trailer); err != nil {
+		return err
+	}
+	t := r.buf[r.rpos : r.rpos+trailer]
+	r.rpos += trailer
+	if r.digests.Data {
+		want := crcUpdate(crcUpdate(0, dst), t[:pad])
+		if got := binary.LittleEndian.Uint32(t[pad:]); got != want {
+			return dataDigestError(&r.pendingHdr, got, want)
+		}
+	}
+	return nil
+}
+
+// DiscardData skips the data segment of the PDU whose header ReadHeader
+// returned, with its padding and digest, without checking the digest.
+func (r *Reader) DiscardData() error {
+	if r.err != nil {
+		return r.err
+	}
+	if !r.pending {
+		return nil
+	}
+	r.pending = false
+	left := r.digests.dataLength(r.pendingData)
+	for left > 0 {
+		if r.rpos == r.wpos {
+			if err := r.fill(min(left, len(r.buf))); err != nil {
+				return err
+			}
+		}
+		n := min(left, r.wpos-r.rpos)
+		r.rpos += n
+		left -= n
+	}
+	return nil
+}
+
+// readHeader discards any pending data segment, then buffers and checks
+// the header segments of the next PDU. It returns the BHS (in the buffer)
+// and the length of the header segments with their digest.
+func (r *Reader) readHeader() (*BHS, int, error) {
+	if r.err != nil {
+		return nil, 0, r.err
+	}
+	if r.pending {
+		if err := r.DiscardData(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if r.wpos == r.rpos {
+		// Clean end of stream only at a PDU boundary.
+		if err := r.fillSome(); err != nil {
+			if err == io.EOF {
+				return nil, 0, io.EOF
+			}
+			return nil, 0, r.fail(err)
+		}
+	}
+	if err := r.fill(BHSLength); err != nil {
+		return nil, 0, err
+	}
+	// The header segments are at most 1072 bytes: check their digest
+	// before believing DataSegmentLength.
+	hl := r.digests.headerLength(int(r.buf[r.rpos+4]) * 4)
+	if err := r.fill(hl); err != nil {
+		return nil, 0, err
+	}
+	if r.digests.Header {
+		if err := checkHeaderDigest(r.buf[r.rpos : r.rpos+hl]); err != nil {
+			r.err = err
+			return nil, 0, err
+		}
+	}
+	h := (*BHS)(r.buf[r.rpos : r.rpos+BHSLength])
+	if dsl := h.DataSegmentLength(); dsl > r.maxRecv {
+		return nil, 0, r.fail(&SegmentTooLongError{Opcode: h.Opcode(), Length: dsl, Limit: r.maxRecv})
+	}
+	return h, hl, nil
+}
+
+// fill makes sure n bytes are buffered from rpos on, moving or growing the
+// buffer only when they do not fit behind rpos.
+func (r *Reader) fill(n int) error {
+	if r.wpos-r.rpos >= n {
+		return nil
+	}
+	if r.rpos+n > len(r.buf) {
+		if n > len(r.buf) {
+			// Double, to bound the copying an adversary who sends ever
+			// larger PDUs can cause, but never beyond the largest PDU the
+			// limit lets through.
+			maxPDU := BHSLength + MaxTotalAHSLength + 2*DigestLength + int(PaddedLength(r.maxRecv))
+			size := max(n, min(2*len(r.buf), maxPDU))
+			nb := make([]byte, size)
+			r.wpos = copy(nb, r.buf[r.rpos:r.wpos])
+			r.buf = nb
+		} else {
+			r.wpos = copy(r.buf, r.buf[r.rpos:r.wpos])
+		}
+		r.rpos = 0
+	}
+	for r.wpos-r.rpos < n {
+		if err := r.fillSome(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return r.fail(err)
+		}
+	}
+	return nil
+}
+
+// fillSome reads at least one byte into the buffer, which has room.
+func (r *Reader) fillSome() error {
+	if r.wpos == len(r.buf) {
+		r.wpos = copy(r.buf, r.buf[r.rpos:r.wpos])
+		r.rpos = 0
+	}
+	for range maxEmptyReads {
+		n, err := r.r.Read(r.buf[r.wpos:])
+		if n < 0 || n > len(r.buf)-r.wpos {
+			return errors.New("pdu: underlying reader returned an invalid count")
+		}
+		r.wpos += n
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// fail records a connection-fatal error and returns it.
+func (r *Reader) fail(err error) error {
+	var ce *ConnectionError
+	if !errors.As(err, &ce) {
+		err = &ConnectionError{Err: err}
+	}
+	r.err = err
+	return err
+}
+
+// dataLengthError reports a ReadData buffer of the wrong length.
+type dataLengthError struct{ got, want int }
+
+func (e *dataLengthError) Error() string {
+	return ErrDataLength.Error() + ": got " + itoa(e.got) + " bytes, DataSegmentLength is " + itoa(e.want)
+}
+
+func (e *dataLengthError) Is(target error) bool { return target == ErrDataLength }
