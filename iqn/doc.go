@@ -27,15 +27,16 @@
 //
 // # Normalization
 //
-// iSCSI names are case-insensitive and may use international characters,
-// so they are compared in the form given by the "iSCSI" stringprep profile
-// of RFC 3722, which [Normalize] implements: code points unassigned in
-// Unicode 3.2 are rejected, a few invisible characters are removed,
-// letters are case folded, the result is put in Unicode normalization form
-// KC, and spaces, controls, most ASCII punctuation and other prohibited
-// characters are rejected, as are strings that break the bidirectional
-// rules of RFC 3454 §6. What is left may be at most 223 bytes long
-// (RFC 7143 §4.2.7). In ASCII terms, a normalized name holds only
+// iSCSI names may use international characters but no upper case
+// (RFC 7143 §4.2.7.1), so input is prepared, and names are compared, in
+// the form given by the "iSCSI" stringprep profile of RFC 3722, which
+// [Normalize] implements: code points unassigned in Unicode 3.2 are
+// rejected, a few invisible characters are removed, letters are case
+// folded, the result is put in Unicode normalization form KC, and spaces,
+// controls, most ASCII punctuation and other prohibited characters are
+// rejected, as are strings that break the bidirectional rules of
+// RFC 3454 §6. What is left may be at most 223 bytes long
+// (RFC 7143 §4.2.7.2). In ASCII terms, a normalized name holds only
 // lower-case letters, digits, '-', '.' and ':'.
 //
 // [Parse] normalizes, so iqn.2001-04.org.gentoo:iSCSI.test.disk1 and

@@ -13,7 +13,7 @@ var (
 	// §4 maps characters to nothing.
 	ErrEmpty = errors.New("iqn: empty name")
 	// ErrTooLong: the name is longer than 223 bytes of UTF-8 after
-	// normalization (RFC 7143 §4.2.7).
+	// normalization (RFC 7143 §4.2.7.2).
 	ErrTooLong = errors.New("iqn: name too long")
 	// ErrInvalidUTF8: the name is not valid UTF-8 (RFC 3722 §1: an iSCSI
 	// name is a string of UTF-8 characters).
@@ -24,8 +24,9 @@ var (
 	// ErrProhibitedChar: after mapping and normalization the name holds a
 	// character RFC 3722 §6 prohibits: a space, control, private use,
 	// non-character, surrogate, display-changing or tagging character
-	// (RFC 3454 Tables C.1.1 to C.9), or ASCII punctuation other than '-',
-	// '.' and ':' (RFC 3722 §6.1).
+	// (RFC 3454 Tables C.1.1 to C.9), ASCII punctuation other than '-',
+	// '.' and ':' (RFC 3722 §6.2), or U+3002 IDEOGRAPHIC FULL STOP
+	// (RFC 3722 §6.1).
 	ErrProhibitedChar = errors.New("iqn: prohibited character")
 	// ErrBidi: the name breaks the bidirectional rules of RFC 3454 §6,
 	// which RFC 3722 §7 applies.

@@ -406,7 +406,7 @@ func (n Name) Bytes() []byte {
 
 // Equal reports whether n and m are the same name. Both are normalized
 // (RFC 3722), so this is a comparison of their normalized forms, which is
-// how RFC 7143 §4.2.7 says names are compared.
+// how RFC 7143 §4.2.7.2 says names are compared.
 func (n Name) Equal(m Name) bool { return n.s == m.s }
 
 // Compare returns -1, 0 or +1 as n's normalized form sorts before, equal

@@ -11,7 +11,7 @@ import (
 )
 
 // MaxLen is the longest an iSCSI name may be: 223 bytes of UTF-8, after
-// normalization (RFC 7143 §4.2.7).
+// normalization (RFC 7143 §4.2.7.2).
 const MaxLen = 223
 
 // caseFold is one row of RFC 3454 Table B.2.
@@ -40,7 +40,7 @@ var prohibitedTables = [...]struct {
 }
 
 // asciiAllowed reports whether c may appear in a normalized iSCSI name:
-// RFC 3722 §6.1 prohibits U+0000-002C, U+002F, U+003B-0040, U+005B-0060
+// RFC 3722 §6.2 prohibits U+0000-002C, U+002F, U+003B-0040, U+005B-0060
 // and U+007B-007F, which leaves '-', '.', ':', digits and letters, and the
 // letters are lower case after RFC 3722 §4 case folding.
 func asciiAllowed(c byte) bool {
@@ -60,9 +60,9 @@ func prohibitedReason(r rune) string {
 		case r < ' ' || r == 0x7f:
 			return "ASCII control, RFC 3454 table C.2.1"
 		}
-		return "ASCII punctuation, RFC 3722 §6.1"
+		return "ASCII punctuation, RFC 3722 §6.2"
 	}
-	// RFC 3722 §6.1 also prohibits U+3002 IDEOGRAPHIC FULL STOP, which
+	// RFC 3722 §6.1 prohibits U+3002 IDEOGRAPHIC FULL STOP, which
 	// input methods produce in place of '.'.
 	if r == 0x3002 {
 		return "ideographic full stop, RFC 3722 §6.1"
@@ -94,9 +94,9 @@ func foldB2(r rune) (string, bool) {
 //   - the result is put in Unicode normalization form KC (RFC 3722 §5);
 //   - characters of RFC 3454 Tables C.1.1 to C.9 are rejected, as are all
 //     ASCII characters but '-', '.', ':', digits and letters, and U+3002
-//     (RFC 3722 §6, §6.1);
+//     (RFC 3722 §6, §6.1, §6.2);
 //   - the bidirectional rules of RFC 3454 §6 are checked (RFC 3722 §7);
-//   - the result may be at most [MaxLen] bytes long (RFC 7143 §4.2.7).
+//   - the result may be at most [MaxLen] bytes long (RFC 7143 §4.2.7.2).
 //
 // A run of more than 30 combining marks, which no written language needs,
 // is rejected with [ErrProhibitedChar]: the normalizer marks such runs in a

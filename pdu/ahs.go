@@ -9,8 +9,7 @@ import (
 // (RFC 7143 §11.2.2.1): its low 6 bits; the top 2 bits are reserved.
 type AHSType uint8
 
-// AHS types, RFC 7143 §11.2.2.1. Codes 3-59 are reserved and 60-63 are for
-// non-iSCSI extensions.
+// AHS types, RFC 7143 §11.2.2.1. Codes 0 and 3-63 are reserved.
 const (
 	// AHSExtendedCDB carries the bytes of a CDB beyond the 16 of the SCSI
 	// Command BHS (RFC 7143 §11.2.2.3).

@@ -8,7 +8,10 @@ import (
 // (RFC 7143 §11.9.1).
 type AsyncEvent uint8
 
-// Asynchronous events, RFC 7143 §11.9.1. Codes 5-254 are reserved.
+// Asynchronous events, RFC 7143 §11.9.1. The RFC defines codes 0-5 (5,
+// Task Termination, only on sessions that negotiated TaskReporting=FastAbort,
+// §13.23, has no constant here), gives 248-255 to vendor-specific events and
+// leaves all others unassigned.
 const (
 	// AsyncSCSIEvent: a SCSI asynchronous event; the data segment holds
 	// sense data.
@@ -26,9 +29,18 @@ const (
 	// AsyncNegotiationRequested: the target asks for parameter
 	// negotiation; Parameter3 is the time to start it in.
 	AsyncNegotiationRequested AsyncEvent = 4
+	// AsyncTaskTermination: all active tasks of the logical unit named by
+	// the LUN field are being terminated.
+	AsyncTaskTermination AsyncEvent = 5
 	// AsyncVendorSpecific: a vendor-specific event; AsyncVCode says which.
+	// RFC 7143 §11.9.1 gives all of 248-255 to vendors (see
+	// AsyncEvent.VendorSpecific); this is 255, the value RFC 3720 used.
 	AsyncVendorSpecific AsyncEvent = 255
 )
+
+// VendorSpecific reports whether e is in the range 248-255 that RFC 7143
+// §11.9.1 reserves for vendor-specific iSCSI events.
+func (e AsyncEvent) VendorSpecific() bool { return e >= 248 }
 
 // String describes the event as RFC 7143 §11.9.1 does.
 func (e AsyncEvent) String() string {
@@ -43,7 +55,10 @@ func (e AsyncEvent) String() string {
 		return "target will drop all connections"
 	case AsyncNegotiationRequested:
 		return "target requests parameter negotiation"
-	case AsyncVendorSpecific:
+	case AsyncTaskTermination:
+		return "task termination"
+	}
+	if e.VendorSpecific() {
 		return "vendor-specific iSCSI event"
 	}
 	return "AsyncEvent(" + strconv.Itoa(int(e)) + ")"

@@ -43,6 +43,9 @@ func TestAsyncEventString(t *testing.T) {
 		AsyncAllConnectionsDropped: "target will drop all connections",
 		AsyncNegotiationRequested:  "target requests parameter negotiation",
 		AsyncVendorSpecific:        "vendor-specific iSCSI event",
-		5:                          "AsyncEvent(5)",
+		AsyncTaskTermination:       "task termination",
+		6:                          "AsyncEvent(6)",
+		247:                        "AsyncEvent(247)",
+		248:                        "vendor-specific iSCSI event",
 	})
 }

@@ -10,17 +10,17 @@ import (
 const BHSLength = 48
 
 // MaxDataSegmentLength is the largest value the 24-bit DataSegmentLength
-// field can carry (RFC 7143 §11.2.1.5).
+// field can carry (RFC 7143 §11.2.1.6).
 const MaxDataSegmentLength = 1<<24 - 1
 
 // MaxTotalAHSLength is the largest total length in bytes of the Additional
 // Header Segments of one PDU: the 8-bit TotalAHSLength counts 4-byte words
-// (RFC 7143 §11.2.1.4).
+// (RFC 7143 §11.2.1.5).
 const MaxTotalAHSLength = 255 * 4
 
 // ReservedTag is the all-ones value RFC 7143 uses for an Initiator Task Tag
-// or Target Transfer Tag that is not in use (§11.18.2, §11.19.1, §11.9,
-// §11.17).
+// or Target Transfer Tag that is not in use (§11.2.1.8, §11.18.2,
+// §11.19.1, §11.9, §11.17).
 const ReservedTag uint32 = 0xffffffff
 
 // BHS is the 48-byte Basic Header Segment of RFC 7143 §11.2.1, held as raw
@@ -53,38 +53,38 @@ func (h *BHS) Final() bool { return h[1]&0x80 != 0 }
 func (h *BHS) SetFinal(v bool) { setBit(&h[1], 0x80, v) }
 
 // TotalAHSLength returns the total length of the Additional Header Segments
-// in 4-byte words, as on the wire (RFC 7143 §11.2.1.4).
+// in 4-byte words, as on the wire (RFC 7143 §11.2.1.5).
 func (h *BHS) TotalAHSLength() uint8 { return h[4] }
 
 // SetTotalAHSLength sets the total AHS length in 4-byte words
-// (RFC 7143 §11.2.1.4).
+// (RFC 7143 §11.2.1.5).
 func (h *BHS) SetTotalAHSLength(words uint8) { h[4] = words }
 
 // DataSegmentLength returns the 24-bit length in bytes of the data segment,
-// padding excluded (RFC 7143 §11.2.1.5).
+// padding excluded (RFC 7143 §11.2.1.6).
 func (h *BHS) DataSegmentLength() uint32 {
 	return uint32(h[5])<<16 | uint32(h[6])<<8 | uint32(h[7])
 }
 
 // SetDataSegmentLength sets the 24-bit DataSegmentLength
-// (RFC 7143 §11.2.1.5). Bits above the 24th are dropped.
+// (RFC 7143 §11.2.1.6). Bits above the 24th are dropped.
 func (h *BHS) SetDataSegmentLength(n uint32) {
 	h[5], h[6], h[7] = byte(n>>16), byte(n>>8), byte(n)
 }
 
 // LUN returns bytes 8-15 as a big-endian number: the Logical Unit Number in
-// the PDUs that carry one (RFC 7143 §11.2.1.6), otherwise opcode-specific
+// the PDUs that carry one (RFC 7143 §11.2.1.7), otherwise opcode-specific
 // or reserved. The encoding of the LUN is SAM's, left to the scsi package.
 func (h *BHS) LUN() uint64 { return binary.BigEndian.Uint64(h[8:16]) }
 
-// SetLUN sets bytes 8-15 (RFC 7143 §11.2.1.6).
+// SetLUN sets bytes 8-15 (RFC 7143 §11.2.1.7).
 func (h *BHS) SetLUN(lun uint64) { binary.BigEndian.PutUint64(h[8:16], lun) }
 
 // InitiatorTaskTag returns bytes 16-19, the tag the initiator gave the task
-// (RFC 7143 §11.2.1.7). 0xffffffff ([ReservedTag]) is reserved.
+// (RFC 7143 §11.2.1.8). 0xffffffff ([ReservedTag]) is reserved.
 func (h *BHS) InitiatorTaskTag() uint32 { return h.u32(16) }
 
-// SetInitiatorTaskTag sets bytes 16-19 (RFC 7143 §11.2.1.7).
+// SetInitiatorTaskTag sets bytes 16-19 (RFC 7143 §11.2.1.8).
 func (h *BHS) SetInitiatorTaskTag(t uint32) { h.setU32(16, t) }
 
 // Reset zeroes all 48 bytes.
@@ -279,10 +279,11 @@ func (h *BHS) checkHeader(want Opcode, rsv []field, one []field) error {
 	return nil
 }
 
-// reservedCode builds the error for a reserved code value in a defined
-// field, which RFC 7143 §11 has receivers report as a protocol error:
-// Reject reason Protocol Error (§11.17.1).
-func (h *BHS) reservedCode(off int, value uint32, why string) error {
+// protocolViolation builds the error for what RFC 7143 §11 calls a
+// protocol error: a reserved code value in a defined field, or bits the
+// RFC makes mutually exclusive (§11.4.1: o and u, O and U). Its Reject
+// reason is Protocol Error (§11.17.1).
+func (h *BHS) protocolViolation(off int, value uint32, why string) error {
 	return &ProtocolError{
 		Reason: RejectProtocolError,
 		Header: *h,

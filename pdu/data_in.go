@@ -130,7 +130,7 @@ func (p *DataIn) Validate() error {
 		return h.invalid(1, uint32(h[1]), "S bit set without F bit")
 	}
 	if h[1]&0x06 == 0x06 {
-		return h.invalid(1, uint32(h[1]), "O and U bits both set")
+		return h.protocolViolation(1, uint32(h[1]), "O and U bits both set")
 	}
 	return nil
 }

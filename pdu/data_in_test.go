@@ -42,6 +42,6 @@ func TestDataInValidate(t *testing.T) {
 			h.DataIn().SetStatusPresent(true)
 			h.DataIn().SetResidualOverflow(true)
 			h.DataIn().SetResidualUnderflow(true)
-		}, 1, false},
+		}, 1, true},
 	})
 }

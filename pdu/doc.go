@@ -52,7 +52,7 @@
 //
 // # Sections implemented
 //
-// RFC 7143 §11.2 (BHS, AHS, digests, padding), §11.3-§11.19 (every PDU),
+// RFC 7143 §11.1 (padding), §11.2 (BHS, AHS, digests), §11.3-§11.19 (every PDU),
 // the codes of §11.4.3, §11.5.1, §11.6.1, §11.9.1, §11.12.5, §11.13.5,
 // §11.14.1, §11.15.1, §11.16.1 and §11.17.1; the task management
 // functions and response RFC 7144 adds; serial number arithmetic of

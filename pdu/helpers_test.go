@@ -196,7 +196,10 @@ type invalidCase struct {
 	name   string
 	change func(*BHS)
 	offset int
-	code   bool
+	// code marks a protocol error (reserved code value, mutually
+	// exclusive bits: Reject reason Protocol Error) rather than a format
+	// error (Invalid PDU field).
+	code bool
 }
 
 // testValidateInvalid checks that each change to a valid header gives a

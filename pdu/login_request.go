@@ -69,17 +69,17 @@ func (p *LoginRequest) NSG() Stage { return Stage(p[1] & 3) }
 func (p *LoginRequest) SetNSG(s Stage) { p[1] = p[1]&^0x03 | byte(s&3) }
 
 // VersionMax returns the highest protocol version the initiator supports;
-// RFC 7143 §11.12.4 defines version 0x00.
+// RFC 7143 §11.12.4.1; §11.12.4 defines version 0x00.
 func (p *LoginRequest) VersionMax() uint8 { return p[2] }
 
-// SetVersionMax sets Version-max (RFC 7143 §11.12.4).
+// SetVersionMax sets Version-max (RFC 7143 §11.12.4.1).
 func (p *LoginRequest) SetVersionMax(v uint8) { p[2] = v }
 
 // VersionMin returns the lowest protocol version the initiator supports
-// (RFC 7143 §11.12.4).
+// (RFC 7143 §11.12.4.2).
 func (p *LoginRequest) VersionMin() uint8 { return p[3] }
 
-// SetVersionMin sets Version-min (RFC 7143 §11.12.4).
+// SetVersionMin sets Version-min (RFC 7143 §11.12.4.2).
 func (p *LoginRequest) SetVersionMin(v uint8) { p[3] = v }
 
 // ISID returns the initiator part of the session identifier
@@ -145,10 +145,10 @@ func validateLoginFlags(h *BHS) error {
 		return h.invalid(1, uint32(h[1]), "T and C bits both set")
 	}
 	if Stage(h[1]>>2&3) == 2 {
-		return h.reservedCode(1, uint32(h[1]), "CSG is the reserved stage 2")
+		return h.protocolViolation(1, uint32(h[1]), "CSG is the reserved stage 2")
 	}
 	if t && Stage(h[1]&3) == 2 {
-		return h.reservedCode(1, uint32(h[1]), "NSG is the reserved stage 2")
+		return h.protocolViolation(1, uint32(h[1]), "NSG is the reserved stage 2")
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func (p *LogoutRequest) Validate() error {
 		return h.invalid(4, h.u32(4), "TotalAHSLength and DataSegmentLength must be 0 (RFC 7143 §11.14.2)")
 	}
 	if r := h[1] & 0x7f; r > byte(LogoutRemoveConnectionForRecovery) {
-		return h.reservedCode(1, uint32(r), "reserved logout reason code")
+		return h.protocolViolation(1, uint32(r), "reserved logout reason code")
 	}
 	return nil
 }

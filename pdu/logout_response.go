@@ -77,7 +77,8 @@ func (p *LogoutResponse) MaxCmdSN() uint32 { return p.BHS().u32(32) }
 func (p *LogoutResponse) SetMaxCmdSN(v uint32) { p.BHS().setU32(32, v) }
 
 // Time2Wait returns the minimum number of seconds to wait before
-// reconnecting or reassigning (RFC 7143 §11.15.3).
+// attempting task reassignment (Response 0 at ErrorRecoveryLevel 2) or a
+// new logout (Response 2 or 3) (RFC 7143 §11.15.3).
 func (p *LogoutResponse) Time2Wait() uint16 { return p.BHS().u16(40) }
 
 // SetTime2Wait sets Time2Wait (RFC 7143 §11.15.3).
@@ -104,7 +105,7 @@ func (p *LogoutResponse) Validate() error {
 		return h.invalid(4, h.u32(4), "TotalAHSLength and DataSegmentLength must be 0 (RFC 7143 §11.15.2)")
 	}
 	if r := h[2]; r > byte(LogoutCleanupFailed) {
-		return h.reservedCode(2, uint32(r), "reserved logout response code")
+		return h.protocolViolation(2, uint32(r), "reserved logout response code")
 	}
 	return nil
 }

@@ -186,8 +186,9 @@ func checkDataDigest(h *BHS, b []byte) error {
 
 // dataDigestError is the error for a data digest mismatch. RFC 7143 §7.8:
 // the PDU is discarded; a target answers with Reject reason Data Digest
-// Error (or recovers with an R2T), an initiator recovers with a SNACK or
-// aborts the task. The connection stays.
+// Error and, for a data PDU, also asks for it again with a recovery R2T or
+// ends the task; an initiator asks for it again with a SNACK, aborts the
+// task, or logs the connection out. The connection stays.
 func dataDigestError(h *BHS, got, want uint32) error {
 	return &ProtocolError{
 		Reason: RejectDataDigestError,

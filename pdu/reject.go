@@ -92,9 +92,9 @@ func (p *Reject) MaxCmdSN() uint32 { return p.BHS().u32(32) }
 // SetMaxCmdSN sets MaxCmdSN (RFC 7143 §11.17).
 func (p *Reject) SetMaxCmdSN(v uint32) { p.BHS().setU32(32, v) }
 
-// DataSN returns the DataSN or R2TSN field: for a rejected SNACK, the
-// DataSN/R2TSN of the next Data-In or R2T the target will send; otherwise
-// reserved (RFC 7143 §11.17.2).
+// DataSN returns the DataSN or R2TSN field: when a Data/R2T SNACK is
+// rejected with reason Protocol Error, the next DataSN or R2TSN the target
+// would send for the task; otherwise reserved (RFC 7143 §11.17.2).
 func (p *Reject) DataSN() uint32 { return p.BHS().u32(36) }
 
 // SetDataSN sets the DataSN/R2TSN field (RFC 7143 §11.17.2).

@@ -100,8 +100,9 @@ func (p *SCSICommand) InitiatorTaskTag() uint32 { return p.BHS().u32(16) }
 func (p *SCSICommand) SetInitiatorTaskTag(v uint32) { p.BHS().setU32(16, v) }
 
 // ExpectedDataTransferLength returns the number of bytes of data the
-// initiator expects to transfer for the operation, the Data-In length of a
-// bidirectional command (RFC 7143 §11.3.4).
+// initiator expects to transfer for the operation; for a bidirectional
+// command it is the write (Data-Out) length, the read length being in a
+// Bidirectional Read Expected Data Transfer Length AHS (RFC 7143 §11.3.4).
 func (p *SCSICommand) ExpectedDataTransferLength() uint32 { return p.BHS().u32(20) }
 
 // SetExpectedDataTransferLength sets ExpectedDataTransferLength
@@ -136,7 +137,7 @@ func (p *SCSICommand) Validate() error {
 		return h.invalid(1, uint32(h[1]), "W and F bits both 0")
 	}
 	if a := h[1] & 7; a > byte(TaskACA) {
-		return h.reservedCode(1, uint32(a), "reserved task attribute")
+		return h.protocolViolation(1, uint32(a), "reserved task attribute")
 	}
 	if h[1]&0x60 == 0 && h.u32(20) != 0 {
 		return h.invalid(20, h.u32(20), "Expected Data Transfer Length is not 0 but R and W are both 0")

@@ -107,16 +107,16 @@ func (p *SCSIResponse) StatSN() uint32 { return p.BHS().u32(24) }
 // SetStatSN sets StatSN (RFC 7143 §11.4.9).
 func (p *SCSIResponse) SetStatSN(v uint32) { p.BHS().setU32(24, v) }
 
-// ExpCmdSN returns the next expected CmdSN (RFC 7143 §11.4.9).
+// ExpCmdSN returns the next expected CmdSN (RFC 7143 §11.4.10).
 func (p *SCSIResponse) ExpCmdSN() uint32 { return p.BHS().u32(28) }
 
-// SetExpCmdSN sets ExpCmdSN (RFC 7143 §11.4.9).
+// SetExpCmdSN sets ExpCmdSN (RFC 7143 §11.4.10).
 func (p *SCSIResponse) SetExpCmdSN(v uint32) { p.BHS().setU32(28, v) }
 
-// MaxCmdSN returns the maximum CmdSN the target accepts (RFC 7143 §11.4.9).
+// MaxCmdSN returns the maximum CmdSN the target accepts (RFC 7143 §11.4.11).
 func (p *SCSIResponse) MaxCmdSN() uint32 { return p.BHS().u32(32) }
 
-// SetMaxCmdSN sets MaxCmdSN (RFC 7143 §11.4.9).
+// SetMaxCmdSN sets MaxCmdSN (RFC 7143 §11.4.11).
 func (p *SCSIResponse) SetMaxCmdSN(v uint32) { p.BHS().setU32(32, v) }
 
 // ExpDataSN returns the number of Data-In (read) PDUs the target sent for
@@ -152,13 +152,13 @@ func (p *SCSIResponse) Validate() error {
 		return err
 	}
 	if h[1]&0x18 == 0x18 {
-		return h.invalid(1, uint32(h[1]), "o and u bits both set")
+		return h.protocolViolation(1, uint32(h[1]), "o and u bits both set")
 	}
 	if h[1]&0x06 == 0x06 {
-		return h.invalid(1, uint32(h[1]), "O and U bits both set")
+		return h.protocolViolation(1, uint32(h[1]), "O and U bits both set")
 	}
 	if r := h[2]; r > 1 && r < 0x80 {
-		return h.reservedCode(2, uint32(r), "reserved response code")
+		return h.protocolViolation(2, uint32(r), "reserved response code")
 	}
 	return nil
 }

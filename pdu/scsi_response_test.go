@@ -39,11 +39,11 @@ func TestSCSIResponseValidate(t *testing.T) {
 		{"o and u", func(h *BHS) {
 			h.SCSIResponse().SetBidirectionalReadResidualOverflow(true)
 			h.SCSIResponse().SetBidirectionalReadResidualUnderflow(true)
-		}, 1, false},
+		}, 1, true},
 		{"O and U", func(h *BHS) {
 			h.SCSIResponse().SetResidualOverflow(true)
 			h.SCSIResponse().SetResidualUnderflow(true)
-		}, 1, false},
+		}, 1, true},
 		{"reserved response 0x02", func(h *BHS) { h.SCSIResponse().SetResponse(2) }, 2, true},
 		{"reserved response 0x7f", func(h *BHS) { h.SCSIResponse().SetResponse(0x7f) }, 2, true},
 	})

@@ -53,14 +53,14 @@ func (p *SNACKRequest) Type() SNACKType { return SNACKType(p[1] >> 0 & 0x0f) }
 func (p *SNACKRequest) SetType(v SNACKType) { p[1] = p[1]&^(0x0f<<0) | byte(v)&0x0f<<0 }
 
 // LUN returns bytes 8-15, the Logical Unit Number for a DataACK, else
-// reserved (RFC 7143 §11.16).
+// reserved (RFC 7143 §11.16.5).
 func (p *SNACKRequest) LUN() uint64 { return p.BHS().LUN() }
 
 // SetLUN sets LUN (RFC 7143 §11.16).
 func (p *SNACKRequest) SetLUN(v uint64) { p.BHS().SetLUN(v) }
 
 // InitiatorTaskTag returns the tag of the task, or 0xffffffff for a Status
-// SNACK (RFC 7143 §11.16.4).
+// SNACK or a DataACK (RFC 7143 §11.16.4).
 func (p *SNACKRequest) InitiatorTaskTag() uint32 { return p.BHS().u32(16) }
 
 // SetInitiatorTaskTag sets InitiatorTaskTag (RFC 7143 §11.16.4).
@@ -111,7 +111,7 @@ func (p *SNACKRequest) Validate() error {
 	}
 	t := SNACKType(h[1] & 0x0f)
 	if t > SNACKRData {
-		return h.reservedCode(1, uint32(t), "reserved SNACK type")
+		return h.protocolViolation(1, uint32(t), "reserved SNACK type")
 	}
 	itt, ttt := h.u32(16), h.u32(20)
 	switch t {
@@ -123,6 +123,12 @@ func (p *SNACKRequest) Validate() error {
 	case SNACKDataR2T:
 		if ttt != ReservedTag {
 			return h.invalid(20, ttt, "Target Transfer Tag of a "+t.String()+" SNACK is not 0xffffffff")
+		}
+	case SNACKDataACK:
+		// RFC 7143 §11.16.4: the Initiator Task Tag of a DataACK is
+		// 0xffffffff, as for a Status SNACK.
+		if itt != ReservedTag {
+			return h.invalid(16, itt, "Initiator Task Tag of a DataACK SNACK is not 0xffffffff")
 		}
 	case SNACKRData:
 		if ttt == 0 || ttt == ReservedTag {

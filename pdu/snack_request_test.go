@@ -54,8 +54,13 @@ func TestSNACKRequestValidate(t *testing.T) {
 		}, 40, false},
 		{"DataACK with RunLength", func(h *BHS) {
 			h.SNACKRequest().SetType(SNACKDataACK)
+			h.SNACKRequest().SetInitiatorTaskTag(ReservedTag)
 			h.SNACKRequest().SetRunLength(1)
 		}, 44, false},
+		{"DataACK with an Initiator Task Tag", func(h *BHS) {
+			h.SNACKRequest().SetType(SNACKDataACK)
+			h.SNACKRequest().SetInitiatorTaskTag(7)
+		}, 16, false},
 		{"R-Data with RunLength", func(h *BHS) {
 			h.SNACKRequest().SetType(SNACKRData)
 			h.SNACKRequest().SetTargetTransferTag(9)
@@ -71,6 +76,7 @@ func TestSNACKRequestValidate(t *testing.T) {
 		},
 		func(s *SNACKRequest) {
 			s.SetType(SNACKDataACK)
+			s.SetInitiatorTaskTag(ReservedTag)
 			s.SetTargetTransferTag(0x42)
 			s.SetBegRun(7)
 		},

@@ -121,9 +121,9 @@ func (p *TaskManagementRequest) ExpStatSN() uint32 { return p.BHS().u32(28) }
 // SetExpStatSN sets ExpStatSN (RFC 7143 §11.5).
 func (p *TaskManagementRequest) SetExpStatSN(v uint32) { p.BHS().setU32(28, v) }
 
-// RefCmdSN returns the CmdSN of the referenced task for ABORT TASK, or the
-// CmdSN of this request for ABORT TASK SET and CLEAR TASK SET
-// (RFC 7143 §11.5.5).
+// RefCmdSN returns, for ABORT TASK, the CmdSN of the referenced task, or
+// the CmdSN of this request when that task was created by an immediate
+// command; for other functions it is reserved (RFC 7143 §11.5.5).
 func (p *TaskManagementRequest) RefCmdSN() uint32 { return p.BHS().u32(32) }
 
 // SetRefCmdSN sets RefCmdSN (RFC 7143 §11.5.5).
@@ -150,7 +150,7 @@ func (p *TaskManagementRequest) Validate() error {
 		return h.invalid(4, h.u32(4), "TotalAHSLength and DataSegmentLength must be 0 (RFC 7143 §11.5.2)")
 	}
 	if f := TaskManagementFunction(h[1] & 0x7f); f == 0 || f > TMFQueryAsynchronousEvent {
-		return h.reservedCode(1, uint32(f), "reserved task management function")
+		return h.protocolViolation(1, uint32(f), "reserved task management function")
 	}
 	return nil
 }

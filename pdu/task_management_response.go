@@ -97,14 +97,14 @@ func (p *TaskManagementResponse) SetMaxCmdSN(v uint32) { p.BHS().setU32(32, v) }
 var taskManagementResponseReserved = fields(rsvByte0Target, []field{{1, 0x7f}, {3, 0xff}}, span(8, 16), span(20, 24), span(36, 48))
 
 // Validate checks the opcode, the fixed bit, that reserved fields are zero,
-// and that TotalAHSLength and DataSegmentLength are 0 (RFC 7143 §11.6.3).
+// and that TotalAHSLength and DataSegmentLength are 0 (RFC 7143 §11.6.2).
 func (p *TaskManagementResponse) Validate() error {
 	h := p.BHS()
 	if err := h.checkHeader(OpTaskManagementResponse, taskManagementResponseReserved, oneFinal); err != nil {
 		return err
 	}
 	if h[4] != 0 || h.DataSegmentLength() != 0 {
-		return h.invalid(4, h.u32(4), "TotalAHSLength and DataSegmentLength must be 0 (RFC 7143 §11.6.3)")
+		return h.invalid(4, h.u32(4), "TotalAHSLength and DataSegmentLength must be 0 (RFC 7143 §11.6.2)")
 	}
 	return nil
 }

@@ -1,0 +1,254 @@
+package disk
+
+import (
+	"encoding/binary"
+
+	"github.com/go-iscsi/iscsi/scsi"
+)
+
+// startStopUnit serves START STOP UNIT (SBC-4 §5.25). A POWER CONDITION
+// other than 0h (START_VALID) makes LOEJ and START ignored, and the
+// logical unit has no power states to enter, so the command completes
+// without effect. With LOEJ, a removable logical unit ejects (START zero)
+// or loads (START one) its medium; either fails with ILLEGAL REQUEST,
+// MEDIUM REMOVAL PREVENTED while an I_T nexus prevents removal. Loading
+// establishes NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED for the
+// other I_T nexuses. The logical unit is always spun up, so START alone
+// changes nothing; LOEJ on a fixed medium is ignored.
+func (lu *LU) startStopUnit(req *Request) Response {
+	cdb := req.CDB
+	if cdb[4]>>4 != 0 {
+		return good(0)
+	}
+	loej, start := cdb[4]&0x02 != 0, cdb[4]&0x01 != 0
+	if !loej || !lu.cfg.Removable {
+		return good(0)
+	}
+	lu.mu.Lock()
+	defer lu.mu.Unlock()
+	if len(lu.preventers) > 0 {
+		return senseResponse(scsi.SenseIllegalRequest, scsi.ASCMediumRemovalPrevented)
+	}
+	if start {
+		if lu.noMedium.Load() {
+			lu.noMedium.Store(false)
+			for n, ns := range lu.nexuses {
+				if n != req.Nexus {
+					queueUA(ns, scsi.ASCNotReadyToReadyChangeMediumMayHaveChanged)
+				}
+			}
+		}
+		return good(0)
+	}
+	lu.noMedium.Store(true)
+	return good(0)
+}
+
+// preventAllow serves PREVENT ALLOW MEDIUM REMOVAL (SPC-4 §6.15, SBC-4
+// §5.9): PREVENT 01b records the I_T nexus as preventing removal, 00b
+// withdraws it; removal is allowed when no nexus prevents it. PREVENT 1xb
+// (medium changer) is not supported. A fixed-medium logical unit accepts
+// the command without effect.
+func (lu *LU) preventAllow(req *Request) Response {
+	prevent := req.CDB[4] & 0x03
+	if prevent > 1 {
+		return invalidCDB(4, 1)
+	}
+	if !lu.cfg.Removable {
+		return good(0)
+	}
+	lu.mu.Lock()
+	defer lu.mu.Unlock()
+	if prevent == 1 {
+		lu.preventers[req.Nexus] = struct{}{}
+	} else {
+		delete(lu.preventers, req.Nexus)
+	}
+	return good(0)
+}
+
+// reportLUNs serves REPORT LUNS (SPC-4 §6.33) with Config.LUNs. SELECT
+// REPORT 00h, 01h (well known: none) and 02h are supported; the allocation
+// length must be at least 16.
+func (lu *LU) reportLUNs(req *Request) Response {
+	cdb := req.CDB
+	alloc := u32len(binary.BigEndian.Uint32(cdb[6:]))
+	if alloc < 16 {
+		return invalidCDB(6, -1)
+	}
+	var luns []scsi.LUN
+	switch cdb[2] {
+	case 0x00, 0x02:
+		luns = lu.cfg.LUNs
+		if len(luns) == 0 {
+			luns = []scsi.LUN{{}}
+		}
+	case 0x01:
+	default:
+		return invalidCDB(2, -1)
+	}
+	return putDataIn(req, scsi.AppendReportLUNsData(nil, luns), alloc)
+}
+
+// supported describes a dispatch table row as package scsi's
+// REPORT SUPPORTED OPERATION CODES builders take it. No timeouts are
+// specified (zero).
+func (c *command) supported() scsi.SupportedCommand {
+	usage := c.usage
+	if c.hasSA {
+		// SPC-4 §6.35.3: the CDB USAGE DATA holds the service action in
+		// its field, not usage bits.
+		usage = append([]byte(nil), usage...)
+		usage[1] = usage[1]&^0x1f | c.sa
+	}
+	return scsi.SupportedCommand{Op: c.op, ServiceAction: scsi.ServiceAction(c.sa), HasServiceAction: c.hasSA, Usage: usage}
+}
+
+// reportSupportedOpCodes serves REPORT SUPPORTED OPERATION CODES (SPC-4
+// §6.35) from the logical unit's own dispatch table: REPORTING OPTIONS
+// 000b lists every command, 001b one operation code without service
+// actions, 010b one operation code and service action, 011b either. RCTD
+// adds command timeouts descriptors with no timeout values.
+func (lu *LU) reportSupportedOpCodes(req *Request) Response {
+	cdb := req.CDB
+	rctd := cdb[2]&0x80 != 0
+	opts := cdb[2] & 0x07
+	op := cdb[3]
+	sa := binary.BigEndian.Uint16(cdb[4:])
+	alloc := u32len(binary.BigEndian.Uint32(cdb[6:]))
+	if opts == scsi.ReportAllCommands {
+		var all []scsi.SupportedCommand
+		for i := range lu.table {
+			for j := range lu.table[i] {
+				all = append(all, lu.table[i][j].supported())
+			}
+		}
+		return putDataIn(req, scsi.AppendAllCommands(nil, all, rctd), alloc)
+	}
+	rows := lu.table[op]
+	var found *command
+	switch opts {
+	case scsi.ReportOneCommand:
+		if len(rows) > 0 && rows[0].hasSA {
+			return invalidCDB(2, 2)
+		}
+		if sa != 0 {
+			return invalidCDB(4, -1)
+		}
+		if len(rows) > 0 {
+			found = &rows[0]
+		}
+	case scsi.ReportOneCommandWithSA, scsi.ReportOneCommandMaybeSA:
+		if opts == scsi.ReportOneCommandWithSA && len(rows) > 0 && !rows[0].hasSA {
+			return invalidCDB(2, 2)
+		}
+		for i := range rows {
+			if !rows[i].hasSA || uint16(rows[i].sa) == sa {
+				found = &rows[i]
+				break
+			}
+		}
+		if found != nil && !found.hasSA && sa != 0 && opts == scsi.ReportOneCommandWithSA {
+			found = nil
+		}
+	default:
+		return invalidCDB(2, 2)
+	}
+	if found == nil {
+		return putDataIn(req, scsi.AppendOneCommand(nil, scsi.SupportNone, scsi.SupportedCommand{}, rctd), alloc)
+	}
+	return putDataIn(req, scsi.AppendOneCommand(nil, scsi.SupportStandard, found.supported(), rctd), alloc)
+}
+
+// readDefectData serves READ DEFECT DATA(10) and (12) (SBC-4 §5.22,
+// §5.23): an empty list in the requested format, with PLISTV and GLISTV
+// echoing REQ_PLIST and REQ_GLIST.
+func (lu *LU) readDefectData(req *Request) Response {
+	cdb := req.CDB
+	if scsi.OpCode(cdb[0]) == scsi.OpReadDefectData10 {
+		out := []byte{0, cdb[2] & 0x1f, 0, 0}
+		return putDataIn(req, out, int(binary.BigEndian.Uint16(cdb[7:])))
+	}
+	out := []byte{0, cdb[1] & 0x1f, 0, 0, 0, 0, 0, 0}
+	return putDataIn(req, out, u32len(binary.BigEndian.Uint32(cdb[6:])))
+}
+
+// sanitize serves SANITIZE (SBC-4 §5.36). OVERWRITE writes the
+// initialization pattern over every block (the passes of OVERWRITE COUNT
+// leave the same result as the last one, so one is written: the pattern,
+// inverted when INVERT is set and the count is even); BLOCK ERASE
+// deallocates every block; EXIT FAILURE MODE completes at once, since a
+// sanitize never stops half done. CRYPTOGRAPHIC ERASE is not supported.
+// The operation runs before the command completes (IMMED needs no
+// action); meanwhile media access from other commands fails with NOT
+// READY, SANITIZE IN PROGRESS.
+func (lu *LU) sanitize(req *Request) Response {
+	cdb := req.CDB
+	sa := cdb[1] & 0x1f
+	plen := int(binary.BigEndian.Uint16(cdb[7:]))
+	size := int64(lu.blocks()) * lu.bs
+	switch sa {
+	case 0x1f: // EXIT FAILURE MODE
+		if plen != 0 {
+			return invalidCDB(7, -1)
+		}
+		return good(0)
+	case 0x02: // BLOCK ERASE
+		if plen != 0 {
+			return invalidCDB(7, -1)
+		}
+		return lu.sanitizeWith(func() error { return lu.dealloc.Deallocate(0, size) })
+	}
+	// OVERWRITE: parameter list of SBC-4 §5.36.3: byte 0 INVERT, TEST,
+	// OVERWRITE COUNT; bytes 2-3 INITIALIZATION PATTERN LENGTH; pattern.
+	if plen < 5 || plen > int(lu.bs)+4 {
+		return invalidCDB(7, -1)
+	}
+	if len(req.DataOut) < plen {
+		return shortDataOut()
+	}
+	p := req.DataOut[:plen]
+	if p[0]&0x60 != 0 {
+		return invalidParam(0, 6) // TEST
+	}
+	count := p[0] & 0x1f
+	if count == 0 {
+		return invalidParam(0, 4)
+	}
+	pl := int(binary.BigEndian.Uint16(p[2:]))
+	if pl == 0 || pl+4 != plen {
+		return invalidParam(2, -1)
+	}
+	block := make([]byte, lu.bs)
+	for i := 0; i < len(block); i += pl {
+		copy(block[i:], p[4:plen])
+	}
+	if p[0]&0x80 != 0 && count%2 == 0 {
+		for i := range block {
+			block[i] = ^block[i]
+		}
+	}
+	return lu.sanitizeWith(func() error {
+		if allZero(block) && lu.zeroer != nil {
+			return lu.zeroer.WriteZeroes(0, size)
+		}
+		return lu.writeRepeated(block, 0, size)
+	})
+}
+
+// sanitizeWith runs op holding the medium exclusively, with the
+// sanitize-in-progress state set, then flushes.
+func (lu *LU) sanitizeWith(op func() error) Response {
+	lu.sanitizing.Store(true)
+	lu.io.Lock()
+	err := op()
+	lu.io.Unlock()
+	lu.sanitizing.Store(false)
+	if err == nil && lu.flusher != nil {
+		err = lu.flusher.Flush()
+	}
+	if err != nil {
+		return senseResponse(scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed)
+	}
+	return good(0)
+}
