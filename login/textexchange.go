@@ -1,0 +1,342 @@
+package login
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// ErrTextSequence: a Text Request or Response that breaks the rules of a
+// text exchange (RFC 7143 §11.10, §11.11): a changed ITT, a Target
+// Transfer Tag that does not continue the exchange, F and C both set.
+var ErrTextSequence = errors.New("text exchange out of sequence")
+
+// TextResponder answers Text Requests in full feature phase on the target
+// (RFC 7143 §6.4, §11.10, §11.11): SendTargets (§13.3) and the keys that
+// may be renegotiated then (those with UseFullFeature in the key table, for
+// example MaxRecvDataSegmentLength). It joins request text sent with the C
+// bit, and sends long answers over several Text Responses with a Target
+// Transfer Tag the initiator continues with. It does no I/O. StatSN,
+// ExpCmdSN and MaxCmdSN of the responses are left to the caller, who owns
+// the session's sequence numbers.
+type TextResponder struct {
+	// Targets lists what SendTargets reports; nil answers SendTargets
+	// with nothing.
+	Targets func() []DiscoveredTarget
+	// Discovery says the session is a discovery session (SendTargets=All
+	// allowed, nothing else but SendTargets, RFC 7143 §13.21).
+	Discovery bool
+	// CurrentTarget is the session's target, what an empty SendTargets
+	// reports in a normal session.
+	CurrentTarget string
+	// Negotiator, if set, answers the other keys (RFC 7143 §6.4);
+	// otherwise they are answered Reject.
+	Negotiator *Negotiator
+	// MaxSegment is the largest data segment to send: the initiator's
+	// MaxRecvDataSegmentLength (ConnParams.MaxXmitDataSegmentLength).
+	// Zero means 8192.
+	MaxSegment uint32
+
+	in      TextAccumulator
+	out     []byte
+	buf     []byte
+	itt     uint32
+	ttt     uint32
+	nextTTT uint32
+	active  bool
+	resp    pdu.PDU
+}
+
+// Next takes a Text Request and returns the Text Response to send, valid
+// until the next call. done reports that the exchange is complete (the
+// response has F set). Requests that break the sequence rules return an
+// error wrapping ErrTextSequence and no response; the caller answers them
+// with a Reject PDU (RFC 7143 §11.17).
+func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
+	if req == nil {
+		return nil, false, ErrTextSequence
+	}
+	h := &req.Header
+	if h.Opcode() != pdu.OpTextRequest {
+		return nil, false, errors.Join(ErrTextSequence, errors.New("not a Text Request"))
+	}
+	tr := h.TextRequest()
+	if err := tr.Validate(); err != nil {
+		return nil, false, err
+	}
+	if tr.Final() && tr.Continue() {
+		return nil, false, ErrTextSequence
+	}
+	if tr.TargetTransferTag() == pdu.ReservedTag {
+		// RFC 7143 §11.10.4: a reserved TTT starts a new exchange
+		// (and abandons one in progress).
+		x.reset()
+		x.itt = tr.InitiatorTaskTag()
+		x.active = true
+	} else if !x.active || tr.TargetTransferTag() != x.ttt || tr.InitiatorTaskTag() != x.itt {
+		return nil, false, errors.Join(ErrTextSequence, errors.New("Target Transfer Tag does not continue the exchange"))
+	}
+	if len(x.out) > 0 {
+		if len(req.Data) != 0 {
+			return nil, false, errors.Join(ErrTextSequence, errors.New("text sent while the response continues"))
+		}
+		resp := x.send()
+		return resp, !x.active, nil
+	}
+	complete, err := x.in.Add(req.Data, tr.Continue())
+	if err != nil {
+		x.reset()
+		return nil, false, err
+	}
+	if !complete {
+		// Acknowledge with an empty response and a TTT to continue
+		// with (RFC 7143 §11.11.4).
+		x.ttt = x.newTTT()
+		return x.reply(nil, false, false), false, nil
+	}
+	pairs, err := ParseText(x.in.Bytes())
+	x.in.Reset()
+	if err == nil {
+		err = CheckDuplicates(pairs)
+	}
+	if err != nil {
+		x.reset()
+		return nil, false, err
+	}
+	x.buf = x.buf[:0]
+	var others []Pair
+	for _, p := range pairs {
+		if p.Key != "SendTargets" {
+			others = append(others, p)
+			continue
+		}
+		var targets []DiscoveredTarget
+		if x.Targets != nil {
+			targets = x.Targets()
+		}
+		text, ok := SelectSendTargets(p.Value, x.Discovery, x.CurrentTarget, targets)
+		if !ok {
+			x.buf = AppendText(x.buf, Pair{Key: "SendTargets", Value: Reject})
+			continue
+		}
+		x.buf = append(x.buf, text...)
+	}
+	if len(others) > 0 {
+		var answers []Pair
+		switch {
+		case x.Discovery:
+			// RFC 7143 §13.21: a discovery session carries SendTargets
+			// only in full feature phase.
+			for _, p := range others {
+				answers = append(answers, Pair{Key: p.Key, Value: Irrelevant})
+			}
+		case x.Negotiator != nil:
+			x.Negotiator.BeginSequence()
+			answers, err = x.Negotiator.Receive(others, FullFeaturePhase)
+			if err != nil {
+				x.reset()
+				return nil, false, err
+			}
+		default:
+			for _, p := range others {
+				answers = append(answers, Pair{Key: p.Key, Value: Reject})
+			}
+		}
+		x.buf = AppendText(x.buf, answers...)
+	}
+	x.out = x.buf
+	if len(x.out) == 0 {
+		x.out = nil
+		x.active = false
+		return x.reply(nil, true, false), true, nil
+	}
+	resp = x.send()
+	return resp, !x.active, nil
+}
+
+func (x *TextResponder) reset() {
+	x.in.Reset()
+	x.out = nil
+	x.active = false
+}
+
+func (x *TextResponder) newTTT() uint32 {
+	x.nextTTT++
+	if x.nextTTT == pdu.ReservedTag {
+		x.nextTTT = 1
+	}
+	return x.nextTTT
+}
+
+// send emits the next part of the answer: F set on the last, with the
+// reserved TTT; otherwise F clear, C set and a TTT to continue with (RFC
+// 7143 §11.11.1, §11.11.2, §11.11.4).
+func (x *TextResponder) send() *pdu.PDU {
+	max := int(x.MaxSegment)
+	if max == 0 {
+		max = loginSegment
+	}
+	seg, rest, more := CutSegment(x.out, max)
+	x.out = rest
+	if more {
+		x.ttt = x.newTTT()
+		return x.reply(seg, false, true)
+	}
+	x.active = false
+	return x.reply(seg, true, false)
+}
+
+func (x *TextResponder) reply(data []byte, final, cont bool) *pdu.PDU {
+	x.resp.Header = pdu.BHS{}
+	r := x.resp.Header.TextResponse()
+	r.Init()
+	r.SetFinal(final)
+	r.SetContinue(cont)
+	r.SetInitiatorTaskTag(x.itt)
+	if final {
+		r.SetTargetTransferTag(pdu.ReservedTag)
+	} else {
+		r.SetTargetTransferTag(x.ttt)
+	}
+	x.resp.Header.SetDataSegmentLength(uint32(len(data)))
+	x.resp.AHS = nil
+	x.resp.Data = data
+	return &x.resp
+}
+
+// TextExchange is the initiator side of one text exchange in full feature
+// phase (RFC 7143 §6.4, §11.10, §11.11): it sends the request text (over
+// several PDUs with the C bit if long), continues the target's answer with
+// its Target Transfer Tag, and gathers the whole answer. Requests are sent
+// as immediate, so all carry the same CmdSN (RFC 7143 §11.10.1).
+type TextExchange struct {
+	// ITT is the Initiator Task Tag of the exchange; CmdSN and ExpStatSN
+	// those of the first request. ExpStatSN follows the responses.
+	ITT              uint32
+	CmdSN, ExpStatSN uint32
+	// MaxSegment is the target's MaxRecvDataSegmentLength; zero means
+	// 8192.
+	MaxSegment uint32
+	// MaxTextLength bounds the answer; zero means DefaultMaxTextLength.
+	MaxTextLength int
+
+	out   []byte
+	ttt   uint32
+	in    TextAccumulator
+	req   pdu.PDU
+	final bool
+}
+
+// Start returns the first Text Request carrying text (RFC 7143 §6.1
+// encoding of pairs), valid until the next call.
+func (x *TextExchange) Start(pairs ...Pair) *pdu.PDU {
+	x.out = AppendText(nil, pairs...)
+	x.ttt = pdu.ReservedTag
+	x.in = TextAccumulator{Limit: x.MaxTextLength}
+	return x.request()
+}
+
+func (x *TextExchange) request() *pdu.PDU {
+	max := int(x.MaxSegment)
+	if max == 0 {
+		max = loginSegment
+	}
+	seg, rest, more := CutSegment(x.out, max)
+	x.out = rest
+	x.req.Header = pdu.BHS{}
+	r := x.req.Header.TextRequest()
+	r.Init()
+	r.SetImmediate(true)
+	r.SetFinal(!more)
+	r.SetContinue(more)
+	r.SetInitiatorTaskTag(x.ITT)
+	r.SetTargetTransferTag(x.ttt)
+	r.SetCmdSN(x.CmdSN)
+	r.SetExpStatSN(x.ExpStatSN)
+	x.req.Header.SetDataSegmentLength(uint32(len(seg)))
+	x.req.AHS = nil
+	x.req.Data = seg
+	return &x.req
+}
+
+// Next takes a Text Response and returns the next Text Request, or done
+// with the whole answer in Text.
+func (x *TextExchange) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
+	if resp == nil {
+		return nil, false, ErrTextSequence
+	}
+	h := &resp.Header
+	if h.Opcode() != pdu.OpTextResponse {
+		return nil, false, errors.Join(ErrTextSequence, errors.New("not a Text Response"))
+	}
+	tr := h.TextResponse()
+	if err := tr.Validate(); err != nil {
+		return nil, false, err
+	}
+	if tr.InitiatorTaskTag() != x.ITT || (tr.Final() && tr.Continue()) {
+		return nil, false, ErrTextSequence
+	}
+	x.ExpStatSN = tr.StatSN() + 1
+	if len(x.out) > 0 {
+		if len(resp.Data) != 0 || tr.Final() {
+			return nil, false, errors.Join(ErrTextSequence, errors.New("answer before the request text ended"))
+		}
+		x.ttt = tr.TargetTransferTag()
+		return x.request(), false, nil
+	}
+	if _, err := x.in.Add(resp.Data, !tr.Final()); err != nil {
+		return nil, false, err
+	}
+	if tr.Final() {
+		if tr.TargetTransferTag() != pdu.ReservedTag {
+			return nil, false, errors.Join(ErrTextSequence, errors.New("final Text Response with a Target Transfer Tag"))
+		}
+		x.final = true
+		return nil, true, nil
+	}
+	if tr.TargetTransferTag() == pdu.ReservedTag {
+		return nil, false, errors.Join(ErrTextSequence, errors.New("Text Response not final without a Target Transfer Tag"))
+	}
+	// RFC 7143 §11.10.4: continue with the target's TTT and no text.
+	x.ttt = tr.TargetTransferTag()
+	return x.request(), false, nil
+}
+
+// Text returns the target's whole answer once Next reported done.
+func (x *TextExchange) Text() []byte {
+	if !x.final {
+		return nil
+	}
+	return x.in.Bytes()
+}
+
+// SendTargets runs a SendTargets text exchange (RFC 7143 §13.3) on a
+// connection in full feature phase and returns the targets reported. value
+// is "All" in a discovery session, an iSCSI name, or "" for the session's
+// own target. x carries the ITT and sequence numbers; its ExpStatSN is
+// updated. ctx is handled as in Initiate.
+func SendTargets(ctx context.Context, r *pdu.Reader, w *pdu.Writer, x *TextExchange, value string) ([]DiscoveredTarget, error) {
+	req := x.Start(Pair{Key: "SendTargets", Value: value})
+	for range 1 << 16 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := w.Write(&req.Header, req.AHS, req.Data); err != nil {
+			return nil, err
+		}
+		resp, err := r.Read()
+		if err != nil {
+			return nil, err
+		}
+		var done bool
+		req, done, err = x.Next(resp)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return ParseSendTargets(x.Text())
+		}
+	}
+	return nil, ErrTextSequence
+}

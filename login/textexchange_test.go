@@ -1,0 +1,121 @@
+package login
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/google/go-cmp/cmp"
+)
+
+// textRound runs a TextExchange against a TextResponder in memory and
+// returns the answer text.
+func textRound(t *testing.T, x *TextExchange, r *TextResponder, pairs ...Pair) []byte {
+	t.Helper()
+	req := x.Start(pairs...)
+	for i := 0; i < 100; i++ {
+		resp, _, err := r.Next(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := resp.Header.TextResponse()
+		tr.SetStatSN(uint32(i))
+		var done bool
+		req, done, err = x.Next(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return x.Text()
+		}
+	}
+	t.Fatal("text exchange did not end")
+	return nil
+}
+
+// TestTextRenegotiation renegotiates MaxRecvDataSegmentLength in full
+// feature phase (RFC 7143 §6.4, §13.12) and checks that login-only keys are
+// refused there.
+func TestTextRenegotiation(t *testing.T) {
+	neg := NewNegotiator(RoleTarget, DefaultSettings(), true, false)
+	r := &TextResponder{Negotiator: neg, CurrentTarget: testTarget, Targets: func() []DiscoveredTarget {
+		return []DiscoveredTarget{{Name: testTarget}, {Name: "iqn.2026-11.org.example:other"}}
+	}}
+	x := &TextExchange{ITT: 10}
+	got := textRound(t, x, r, Pair{"MaxRecvDataSegmentLength", "131072"}, Pair{"MaxBurstLength", "4096"}, Pair{"SendTargets", ""})
+	want := "TargetName=" + testTarget + "\x00MaxBurstLength=Reject\x00"
+	if string(got) != want {
+		t.Errorf("answer %q, want %q", got, want)
+	}
+	_, cp, _ := neg.Result()
+	if cp.MaxXmitDataSegmentLength != 131072 {
+		t.Errorf("MaxXmitDataSegmentLength %d", cp.MaxXmitDataSegmentLength)
+	}
+	// A second exchange may declare it again (a new negotiation sequence).
+	x.ITT = 11
+	if got := textRound(t, x, r, Pair{"MaxRecvDataSegmentLength", "8192"}); len(got) != 0 {
+		t.Errorf("answer %q", got)
+	}
+	// SendTargets=All is for discovery sessions only (RFC 7143 §13.3).
+	x.ITT = 12
+	if got := textRound(t, x, r, Pair{"SendTargets", "All"}); string(got) != "SendTargets=Reject\x00" {
+		t.Errorf("answer %q", got)
+	}
+}
+
+// TestTextLongRequest sends request text over several PDUs (C bit) and gets
+// the answer over several responses (TTT continuation), RFC 7143 §11.10,
+// §11.11.
+func TestTextLongRequest(t *testing.T) {
+	var targets []DiscoveredTarget
+	for i := range 100 {
+		targets = append(targets, DiscoveredTarget{Name: testTarget + "-" + num(uint64(i)), Addresses: []TargetAddress{{Host: "192.0.2.1", Port: 3260 + i, PortalGroupTag: 1, HasPortalGroupTag: true}}})
+	}
+	r := &TextResponder{Discovery: true, MaxSegment: 512, Targets: func() []DiscoveredTarget { return targets }}
+	x := &TextExchange{ITT: 1, MaxSegment: 512}
+	var pairs []Pair
+	for i := range 60 {
+		pairs = append(pairs, Pair{Key: "X-org.example.k" + num(uint64(i)), Value: "value"})
+	}
+	pairs = append(pairs, Pair{"SendTargets", "All"})
+	got, err := ParseSendTargets(textRound(t, x, r, pairs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(targets, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestTextSequenceErrors(t *testing.T) {
+	r := &TextResponder{Discovery: true}
+	var h pdu.BHS
+	tr := h.TextRequest()
+	tr.Init()
+	tr.SetFinal(true)
+	tr.SetTargetTransferTag(5) // continues nothing
+	if _, _, err := r.Next(&pdu.PDU{Header: h}); !errors.Is(err, ErrTextSequence) {
+		t.Errorf("stray TTT: %v", err)
+	}
+	var n pdu.BHS
+	n.NOPOut().Init()
+	if _, _, err := r.Next(&pdu.PDU{Header: n}); !errors.Is(err, ErrTextSequence) {
+		t.Errorf("NOP-Out: %v", err)
+	}
+	x := &TextExchange{ITT: 3}
+	x.Start(Pair{"SendTargets", "All"})
+	var rh pdu.BHS
+	resp := rh.TextResponse()
+	resp.Init()
+	resp.SetFinal(true)
+	resp.SetInitiatorTaskTag(4)
+	resp.SetTargetTransferTag(pdu.ReservedTag)
+	if _, _, err := x.Next(&pdu.PDU{Header: rh}); !errors.Is(err, ErrTextSequence) {
+		t.Errorf("wrong ITT: %v", err)
+	}
+	resp.SetInitiatorTaskTag(3)
+	resp.SetFinal(false)
+	if _, _, err := x.Next(&pdu.PDU{Header: rh}); !errors.Is(err, ErrTextSequence) {
+		t.Errorf("not final without TTT: %v", err)
+	}
+}
