@@ -16,7 +16,8 @@ const Size = 4
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // zeroPad holds the zero bytes fed into a data digest after a segment whose
-// length is not a multiple of 4 (RFC 7143 §11.1: padding bytes are 0).
+// length is not a multiple of 4 (RFC 7143 §11.1: padding bytes SHOULD be
+// sent as 0).
 var zeroPad [3]byte
 
 // Checksum returns the CRC32C of b (RFC 7143 §13.1: generator 0x11EDC6F41,

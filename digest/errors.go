@@ -23,12 +23,13 @@ type Kind uint8
 const (
 	// HeaderDigest is the digest over the Basic Header Segment and the
 	// Additional Header Segments (RFC 7143 §11.2.3). A header digest error
-	// leaves the PDU's framing in doubt, so the connection is dropped
-	// (RFC 7143 §7.8).
+	// leaves the PDU's framing in doubt, so the receiver closes the
+	// connection unless it can find the start of a later PDU by other
+	// means (RFC 7143 §7.8).
 	HeaderDigest Kind = iota + 1
 	// DataDigest is the digest over the data segment and its padding
 	// (RFC 7143 §11.2.3). A data digest error discards the PDU; recovery
-	// depends on the ErrorRecoveryLevel (RFC 7143 §7.8).
+	// depends on the ErrorRecoveryLevel (RFC 7143 §7.8, §7.1.5).
 	DataDigest
 )
 
