@@ -37,11 +37,13 @@ const (
 	ASCLogicalUnitNotReadyStartStopUnitCommandInProgress       ASC = 0x041a // LOGICAL UNIT NOT READY, START STOP UNIT COMMAND IN PROGRESS
 	ASCLogicalUnitNotReadySanitizeInProgress                   ASC = 0x041b // LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS
 	ASCLogicalUnitCommunicationFailure                         ASC = 0x0800 // LOGICAL UNIT COMMUNICATION FAILURE
+	ASCUnreachableCopyTarget                                   ASC = 0x0804 // UNREACHABLE COPY TARGET
 	ASCWarning                                                 ASC = 0x0b00 // WARNING
 	ASCWriteError                                              ASC = 0x0c00 // WRITE ERROR
 	ASCWriteErrorUnexpectedUnsolicitedData                     ASC = 0x0c0c // WRITE ERROR - UNEXPECTED UNSOLICITED DATA
 	ASCWriteErrorNotEnoughUnsolicitedData                      ASC = 0x0c0d // WRITE ERROR - NOT ENOUGH UNSOLICITED DATA
 	ASCCopyTargetDeviceNotReachable                            ASC = 0x0d02 // COPY TARGET DEVICE NOT REACHABLE
+	ASCInvalidFieldInCommandInformationUnit                    ASC = 0x0e03 // INVALID FIELD IN COMMAND INFORMATION UNIT
 	ASCLogicalBlockGuardCheckFailed                            ASC = 0x1001 // LOGICAL BLOCK GUARD CHECK FAILED
 	ASCLogicalBlockApplicationTagCheckFailed                   ASC = 0x1002 // LOGICAL BLOCK APPLICATION TAG CHECK FAILED
 	ASCLogicalBlockReferenceTagCheckFailed                     ASC = 0x1003 // LOGICAL BLOCK REFERENCE TAG CHECK FAILED

@@ -260,7 +260,7 @@ func TestModeSelectErrors(t *testing.T) {
 		{"PS bit", nil, mod(func(p []byte) []byte { p[control] |= 0x80; return p }), scsi.InvalidFieldInParameterList(control, 7)},
 		{"block length", nil, mod(func(p []byte) []byte { p[8+6] = 0x10; return p }), scsi.InvalidFieldInParameterList(8+5, -1)},
 		{"truncated page", nil, mod(func(p []byte) []byte { return p[:len(p)-3] }), scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCParameterListLengthError)},
-		{"short data-out", cdbModeSelect10(200), base, scsi.NewSense(scsi.SenseIllegalRequest, ascInvalidFieldInCommandIU)},
+		{"short data-out", cdbModeSelect10(200), base, scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cdb := tc.cdb

@@ -9,16 +9,11 @@ import (
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
-// ascInvalidFieldInCommandIU is INVALID FIELD IN COMMAND INFORMATION UNIT
-// (0Eh/03h, SPC-4 Annex D): the command carried a different amount of
-// Data-Out than its CDB asks for.
-const ascInvalidFieldInCommandIU scsi.ASC = 0x0e03
-
 // shortDataOut is the answer to a command whose Data-Out does not have
 // the length its CDB requires: shorter for a parameter list, or other
 // than exact for logical block data.
 func shortDataOut() Response {
-	return senseResponse(scsi.SenseIllegalRequest, ascInvalidFieldInCommandIU)
+	return senseResponse(scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit)
 }
 
 // checkRangeBlocks applies SBC-4 §4.5: an access past the last LBA fails

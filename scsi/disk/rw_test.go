@@ -70,8 +70,8 @@ func TestReadWriteErrors(t *testing.T) {
 		{"rdprotect", rw10(scsi.OpRead10, 0, 1, 0x20), 0, 512, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(1, 5)}},
 		{"wrprotect", rw10(scsi.OpWrite16, 0, 1, 0x80), 512, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(1, 7)}},
 		{"naca", append(rw10(scsi.OpRead10, 0, 1, 0)[:9], 0x04), 0, 512, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(9, 2)}},
-		{"short data-out", rw10(scsi.OpWrite10, 0, 2, 0), 512, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: ascInvalidFieldInCommandIU}},
-		{"long data-out", rw10(scsi.OpWrite10, 0, 2, 0), 1536, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: ascInvalidFieldInCommandIU}},
+		{"short data-out", rw10(scsi.OpWrite10, 0, 2, 0), 512, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCommandInformationUnit}},
+		{"long data-out", rw10(scsi.OpWrite10, 0, 2, 0), 1536, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCommandInformationUnit}},
 		{"short data-in buffer", rw10(scsi.OpRead10, 0, 2, 0), 0, 700, want{DataIn: 700}},
 		{"fua dpo", rw10(scsi.OpWrite10, 0, 1, 0x18), 512, 0, want{}},
 		{"fua_nv", rw10(scsi.OpWrite12, 0, 1, 0x0a), 512, 0, want{}},
@@ -226,8 +226,8 @@ func TestCompareAndWrite(t *testing.T) {
 	}
 	mustGood(t, first(run(lu, nexusA, cdbCAW(4, 0), nil, 0)), "zero blocks")
 	wantSense(t, first(run(lu, nexusA, cdbCAW(2047, 2), make([]byte, 2048), 0)), scsi.SenseIllegalRequest, scsi.ASCLBAOutOfRange, "past end")
-	wantSense(t, first(run(lu, nexusA, cdbCAW(4, 2), make([]byte, 1024), 0)), scsi.SenseIllegalRequest, ascInvalidFieldInCommandIU, "short data-out")
-	wantSense(t, first(run(lu, nexusA, cdbCAW(4, 1), make([]byte, 2048), 0)), scsi.SenseIllegalRequest, ascInvalidFieldInCommandIU, "long data-out")
+	wantSense(t, first(run(lu, nexusA, cdbCAW(4, 2), make([]byte, 1024), 0)), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit, "short data-out")
+	wantSense(t, first(run(lu, nexusA, cdbCAW(4, 1), make([]byte, 2048), 0)), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit, "long data-out")
 }
 
 func TestWriteAtomicAndWriteAndVerify(t *testing.T) {

@@ -7,10 +7,6 @@ import (
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
-// ascUnreachableCopyTarget is UNREACHABLE COPY TARGET (08h/04h, SPC-4
-// Annex D).
-const ascUnreachableCopyTarget scsi.ASC = 0x0804
-
 // Copy manager limits reported by RECEIVE COPY RESULTS with OPERATING
 // PARAMETERS (SPC-4 §6.18.4) and enforced by EXTENDED COPY.
 const (
@@ -165,7 +161,7 @@ func (lu *LU) runSegments(segs [][]byte, offsets []int, local []bool, res *copyR
 		src, dst := int(binary.BigEndian.Uint16(s[4:])), int(binary.BigEndian.Uint16(s[6:]))
 		if src >= len(local) || dst >= len(local) || !local[src] || !local[dst] {
 			res.failed = true
-			return copyAborted(ascUnreachableCopyTarget, offsets[i])
+			return copyAborted(scsi.ASCUnreachableCopyTarget, offsets[i])
 		}
 		n := uint64(binary.BigEndian.Uint16(s[10:]))
 		from, to := binary.BigEndian.Uint64(s[12:]), binary.BigEndian.Uint64(s[20:])

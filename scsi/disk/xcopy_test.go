@@ -147,10 +147,10 @@ func TestExtendedCopy(t *testing.T) {
 		{"descriptor lists too long", xcopyList(1, 0, [][]byte{self, self, self}, long), 0, scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCParameterListLengthError)},
 		{"FC N_Port_Name CSCD", xcopyList(1, 0, [][]byte{fc}, [][]byte{seg}), 0, scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCUnsupportedTargetDescriptorTypeCode)},
 		{"stream to stream segment", xcopyList(1, 0, [][]byte{self}, [][]byte{stream}), 0, scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCUnsupportedSegmentDescriptorTypeCode)},
-		{"unknown CSCD index", xcopyList(1, 0, [][]byte{self}, [][]byte{b2bSegment(0, 1, 16, 0, 100)}), 0, sk(scsi.NewSense(scsi.SenseCopyAborted, ascUnreachableCopyTarget), 48)},
-		{"another logical unit", xcopyList(1, 0, [][]byte{self, other}, [][]byte{seg, b2bSegment(0, 1, 16, 0, 100)}), 0, sk(scsi.NewSense(scsi.SenseCopyAborted, ascUnreachableCopyTarget), 16+64+28)},
+		{"unknown CSCD index", xcopyList(1, 0, [][]byte{self}, [][]byte{b2bSegment(0, 1, 16, 0, 100)}), 0, sk(scsi.NewSense(scsi.SenseCopyAborted, scsi.ASCUnreachableCopyTarget), 48)},
+		{"another logical unit", xcopyList(1, 0, [][]byte{self, other}, [][]byte{seg, b2bSegment(0, 1, 16, 0, 100)}), 0, sk(scsi.NewSense(scsi.SenseCopyAborted, scsi.ASCUnreachableCopyTarget), 16+64+28)},
 		{"past the end", xcopyList(1, 0, [][]byte{self}, [][]byte{b2bSegment(0, 0, 2048, 0, 8191)}), 0, sk(scsi.NewSense(scsi.SenseCopyAborted, scsi.ASCNoAdditionalSense), 48)},
-		{"short data-out", xcopyList(1, 0, [][]byte{self}, [][]byte{seg}), 200, scsi.NewSense(scsi.SenseIllegalRequest, ascInvalidFieldInCommandIU)},
+		{"short data-out", xcopyList(1, 0, [][]byte{self}, [][]byte{seg}), 200, scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plen := tc.plen
