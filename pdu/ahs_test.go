@@ -42,7 +42,7 @@ func TestAHSIterator(t *testing.T) {
 		if !ok {
 			break
 		}
-		got = append(got, seen{a.Type, a.Specific})
+		got = append(got, seen(a))
 	}
 	wantSeen := []seen{
 		{AHSExtendedCDB, []byte{0, 17, 18, 19, 20}},
