@@ -21,7 +21,10 @@ import (
 )
 
 // The golden captures under testdata/golden are real traffic between
-// libiscsi's tools and tgtd, recorded by testdata/golden/capture.sh. Each
+// libiscsi's tools and tgtd, recorded by testdata/golden/capture.sh; the
+// datadigest scenario's initiator is testdata/golden/datadigest/main.go,
+// built on this module's login, pdu and scsi packages, since libiscsi 1.19
+// never offers a data digest. Each
 // scenario directory holds the byte stream of every TCP connection in each
 // direction (cN.i2t.bin, cN.t2i.bin) and pdus.tsv, the fields tshark's iSCSI
 // dissector shows for every PDU. The test reads each stream with a Reader,
@@ -30,10 +33,11 @@ import (
 // exactly the captured bytes.
 var goldenScenarios = []struct {
 	name string
-	// headerDigest is whether the normal sessions of the scenario negotiate
-	// HeaderDigest=CRC32C (RFC 7143 §13.1); libiscsi 1.19 never offers a
-	// data digest.
-	headerDigest bool
+	// headerDigest and dataDigest are whether the normal sessions of the
+	// scenario negotiate HeaderDigest=CRC32C and DataDigest=CRC32C (RFC
+	// 7143 §13.1). Discovery sessions negotiate neither: tgtd answers None
+	// to a digest offer there.
+	headerDigest, dataDigest bool
 	// opcodes must all occur in the scenario.
 	opcodes []pdu.Opcode
 }{
@@ -80,6 +84,16 @@ var goldenScenarios = []struct {
 	{
 		name:    "errors",
 		opcodes: []pdu.Opcode{pdu.OpSCSICommand, pdu.OpSCSIDataOut, pdu.OpR2T, pdu.OpSCSIResponse},
+	},
+	{
+		name:         "datadigest",
+		headerDigest: true,
+		dataDigest:   true,
+		opcodes: []pdu.Opcode{
+			pdu.OpLoginRequest, pdu.OpLoginResponse, pdu.OpTextRequest, pdu.OpTextResponse,
+			pdu.OpSCSICommand, pdu.OpSCSIResponse, pdu.OpSCSIDataIn, pdu.OpSCSIDataOut, pdu.OpR2T,
+			pdu.OpNOPOut, pdu.OpNOPIn, pdu.OpLogoutRequest, pdu.OpLogoutResponse,
+		},
 	},
 }
 
@@ -168,6 +182,11 @@ func goldenFields(p *pdu.PDU, wire []byte, d pdu.Digests) map[string][]string {
 		// Appendix A.4); tshark shows those four bytes read big-endian.
 		hl := pdu.BHSLength + len(p.AHS)
 		hex("iscsi.headerdigest32", 8, binary.BigEndian.Uint32(digest.AppendDigest(nil, digest.Header(wire[:hl]))))
+	}
+	if d.Data && len(p.Data) > 0 {
+		// The data digest covers the data segment and its padding (RFC
+		// 7143 §11.2.3, §13.1) and travels like the header digest.
+		hex("iscsi.datadigest32", 8, binary.BigEndian.Uint32(digest.AppendDigest(nil, digest.Data(p.Data))))
 	}
 	keyValues := func() {
 		for kv := range strings.SplitSeq(string(p.Data), "\x00") {
@@ -413,6 +432,16 @@ func goldenNegotiatedTB(t testing.TB, t2i []byte) (logins int, d pdu.Digests, ok
 	}
 }
 
+// goldenDiscovery reports whether the first Login Request of a connection's
+// initiator stream asks for a discovery session (RFC 7143 §13.21).
+func goldenDiscovery(i2t []byte) bool {
+	p, _, err := pdu.Decode(i2t, pdu.Digests{})
+	if err != nil || p.Header.Opcode() != pdu.OpLoginRequest {
+		return false
+	}
+	return slices.Contains(strings.Split(string(p.Data), "\x00"), "SessionType=Discovery")
+}
+
 func TestGolden(t *testing.T) {
 	for _, sc := range goldenScenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -444,8 +473,12 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				logins, digests, ffp := goldenNegotiated(t, t2i)
-				if ffp && digests.Header != sc.headerDigest {
-					t.Errorf("%s: HeaderDigest negotiated %v, scenario expects %v", conn, digests.Header, sc.headerDigest)
+				want := pdu.Digests{Header: sc.headerDigest, Data: sc.dataDigest}
+				if goldenDiscovery(i2t) {
+					want = pdu.Digests{}
+				}
+				if ffp && digests != want {
+					t.Errorf("%s: digests negotiated %+v, scenario expects %+v", conn, digests, want)
 				}
 				for _, s := range []struct {
 					dir   string
@@ -663,13 +696,110 @@ func TestGoldenCorruptedDigest(t *testing.T) {
 	}
 }
 
+// TestGoldenCorruptedDataDigest corrupts, one at a time, a data byte and a
+// data digest bit of every PDU with a data segment in the streams of the
+// datadigest scenario, and checks that the Reader reports that PDU as a data
+// digest error confined to it (RFC 7143 §7.8: the PDU is discarded and
+// answered with a Reject, or recovered with a SNACK; the framing is intact)
+// and reads every other PDU of the stream as before.
+func TestGoldenCorruptedDataDigest(t *testing.T) {
+	dir := filepath.Join("testdata", "golden", "datadigest")
+	streams, err := filepath.Glob(filepath.Join(dir, "c*.t2i.bin"))
+	if err != nil || len(streams) == 0 {
+		t.Fatalf("no streams in %s (%v)", dir, err)
+	}
+	var tried int
+	for _, t2iPath := range streams {
+		t2i, err := os.ReadFile(t2iPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i2t, err := os.ReadFile(strings.TrimSuffix(t2iPath, ".t2i.bin") + ".i2t.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins, d, ok := goldenNegotiated(t, t2i)
+		if !ok || !d.Data {
+			continue
+		}
+		for _, stream := range [][]byte{i2t, t2i} {
+			// The offset and size of each PDU, digests on after the
+			// logins-th.
+			type span struct{ off, size, data, dataAt int }
+			var spans []span
+			for off, n := 0, 0; off < len(stream); n++ {
+				dd := pdu.Digests{}
+				if n >= logins {
+					dd = d
+				}
+				p, size, err := pdu.Decode(stream[off:], dd)
+				if err != nil {
+					t.Fatalf("%s PDU %d: %v", filepath.Base(t2iPath), n, err)
+				}
+				dataAt := off + pdu.BHSLength + len(p.AHS)
+				if dd.Header {
+					dataAt += pdu.DigestLength
+				}
+				spans = append(spans, span{off, size, len(p.Data), dataAt})
+				off += size
+			}
+			for i, sp := range spans {
+				if i < logins || sp.data == 0 {
+					continue
+				}
+				digestAt := sp.off + sp.size - pdu.DigestLength
+				for _, at := range []int{sp.dataAt, digestAt} {
+					bad := slices.Clone(stream)
+					bad[at] ^= 0x80
+					r := pdu.NewReader(bytes.NewReader(bad))
+					r.SetMaxRecvDataSegmentLength(pdu.MaxDataSegmentLength)
+					for n := 0; ; n++ {
+						if n == logins {
+							r.SetDigests(d)
+						}
+						p, err := r.Read()
+						if err == io.EOF {
+							if n != len(spans) {
+								t.Errorf("PDU %d corrupted at %d: read %d PDUs, want %d", i, at, n, len(spans))
+							}
+							break
+						}
+						if n != i {
+							if err != nil {
+								t.Fatalf("PDU %d corrupted at %d: PDU %d: %v", i, at, n, err)
+							}
+							continue
+						}
+						var pe *pdu.ProtocolError
+						var de *pdu.DigestError
+						var ce *pdu.ConnectionError
+						if !errors.As(err, &pe) || pe.Reason != pdu.RejectDataDigestError || !errors.As(err, &de) || !de.Data ||
+							!errors.Is(err, pdu.ErrDataDigest) || errors.As(err, &ce) {
+							t.Fatalf("PDU %d corrupted at %d: Read = %v, %v; want a *ProtocolError with reason %v and a data *DigestError",
+								i, at, p, err, pdu.RejectDataDigestError)
+						}
+						if pe.Header != *(*pdu.BHS)(bad[sp.off:]) {
+							t.Errorf("PDU %d corrupted at %d: ProtocolError.Header is not the PDU's header", i, at)
+						}
+						tried++
+					}
+				}
+			}
+		}
+	}
+	if tried == 0 {
+		t.Fatal("no PDU with a data digest in the datadigest scenario")
+	}
+	t.Logf("%d corrupted PDUs reported", tried)
+}
+
 // goldenPlainStream returns every captured stream of the scenarios without
 // digests, one after the other: a long, valid run of real PDUs.
 func goldenPlainStream(tb testing.TB) []byte {
 	tb.Helper()
 	var all []byte
 	for _, sc := range goldenScenarios {
-		if sc.headerDigest {
+		if sc.headerDigest || sc.dataDigest {
 			continue
 		}
 		paths, err := filepath.Glob(filepath.Join("testdata", "golden", sc.name, "c*.bin"))
@@ -776,8 +906,8 @@ func BenchmarkGoldenReencode(b *testing.B) {
 // connection, and checks that a Reader fails on any mutation of them only
 // with a typed error, and that every PDU it returns re-encodes, with
 // AppendTo and with a Writer, to bytes that decode to the same PDU. The
-// streams of the digest scenario are given from their first Full Feature
-// Phase PDU on, with the header digest on.
+// streams of connections with digests are given from their first Full
+// Feature Phase PDU on, with the digests they negotiated.
 func FuzzGoldenStream(f *testing.F) {
 	for _, sc := range goldenScenarios {
 		paths, err := filepath.Glob(filepath.Join("testdata", "golden", sc.name, "c*.t2i.bin"))
@@ -795,8 +925,8 @@ func FuzzGoldenStream(f *testing.F) {
 			}
 			logins, d, _ := goldenNegotiatedTB(f, t2i)
 			for _, s := range [][]byte{i2t, t2i} {
-				if !d.Header {
-					f.Add(s, false)
+				if d == (pdu.Digests{}) {
+					f.Add(s, false, false)
 					continue
 				}
 				off := 0
@@ -807,18 +937,18 @@ func FuzzGoldenStream(f *testing.F) {
 					}
 					off += n
 				}
-				f.Add(s[off:], true)
+				f.Add(s[off:], d.Header, d.Data)
 			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, stream []byte, headerDigest bool) {
-		d := pdu.Digests{Header: headerDigest}
+	f.Fuzz(func(t *testing.T, stream []byte, headerDigest, dataDigest bool) {
+		d := pdu.Digests{Header: headerDigest, Data: dataDigest}
 		r := pdu.NewReader(bytes.NewReader(stream))
 		r.SetMaxRecvDataSegmentLength(1 << 16)
-		r.SetHeaderDigest(headerDigest)
+		r.SetDigests(d)
 		var out bytes.Buffer
 		w := pdu.NewWriter(&out)
-		w.SetHeaderDigest(headerDigest)
+		w.SetDigests(d)
 		for range 10000 {
 			p, err := r.Read()
 			if err == io.EOF {

@@ -2,15 +2,19 @@
 # capture.sh: regenerate the golden iSCSI captures under this directory.
 #
 # Each scenario starts a fresh tgtd (Debian package tgt) on 127.0.0.1, drives
-# it with libiscsi's command-line initiators (libiscsi-bin), and records the
+# it with libiscsi's command-line initiators (libiscsi-bin) or, for
+# datadigest, with the Go program in datadigest/main.go, and records the
 # traffic with dumpcap/tshark (tshark). Nothing leaves the loopback interface.
-# Run it as root (tgtd and packet capture need it):
+# Run it as root (tgtd and packet capture need it), with go in PATH for
+# datadigest:
 #
 #	apt-get install -y tgt libiscsi-bin tshark
 #	sudo pdu/testdata/golden/capture.sh [scenario ...]
 #
-# With no argument every scenario is captured. For a scenario NAME it writes
-# NAME/ containing:
+# With no argument every scenario is captured; naming scenarios (for example
+# "capture.sh datadigest") captures only those and leaves the others' files
+# as they are. For a scenario NAME it replaces the captured files of NAME/
+# (any .go file there is kept) with:
 #
 #	capture.pcap      the TCP traffic of the portal (libpcap format)
 #	cN.i2t.bin        TCP stream N (tshark's tcp.stream), initiator to target:
@@ -45,16 +49,37 @@
 #	           iscsi-test-cu idles after LUN RESET and TARGET WARM RESET
 #	           task management requests
 #	errors     CmdSN outside the window and an invalid DataSN (iscsi-test-cu)
+#	datadigest HeaderDigest=CRC32C and DataDigest=CRC32C, driven by
+#	           datadigest/main.go (this module's login, pdu and scsi
+#	           packages). Connection 0 is a discovery session offering
+#	           CRC32C digests, which tgtd answers None (its discovery
+#	           sessions keep the defaults), with Text SendTargets=All: tgtd
+#	           takes Text requests only in discovery sessions. Connection 1
+#	           is a normal session with both digests: TEST UNIT READY (CHECK
+#	           CONDITION, UNIT ATTENTION, then GOOD), INQUIRY, READ
+#	           CAPACITY(16), WRITE(10) of 16 KiB as immediate data,
+#	           unsolicited Data-Out and R2T-solicited Data-Out, READ(10) of
+#	           16 KiB as four Data-In PDUs, a NOP-Out ping whose data needs
+#	           padding, and Logout. tshark 4.0 has no digest preference: its
+#	           iSCSI dissector takes the digests from the Login Responses of
+#	           each connection, so every PDU after login shows them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-all_scenarios=(discovery session r2t chap digest nop errors)
+module=$(cd "$here/../../.." && pwd)
+all_scenarios=(discovery session r2t chap digest nop errors datadigest)
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=("${all_scenarios[@]}")
+for s in "${scenarios[@]}"; do
+	[[ " ${all_scenarios[*]} " == *" $s "* ]] || { echo "capture.sh: unknown scenario $s (one of: ${all_scenarios[*]})" >&2; exit 1; }
+done
 
 for b in tgtd tgtadm iscsi-ls iscsi-inq iscsi-readcapacity16 iscsi-swp iscsi-test-cu dumpcap tshark flock xxd; do
 	command -v "$b" >/dev/null || { echo "capture.sh: $b not found (apt-get install -y tgt libiscsi-bin tshark)" >&2; exit 1; }
 done
+if [[ " ${scenarios[*]} " == *" datadigest "* ]]; then
+	command -v go >/dev/null || { echo "capture.sh: go not found (needed for the datadigest scenario)" >&2; exit 1; }
+fi
 [ "$(id -u)" = 0 ] || { echo "capture.sh: run as root" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/golden.XXXXXX)
@@ -258,8 +283,12 @@ end() {
 	stop_capture
 	stop_tgtd
 	extract
-	local name
+	local name f
 	name=$(basename "$out")
+	# A scenario's own program (datadigest/main.go) stays.
+	for f in "$here/$name"/*.go; do
+		if [ -e "$f" ]; then cp -p "$f" "$out/"; fi
+	done
 	rm -rf "${here:?}/$name"
 	mv "$out" "$here/$name"
 	echo "captured $name: $(wc -l <"$here/$name/pdus.tsv") PDUs, $(du -sk "$here/$name" | cut -f1) KiB"
@@ -361,6 +390,37 @@ scenario_errors() {
 	u=$(url "" iqn.2026-01.org.example.golden:disk "")
 	run iscsi-test-cu -d -s -t iSCSI.iSCSIcmdsn "$u"
 	run iscsi-test-cu -d -s -t iSCSI.iSCSIdatasn "$u"
+	end
+}
+
+scenario_datadigest() {
+	begin datadigest
+	new_target 1 iqn.2026-01.org.example.golden:disk 1M
+	# Both digests required; 4 KiB data segments both ways. A 16 KiB write
+	# then goes as 4 KiB of immediate data, 4 KiB of unsolicited Data-Out
+	# (FirstBurstLength 8 KiB) and one R2T for the last 8 KiB
+	# (MaxBurstLength); the initiator declares 4 KiB too, so a 16 KiB read
+	# comes back as four Data-In PDUs.
+	adm --mode target --op update --tid 1 --name HeaderDigest --value CRC32C
+	adm --mode target --op update --tid 1 --name DataDigest --value CRC32C
+	adm --mode target --op update --tid 1 --name MaxRecvDataSegmentLength --value 4096
+	adm --mode target --op update --tid 1 --name ImmediateData --value Yes
+	adm --mode target --op update --tid 1 --name InitialR2T --value No
+	adm --mode target --op update --tid 1 --name FirstBurstLength --value 8192
+	adm --mode target --op update --tid 1 --name MaxBurstLength --value 8192
+	# Compiled before the capture starts; go run then only runs it.
+	(cd "$module" && go build -o /dev/null ./pdu/testdata/golden/datadigest)
+	start_capture
+	local cmd=(go run ./pdu/testdata/golden/datadigest -addr "127.0.0.1:$port" -target iqn.2026-01.org.example.golden:disk)
+	echo "+ ${cmd[*]}" >>"$out/scenario.txt"
+	# Unlike the libiscsi tools, the program checks every response: a
+	# failure stops the script.
+	if ! (cd "$module" && "${cmd[@]}") >"$work/tools.log" 2>&1; then
+		echo "capture.sh: datadigest initiator failed:" >&2
+		cat "$work/tools.log" "$work/tgtd.log" >&2
+		exit 1
+	fi
+	sed 's/^/  /' "$work/tools.log" >>"$out/scenario.txt"
 	end
 }
 
