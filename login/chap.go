@@ -40,8 +40,10 @@ const (
 const MaxCHAPChallengeLength = 1024
 
 // MinCHAPSecretLength is the shortest CHAP secret accepted unless the
-// configuration allows short ones: RFC 7143 §9.2.1 requires secrets of at
-// least 96 random bits when CHAP runs without IPsec encryption.
+// configuration allows short ones: 96 bits. RFC 7143 §9.2.1 says an
+// implementation SHOULD NOT send CHAP_R unless the secret has at least 96
+// bits or IPsec encryption protects the connection, and that a shorter
+// secret MUST be used only with IPsec encryption enforced.
 const MinCHAPSecretLength = 12
 
 // DefaultCHAPAlgorithms is the order this package offers and accepts CHAP
@@ -103,8 +105,10 @@ func CHAPResponse(a CHAPAlgorithm, id byte, secret, challenge []byte) []byte {
 }
 
 // NewCHAPChallenge returns a fresh random challenge for algorithm a, as
-// long as its digest and at least 16 bytes (RFC 1994 §2.3: the challenge
-// must be unpredictable and should be at least as long as the hash output).
+// long as its digest and at least 16 bytes. RFC 1994 §2.3: each challenge
+// SHOULD be unique and unpredictable; §4.1 leaves its length to the
+// generator, independent of the hash (the length here is this package's
+// choice).
 func NewCHAPChallenge(a CHAPAlgorithm) []byte {
 	b := make([]byte, max(16, a.Size()))
 	rand.Read(b)
@@ -118,8 +122,8 @@ var (
 	// name is unknown (RFC 7143 §11.13.5 status 0x0201 on the target).
 	ErrAuthFailed = errors.New("authentication failed")
 	// ErrSecretTooShort: a configured CHAP secret is shorter than
-	// MinCHAPSecretLength and short secrets are not allowed (RFC 7143
-	// §9.2.1).
+	// MinCHAPSecretLength (96 bits) and short secrets are not allowed (RFC
+	// 7143 §9.2.1).
 	ErrSecretTooShort = errors.New("CHAP secret too short")
 	// ErrCHAPAlgorithm: no CHAP_A value both sides support (RFC 7143
 	// §12.1.3).
@@ -155,7 +159,8 @@ func (c CHAPCredentials) LogValue() slog.Value {
 }
 
 // check validates the credentials for use: a user name of 1 to 255 bytes
-// (CHAP_N is a text value, RFC 7143 §6.1) and a long enough secret.
+// (RFC 7143 §12.1.3: N is a text string; §6.1: 255 bytes unless a key says
+// otherwise) and a long enough secret.
 func (c *CHAPCredentials) check(allowShort bool) error {
 	if c.User == "" || len(c.User) > MaxValueLength || strings.IndexByte(c.User, 0) >= 0 {
 		return fmt.Errorf("iscsi login: %w: CHAP user name empty or invalid", ErrCHAPProtocol)

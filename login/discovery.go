@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// DefaultPort is the well-known iSCSI TCP port, RFC 7143 §13.8 (the port a
-// TargetAddress without one means).
+// DefaultPort is the well-known iSCSI TCP port, RFC 7143 §15 (the port a
+// TargetAddress without one means, §13.8).
 const DefaultPort = 3260
 
 // ErrTargetAddress: a TargetAddress value that does not parse (RFC 7143
@@ -124,7 +124,8 @@ type DiscoveredTarget struct {
 }
 
 // ErrSendTargets: a SendTargets response that does not follow RFC 7143
-// §13.3 (a TargetAddress before any TargetName, or another key).
+// §13.3 and Appendix C (a TargetAddress before any TargetName, or the
+// SendTargets key answered).
 var ErrSendTargets = errors.New("invalid SendTargets response")
 
 // ParseSendTargets parses the text of a SendTargets response (RFC 7143
@@ -158,8 +159,9 @@ func ParseSendTargets(text []byte) ([]DiscoveredTarget, error) {
 			// NotUnderstood.
 			return out, textErr(p.Key, p.Value, ErrSendTargets)
 		default:
-			// RFC 7143 §13.3: a response may carry other keys (for
-			// example TargetAlias); they do not belong to discovery.
+			// RFC 7143 Appendix C permits no keys other than
+			// TargetName and TargetAddress in a SendTargets response;
+			// others are ignored here rather than refused.
 		}
 	}
 	return out, nil
@@ -178,12 +180,12 @@ func AppendSendTargets(dst []byte, targets []DiscoveredTarget) []byte {
 }
 
 // SelectSendTargets applies the value of a SendTargets key to the targets a
-// node offers (RFC 7143 §13.3): "All" lists every target and is allowed only
-// in a discovery session; an iSCSI name lists that target; the empty value
-// lists the session's own target (currentTarget) in a normal session. The
-// answer is the text to send; a nil answer with ok true means nothing
-// matched (an empty response). ok false means the value is not allowed here
-// and the key is answered Reject.
+// node offers (RFC 7143 §13.3, Appendix C): "All" lists every target and is
+// allowed only in a discovery session; an iSCSI name lists that target; the
+// empty value lists the session's own target (currentTarget) in a normal
+// session. The answer is the text to send; a nil answer with ok true means
+// nothing matched (an empty response). ok false means the value is not
+// allowed here and the key is answered Reject.
 func SelectSendTargets(value string, discovery bool, currentTarget string, targets []DiscoveredTarget) (answer []byte, ok bool) {
 	var sel []DiscoveredTarget
 	switch {

@@ -24,18 +24,19 @@
 //     table, which answers NotUnderstood, Irrelevant or Reject where the RFC
 //     prescribes them and reports protocol errors (a repeated key, an answer
 //     the offer did not allow). RFC 7144's iSCSIProtocolLevel is included.
-//   - CHAP authentication, RFC 7143 §12.1.3 and RFC 1994, one-way and
-//     mutual, with MD5, SHA-1, SHA-256 and SHA3-256 ([CHAPAlgorithm]),
+//   - CHAP authentication, RFC 7143 §12.1.3, §9.2.1 and RFC 1994, one-way
+//     and mutual, with MD5, SHA-1, SHA-256 and SHA3-256 ([CHAPAlgorithm]),
 //     constant-time comparisons, reflection checks, and secrets that never
 //     appear in errors, String or logs ([CHAPCredentials]).
 //   - The login phase, RFC 7143 §6.3, §11.12 and §11.13, as two state
 //     machines that take PDUs and return PDUs, with no I/O inside:
 //     [Initiator] and [Target]. They check the stage order and the T, C,
-//     CSG and NSG rules, ISID, TSIH, CID, ITT and CmdSN constancy, StatSN
-//     and ExpStatSN, and answer every fault with the status of §11.13.5
-//     ([LoginError]). Sessions and connections are admitted through a
-//     [SessionRegistry] (session reinstatement, §6.3.5; adding connections);
-//     [MemoryRegistry] is a simple one.
+//     CSG and NSG rules and ISID, TSIH, CID, ITT and CmdSN constancy,
+//     number StatSN and ExpStatSN (§11.13.4, §11.12.9), and answer every
+//     fault with the status of §11.13.5 ([LoginError]). Sessions and
+//     connections are admitted through a [SessionRegistry] (session
+//     reinstatement, §6.3.5; adding connections); [MemoryRegistry] is a
+//     simple one.
 //   - Thin drivers over a connection: [Initiate] and [Accept].
 //   - Text requests in full feature phase, RFC 7143 §6.4, §11.10, §11.11:
 //     [TextResponder] on the target and [TextExchange] on the initiator, with

@@ -140,7 +140,7 @@ func TestFullLogin(t *testing.T) {
 	}
 }
 
-// TestLoginSkipSecurity starts in the operational stage (RFC 7143 §6.3.2).
+// TestLoginSkipSecurity starts in the operational stage (RFC 7143 §6.3.1).
 func TestLoginSkipSecurity(t *testing.T) {
 	out := pipeLogin(t, InitiatorConfig{InitiatorName: testIQN, TargetName: testTarget, SkipSecurity: true}, testTargetConfig(nil))
 	if out.iniErr != nil || out.tgtErr != nil {

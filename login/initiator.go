@@ -43,7 +43,7 @@ type InitiatorConfig struct {
 	// MinCHAPSecretLength.
 	AllowShortSecrets bool
 	// SkipSecurity starts the login in the operational stage, without
-	// security negotiation (RFC 7143 §6.3.2: allowed when the target
+	// security negotiation (RFC 7143 §6.3.1: allowed when the target
 	// requires no authentication). It is ignored when CHAP is set.
 	SkipSecurity bool
 	// Settings are the operational values offered; nil means
@@ -224,11 +224,13 @@ func (in *Initiator) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
 	if Stage(lr.CSG()) != in.stage {
 		return nil, false, protoErr("response CSG %v, expected %v", Stage(lr.CSG()), in.stage)
 	}
-	// RFC 7143 §11.13.4: the next response carries StatSN+1.
+	// RFC 7143 §11.13.4: the next response carries StatSN+1; the
+	// requests acknowledge it in ExpStatSN (§11.12.9).
 	in.expStatSN = lr.StatSN() + 1
 	if lr.Transit() {
-		// RFC 7143 §11.13: the target sets T only if the initiator did,
-		// with an NSG after CSG and not beyond the initiator's.
+		// RFC 7143 §11.13.6: the target sets T only if the initiator
+		// did; §6.3: with an NSG after CSG and not beyond the
+		// initiator's.
 		if !in.outT || len(in.out) > 0 {
 			return nil, false, protoErr("target set T while the initiator did not")
 		}
@@ -249,7 +251,7 @@ func (in *Initiator) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
 		return nil, false, err
 	}
 	if !complete {
-		// RFC 7143 §11.13: answer a response with C set by an empty
+		// RFC 7143 §6.2: answer a response with C set by an empty
 		// request, keeping the transit request in force.
 		return in.request(nil, in.outT, in.outNSG), false, nil
 	}

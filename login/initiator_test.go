@@ -56,7 +56,7 @@ func TestInitiatorRequests(t *testing.T) {
 		t.Fatalf("first request keys %v", kv)
 	}
 	// A response with C set is answered by an empty request (RFC 7143
-	// §11.13).
+	// §6.2).
 	req, done, err := m.Next(loginResp{itt: 4, c: true, statSN: 50, pairs: []Pair{{"AuthMethod", "None"}}}.pdu())
 	if err != nil {
 		t.Fatal(err)

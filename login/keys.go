@@ -14,7 +14,7 @@ const (
 )
 
 // Use says when a key may be sent, RFC 7143 §13 ("LO", "IO", "ALL", "FFPO",
-// "SPO"...), as flags.
+// "Any-Stage"), as flags.
 type Use uint8
 
 const (
@@ -61,11 +61,11 @@ const (
 	// ResultList: the responder answers the first value of the offered list
 	// that it supports, or Reject (RFC 7143 §6.2.1).
 	ResultList
-	// ResultMin: the outcome is the smaller of the two values (RFC 7143
-	// §6.2.2).
+	// ResultMin: the outcome is the smaller of the two values; an answer
+	// may not exceed the offer (RFC 7143 §13 "Minimum", §6.2.2).
 	ResultMin
-	// ResultMax: the outcome is the larger of the two values (RFC 7143
-	// §6.2.2).
+	// ResultMax: the outcome is the larger of the two values; an answer
+	// may not be below the offer (RFC 7143 §13 "Maximum", §6.2.2).
 	ResultMax
 	// ResultAnd: the outcome is the Boolean AND (RFC 7143 §6.2.2).
 	ResultAnd
@@ -87,8 +87,8 @@ const (
 	KindText ValueKind = iota + 1
 	// KindBoolean: Yes or No (RFC 7143 §6.1 boolean-value).
 	KindBoolean
-	// KindNumber: a numerical-value, decimal, hex or base64 (RFC 7143
-	// §6.1), within the key's Min and Max.
+	// KindNumber: a numerical-value, decimal or hex (RFC 7143 §6.1; see
+	// ParseNumber), within the key's Min and Max.
 	KindNumber
 	// KindList: a list-of-values separated by commas (RFC 7143 §6.1).
 	KindList
@@ -128,7 +128,7 @@ type Key struct {
 // declarative keys RFC 7143 §13 marks "Any-Stage" (names, aliases,
 // addresses, SessionType, TargetPortalGroupTag) may appear in both login
 // stages; the other login keys are operational and belong to the
-// operational stage only (§6.3.2, §13).
+// operational stage only (§6.3, §13).
 var keys = []Key{
 	{Name: "HeaderDigest", Section: "RFC 7143 §13.1", Scope: ScopeConnection, Use: UseOperational | UseInitialOnly, Sender: SentByBoth, Result: ResultList, Kind: KindList, Default: "None", Values: []string{"CRC32C", "None"}},
 	{Name: "DataDigest", Section: "RFC 7143 §13.1", Scope: ScopeConnection, Use: UseOperational | UseInitialOnly, Sender: SentByBoth, Result: ResultList, Kind: KindList, Default: "None", Values: []string{"CRC32C", "None"}},
@@ -197,9 +197,10 @@ func IsCHAPKey(name string) bool {
 	return false
 }
 
-// IsPrivateKey reports the private and public extension forms of RFC 7143
-// §13.22: "X-" followed by a reversed domain name, and "X#" for
-// IANA-registered keys.
+// IsPrivateKey reports the extension key forms: "X-" followed by a
+// reversed domain name for private keys (RFC 7143 §13.22), and "X#", the
+// prefix of public keys registered before RFC 7143 such as
+// X#NodeArchitecture (§13.26), which §6.2 forbids for new keys.
 func IsPrivateKey(name string) bool {
 	return strings.HasPrefix(name, "X-") || strings.HasPrefix(name, "X#")
 }
@@ -248,9 +249,10 @@ func (k *Key) checkValue(v string) error {
 	return nil
 }
 
-// validTextValue: letters, digits, '.', '-', '+', '@', '_', '/', '[', ']',
-// ':', ',' and '=' are the text-value characters of RFC 7143 §6.1 (the comma
-// separates list items and is checked by the caller).
+// validTextValue: letters, digits, '.', '-', '+', '@', '_', '/', '[', ']'
+// and ':' are the text-value characters of RFC 7143 §6.1 (the comma
+// separates list items and is checked by the caller). This check also
+// admits '=' and '~', which §6.1 does not list for a text-value.
 func validTextValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -59,7 +59,8 @@ type Result struct {
 	// initiator port (RFC 7143 §6.3.5, target side only).
 	Leading, Reinstated bool
 	// CmdSN is the CmdSN of the login, the one the first command of a new
-	// session carries (RFC 7143 §11.12.8: login does not advance it).
+	// session carries (RFC 7143 §11.12.8: Login Requests are immediate and
+	// do not advance it).
 	CmdSN uint32
 	// StatSN is the StatSN of the final Login Response; the next response
 	// on the connection carries StatSN+1 (RFC 7143 §11.13.4).
@@ -80,8 +81,8 @@ type Result struct {
 const maxLoginPDUs = 64
 
 // loginSegment is the largest data segment a login PDU carries: the
-// MaxRecvDataSegmentLength default of RFC 7143 §13.12, in force until the
-// login ends.
+// MaxRecvDataSegmentLength default of RFC 7143 §13.12, which §6.3 keeps in
+// force until the login ends.
 const loginSegment = 8192
 
 func pairsMap(pairs []Pair) map[string]string {

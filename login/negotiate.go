@@ -70,7 +70,8 @@ type Negotiator struct {
 	// the value offered.
 	pending map[string]string
 	// done: keys negotiated or declared in the current negotiation
-	// sequence, by either side (RFC 7143 §6.3: none may be repeated).
+	// sequence, by either side (RFC 7143 §6.3, §6.4: none may be
+	// repeated).
 	done map[string]bool
 	// declared: declarative keys this side sent in the current sequence.
 	declared map[string]bool
@@ -123,7 +124,8 @@ func (n *Negotiator) BeginSequence() {
 }
 
 // Pending reports whether offers of this side still await an answer; a
-// node must not end a stage while they do (RFC 7143 §6.2).
+// target must not end a stage or a text exchange while they do (RFC 7143
+// §6.3, §11.13.6; §6.4, §11.11.1).
 func (n *Negotiator) Pending() bool { return len(n.pending) > 0 }
 
 // Agreed returns the outcome of key so far, or its declaration by the
@@ -167,8 +169,8 @@ func (n *Negotiator) closePending() {
 	}
 }
 
-// relevant reports whether k may be offered or answered with a value in
-// this session at stage.
+// allowed reports whether k may be offered or answered with a value in
+// this session at stage (RFC 7143 §6.3, §13).
 func (n *Negotiator) allowed(k *Key, stage Stage) bool {
 	if k.Use&stage.use() == 0 {
 		return false
@@ -252,10 +254,12 @@ func (n *Negotiator) offers(stage Stage, yield func(*Key, string) bool) {
 // CHAP keys and SendTargets) at stage and returns the answers to send. A
 // key the responder does not know is answered NotUnderstood, one not
 // allowed here or with a value it cannot accept Reject, one with no meaning
-// in a discovery session Irrelevant (RFC 7143 §6.2). Faults the RFC treats
-// as protocol errors (a repeated key, §6.3; an answer the offer did not
-// allow, §6.2.1, §6.2.2) return a *TextError; the login machines turn them
-// into a failed login (Initiator Error) or a dropped connection.
+// in a discovery session Irrelevant (RFC 7143 §6.2; §6.3 makes a key sent
+// in a stage that does not allow it a protocol error, which this answers
+// with Reject instead). Faults the RFC treats as protocol errors (a
+// repeated key, §6.3, §6.4; an answer the offer did not allow, §6.2.1,
+// §6.2.2) return a *TextError; the login machines turn them into a failed
+// login (Initiator Error) or a dropped connection.
 func (n *Negotiator) Receive(pairs []Pair, stage Stage) ([]Pair, error) {
 	var answers []Pair
 	for _, p := range pairs {
@@ -289,8 +293,9 @@ func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
 		}
 		n.done[p.Key] = true
 		if _, ok := n.settings.Private[p.Key]; ok {
-			// A registered extension key is declarative (§13.22 leaves
-			// its semantics to its definition): record it.
+			// An extension key this node understands is recorded as
+			// a declaration (§13.22: its scope and semantics are
+			// specific to the key).
 			n.agreed[p.Key] = p.Value
 			return Pair{}, false, nil
 		}
@@ -402,7 +407,10 @@ func (n *Negotiator) peerSender() Sender {
 func (n *Negotiator) answered(k *Key, offered, answer string) error {
 	switch answer {
 	case Reject, Irrelevant, NotUnderstood:
-		// RFC 7143 §6.2: the key keeps its current (default) value.
+		// RFC 7143 §6.2: after Reject the key keeps its current
+		// (default) value, and Irrelevant does not fail the
+		// negotiation. §6.2 also makes NotUnderstood to a key of RFC
+		// 7143 a protocol error; it is accepted here like Reject.
 		return nil
 	}
 	bad := textErr(k.Name, answer, ErrUnexpectedAnswer)

@@ -7,9 +7,9 @@ import (
 	"github.com/go-iscsi/iscsi/pdu"
 )
 
-// SessionKey identifies a session on the target side, RFC 7143 §4.4.1 and
-// §6.3.5: the initiator port (InitiatorName and ISID) and the target
-// portal group (TargetName and TargetPortalGroupTag).
+// SessionKey identifies a session on the target side, RFC 7143 §2.2 (the
+// I_T nexus) and §6.3.5: the initiator port (InitiatorName and ISID) and
+// the target portal group (TargetName and TargetPortalGroupTag).
 type SessionKey struct {
 	InitiatorName  string
 	ISID           pdu.ISID

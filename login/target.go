@@ -158,7 +158,7 @@ func (t *Target) Result() (*Result, bool) {
 // Response to send, valid until the next call. done reports that the login
 // ended: successfully when err is nil (the connection is in full feature
 // phase after sending resp), or with the failure status in resp and err a
-// *LoginError (RFC 7143 §6.3: the target closes the connection after
+// *LoginError (RFC 7143 §11.13.5: the target closes the connection after
 // sending it). Every fault of the request, including a PDU that is not a
 // Login Request, is answered by a response with the status RFC 7143
 // §11.13.5 gives.
@@ -190,7 +190,8 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 		return t.fail(pdu.LoginInitiatorError, err)
 	}
 	if t.state == tsStart {
-		// RFC 7143 §11.12.4: version 0x00 is the only one defined.
+		// RFC 7143 §11.12.4: version 0x00 is the only one defined;
+		// §11.13.5 0x0205 when the range does not include it.
 		if lr.VersionMin() > 0 {
 			return t.fail(pdu.LoginUnsupportedVersion, protoErr("Version-min 0x%02x", lr.VersionMin()))
 		}
@@ -199,8 +200,10 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 			return t.fail(pdu.LoginInitiatorError, protoErr("login starts in full feature phase"))
 		}
 	} else {
-		// RFC 7143 §6.3: ISID, TSIH, CID, ITT and CmdSN stay the same
-		// through the login of a connection.
+		// ITT (RFC 7143 §6.3, §11.12), TSIH (§11.12.6) and CID
+		// (§11.12.7) stay the same through the login of a connection;
+		// this also holds ISID and CmdSN constant, which §11.12.8
+		// requires of CmdSN on a leading login only.
 		if lr.ISID() != t.isid || lr.TSIH() != t.tsih || lr.InitiatorTaskTag() != t.itt || lr.CID() != t.cid || lr.CmdSN() != t.cmdSN {
 			return t.fail(pdu.LoginInitiatorError, protoErr("ISID, TSIH, ITT, CID or CmdSN changed during login"))
 		}
@@ -209,11 +212,12 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 		}
 	}
 	if lr.Transit() && Stage(lr.NSG()) <= t.stage {
-		// RFC 7143 §11.12.3: with T set, NSG is a later stage.
+		// RFC 7143 §6.3 (stage transitions): with T set, NSG is a
+		// later stage.
 		return t.fail(pdu.LoginInitiatorError, protoErr("T set with NSG %v not after CSG %v", Stage(lr.NSG()), t.stage))
 	}
 	if len(t.out) > 0 {
-		// RFC 7143 §11.13: the initiator answers a response with C set
+		// RFC 7143 §6.2: the initiator answers a response with C set
 		// by an empty request.
 		if len(req.Data) != 0 || lr.Continue() {
 			return t.fail(pdu.LoginInitiatorError, protoErr("text sent while the target's text continues"))
@@ -273,8 +277,8 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 }
 
 // ready reports whether the current stage may end: authentication done in
-// the security stage, and no offer of the target unanswered (RFC 7143
-// §6.2, §6.3.2).
+// the security stage (RFC 7143 §6.3.2), and no offer of the target
+// unanswered (§6.3, §11.13.6).
 func (t *Target) ready() bool {
 	if t.stage == SecurityNegotiation && !t.authDone {
 		return false
@@ -373,15 +377,19 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 	}
 	if !t.discovery && t.leading {
 		// RFC 7143 §13.9: the target returns TargetPortalGroupTag in
-		// the first Login Response of a normal session.
+		// the response to the first Login Request (C=0) that carries
+		// TargetName. §6.3.1 asks for it in every session type, on
+		// every connection; it is sent here on the leading login of
+		// a normal session only.
 		t.firstDecl = append(t.firstDecl, t.neg.Declare("TargetPortalGroupTag", num(uint64(t.cfg.PortalGroupTag))))
 		if t.info.Alias != "" {
 			t.firstDecl = append(t.firstDecl, t.neg.Declare("TargetAlias", t.info.Alias))
 		}
 	}
 	if t.stage == LoginOperationalNegotiation {
-		// The initiator skipped the security stage (RFC 7143 §6.3.2):
-		// allowed only when no authentication is required.
+		// The initiator skipped the security stage (RFC 7143 §6.3.1):
+		// allowed only when no authentication is required, else
+		// Authentication failure.
 		if !contains(t.authMethods, None) {
 			return pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: security negotiation skipped, target requires %v", ErrAuthFailed, t.authMethods)
 		}
@@ -427,7 +435,8 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 	if authOffered {
 		v, ok := t.neg.Agreed("AuthMethod")
 		if !ok {
-			// RFC 7143 §12.1: no acceptable method; the login fails.
+			// RFC 7143 §6.3.2: no acceptable method (answered
+			// Reject); the security negotiation, and the login, fail.
 			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: no acceptable AuthMethod (target accepts %v)", ErrAuthFailed, t.authMethods)
 		}
 		t.authMethod = v
@@ -446,7 +455,7 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 	if chapKV != nil {
 		if t.chap == nil || authOffered {
 			// CHAP keys before AuthMethod agreed on CHAP (RFC 7143
-			// §12.1.3 follows the AuthMethod exchange).
+			// §12.1: the exchange follows the method selection).
 			return nil, pdu.LoginInitiatorError, fmt.Errorf("iscsi login: %w: CHAP keys before AuthMethod=CHAP was agreed", ErrCHAPProtocol)
 		}
 		switch t.chap.state {
@@ -590,7 +599,8 @@ func (t *Target) reply(data []byte, transit bool, nsg Stage, cont bool) (*pdu.PD
 	// each further response carries the next number.
 	r.SetStatSN(t.statSN)
 	t.statSN++
-	// RFC 7143 §11.12.8: login does not advance CmdSN.
+	// RFC 7143 §11.12, §11.12.8: Login Requests are immediate and do
+	// not advance CmdSN (§4.2.2.1).
 	r.SetExpCmdSN(t.cmdSN)
 	r.SetMaxCmdSN(t.cmdSN + t.cfg.CmdSNWindow - 1)
 	t.resp.Header.SetDataSegmentLength(uint32(len(data)))

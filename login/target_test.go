@@ -293,7 +293,7 @@ func TestTargetSecondConnection(t *testing.T) {
 		}
 	}}})
 	// The target originates a key it cannot leave at the default and
-	// does not transit until it is answered (RFC 7143 §6.2).
+	// does not transit until it is answered (RFC 7143 §6.3, §11.13.6).
 	runTarget(t, cfg, []step{
 		{req: loginReq{isid: pdu.ISID{0x80, 9}, csg: LoginOperationalNegotiation, nsg: FullFeaturePhase, t: true, pairs: withPairs()}, t: false, check: func(t *testing.T, p *pdu.PDU) {
 			if kv := respPairs(t, p); kv["MaxConnections"] != "2" {
@@ -327,8 +327,8 @@ func TestTargetSecondConnection(t *testing.T) {
 }
 
 // TestTargetLongResponse sends a response text longer than one login PDU
-// (RFC 7143 §11.13: C bit) and checks the initiator's empty requests carry
-// it on.
+// (RFC 7143 §6.2, §11.13.7: C bit) and checks the initiator's empty
+// requests carry it on.
 func TestTargetLongResponse(t *testing.T) {
 	cfg := testTargetConfig(nil)
 	var extra []Pair

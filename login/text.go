@@ -13,18 +13,18 @@ import (
 // Limits of the text format, RFC 7143 §6.1.
 const (
 	// MaxKeyNameLength is the longest key-name: RFC 7143 §6.1 limits a
-	// key-name to 63 bytes.
+	// key-name (a standard-label) to 63 characters.
 	MaxKeyNameLength = 63
 
 	// MaxValueLength is the longest value of a key unless its definition
-	// says otherwise: RFC 7143 §6.1 limits an individual value to 255
-	// bytes, not counting its delimiter.
+	// says otherwise: RFC 7143 §6.1 limits a simple-value (not its
+	// encoded form) to 255 bytes, not counting its delimiter.
 	MaxValueLength = 255
 
 	// MaxLargeValueLength bounds the string form of the large binary
 	// values that authentication carries (CHAP_C, CHAP_R): RFC 7143 §12.1.3
-	// lets the binary length of CHAP_C reach 1024 bytes, whose base-16 form
-	// with its "0x" prefix is 2050 bytes.
+	// lets the binary length of CHAP_C and CHAP_R reach 1024 bytes, whose
+	// base-16 form with its "0x" prefix is 2050 bytes.
 	MaxLargeValueLength = 2 + 2*1024
 
 	// MinTextLength is the amount of key=value data a negotiation sequence
@@ -78,7 +78,8 @@ var (
 	// accumulator's limit.
 	ErrTextTooLong = errors.New("text too long for one negotiation sequence")
 	// ErrDuplicateKey: a key declared or negotiated twice in one
-	// negotiation sequence (RFC 7143 §6.2, §6.3).
+	// negotiation sequence (RFC 7143 §6.3 for login, §6.4 for text
+	// negotiation).
 	ErrDuplicateKey = errors.New("key repeated in a negotiation sequence")
 	// ErrOutOfRange: a numerical value outside the key's range (RFC 7143
 	// §13).
@@ -224,10 +225,12 @@ func truncate(s string) string {
 }
 
 // CheckDuplicates returns a *TextError of kind ErrDuplicateKey for the first
-// key that appears twice in pairs: RFC 7143 §6.3 forbids declaring or
-// negotiating a key more than once in a negotiation sequence, except keys
-// whose definition allows repetition (TargetAddress, and TargetName in a
-// SendTargets response, §13.3).
+// key that appears twice in pairs: RFC 7143 §6.3 (login) and §6.4 (text
+// negotiation) forbid declaring or negotiating a key more than once in a
+// negotiation sequence, except keys whose definition allows repetition
+// (TargetAddress, and TargetName in a SendTargets response, Appendix C).
+// TargetName is exempt here in every context, although §13.4 forbids
+// redeclaring it during login.
 func CheckDuplicates(pairs []Pair) error {
 	for i := range pairs {
 		if pairs[i].Key == "TargetAddress" || pairs[i].Key == "TargetName" {
@@ -254,9 +257,12 @@ func AppendText(dst []byte, pairs ...Pair) []byte {
 	return dst
 }
 
-// ParseNumber decodes a regular numerical value of RFC 7143 §6.1: a
-// decimal-constant, a hex-constant (0x or 0X prefix) or a base64-constant
-// (0b or 0B prefix), all unsigned and below 2**64.
+// ParseNumber decodes a numerical-value of RFC 7143 §6.1: a
+// decimal-constant or a hex-constant (0x or 0X prefix), unsigned and below
+// 2**64. It also accepts a base64-constant (0b or 0B prefix) of at most 8
+// bytes, which §6.1 allows only for binary and large numerical values, and
+// decimal digits with leading zeros, which a §6.1 decimal-constant does
+// not have.
 func ParseNumber(s string) (uint64, error) {
 	if len(s) > 2 && s[0] == '0' {
 		switch s[1] {
@@ -335,9 +341,9 @@ func EncodeBase64(b []byte) string {
 }
 
 // TextAccumulator joins the data segments of a text that spans several
-// Login or Text PDUs (RFC 7143 §11.10.2, §11.12.2: the C bit set means more
-// text follows), up to a bound. The zero value is ready, with
-// DefaultMaxTextLength as its bound.
+// Login or Text PDUs (RFC 7143 §6.1, §11.10.2, §11.11.2, §11.12.2,
+// §11.13.7: the C bit set means more text follows), up to a bound. The
+// zero value is ready, with DefaultMaxTextLength as its bound.
 type TextAccumulator struct {
 	// Limit bounds the total text; zero means DefaultMaxTextLength.
 	Limit int

@@ -90,8 +90,8 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 		return nil, false, err
 	}
 	if !complete {
-		// Acknowledge with an empty response and a TTT to continue
-		// with (RFC 7143 §11.11.4).
+		// Acknowledge with an empty response (RFC 7143 §6.2) and a
+		// TTT to continue with (§11.11.1, §11.11.4).
 		x.ttt = x.newTTT()
 		return x.reply(nil, false, false), false, nil
 	}
@@ -209,7 +209,7 @@ func (x *TextResponder) reply(data []byte, final, cont bool) *pdu.PDU {
 // phase (RFC 7143 §6.4, §11.10, §11.11): it sends the request text (over
 // several PDUs with the C bit if long), continues the target's answer with
 // its Target Transfer Tag, and gathers the whole answer. Requests are sent
-// as immediate, so all carry the same CmdSN (RFC 7143 §11.10.1).
+// as immediate, so all carry the same CmdSN (RFC 7143 §4.2.2.1).
 type TextExchange struct {
 	// ITT is the Initiator Task Tag of the exchange; CmdSN and ExpStatSN
 	// those of the first request. ExpStatSN follows the responses.

@@ -56,7 +56,8 @@ func TestTextRenegotiation(t *testing.T) {
 	if got := textRound(t, x, r, Pair{"MaxRecvDataSegmentLength", "8192"}); len(got) != 0 {
 		t.Errorf("answer %q", got)
 	}
-	// SendTargets=All is for discovery sessions only (RFC 7143 §13.3).
+	// SendTargets=All is for discovery sessions only (RFC 7143 Appendix
+	// C).
 	x.ITT = 12
 	if got := textRound(t, x, r, Pair{"SendTargets", "All"}); string(got) != "SendTargets=Reject\x00" {
 		t.Errorf("answer %q", got)
