@@ -1,13 +1,67 @@
-// Package session will hold the iSCSI session layer for both roles: on the
-// initiator side, sessions of one or more connections that issue SCSI
-// commands; on the target side, the handling of accepted connections that
-// feeds commands to logical units. Its scope is RFC 7143 §4 to §10: CmdSN
-// windows and command ordering (§4.2.2), R2T, Data-In and Data-Out
-// sequencing (§4.2.3, §11.7, §11.8), task management (§11.5), NOP
-// keep-alive (§11.18, §11.19), logout (§11.14), error recovery (§7) and
-// several connections per session.
+// Package session is the session layer of iSCSI on the target side (RFC
+// 7143 §4 to §11): a Server that serves the iSCSI targets it is given on a
+// net.Listener (Server.Serve) or on single connections (Server.ServeConn),
+// carrying SCSI commands to the logical units of each target.
 //
-// It stands on packages pdu (the wire), login (negotiation, whose typed
-// outcome configures a connection) and scsi (commands and logical units).
-// The package has no API yet: it is the next layer to be built.
+// # Place among the layers
+//
+// session stands on package pdu (the wire: PDU views, Reader, Writer and
+// their typed errors), package login (the login phase, run with
+// login.Accept, whose typed outcome configures each connection; the
+// SessionRegistry that hands out TSIHs and reinstates sessions; the
+// TextResponder of the full feature phase) and packages scsi and scsi/disk
+// (CDBs, sense data, LUNs; the LogicalUnit interface is what *disk.LU
+// implements). Examples and the reference target stand on it.
+//
+// # What it implements
+//
+//   - Sessions and connections (RFC 7143 §4.4): each connection's login
+//     through login.Accept with its deadline; session reinstatement (§6.3.5),
+//     which ends the old session before the new one starts; discovery
+//     sessions (§13.21) answering SendTargets (§13.3) with the targets of
+//     the Server. Sessions have one connection (MaxConnections=1) and
+//     ErrorRecoveryLevel 0.
+//   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
+//     in every response, immediate delivery, requests outside the window
+//     ignored; StatSN per connection (§4.2.2.2).
+//   - SCSI commands (§11.3, §11.4): immediate data and unsolicited Data-Out
+//     under ImmediateData, InitialR2T and FirstBurstLength (§13.10, §13.11,
+//     §13.14); R2Ts (§11.8) of at most MaxBurstLength, at most
+//     MaxOutstandingR2T at a time; Data-Out checks of DataSN and
+//     BufferOffset (§11.7); Data-In in sequences of MaxBurstLength and
+//     segments of the initiator's MaxRecvDataSegmentLength, with the status
+//     in the last Data-In when there is no sense data, else a SCSI Response
+//     with SenseLength and sense data (§11.4.7); residual overflow and
+//     underflow (§11.4.5).
+//   - REPORT LUNS for the target's whole LUN map and the answers of SPC-4
+//     for a LUN that does not exist (INQUIRY with peripheral qualifier 011b,
+//     LOGICAL UNIT NOT SUPPORTED).
+//   - Task management (§11.5, §11.6): ABORT TASK, ABORT TASK SET, CLEAR
+//     TASK SET, LOGICAL UNIT RESET, TARGET WARM RESET, TARGET COLD RESET;
+//     the response follows the end of every task it covers.
+//   - NOP-Out answered by NOP-In (§11.18, §11.19) and, with
+//     Limits.NOPInInterval, NOP-In pings of the target whose unanswered
+//     ones drop the connection; Text Requests (§11.10),
+//     Logout (§11.14, §11.15), Reject (§11.17) for PDUs in error, the end of
+//     a connection on a *pdu.ConnectionError, and ITNexusLoss for every
+//     logical unit when a session ends (SAM-5 §6.3.4).
+//
+// Commands run concurrently on Limits.MaxTasks worker goroutines per
+// connection, started in CmdSN order and ordered by their task attributes
+// (SAM-5 §8.6: an ORDERED task waits for every task before it and holds
+// those after it, a HEAD OF QUEUE task starts at once); the order spans all
+// the logical units of the session, stricter than SAM-5's task set per
+// logical unit. One writer goroutine per connection sends every PDU. Tasks
+// and data buffers are pooled: a READ or WRITE allocates nothing in the
+// steady state.
+//
+// # Not implemented
+//
+// Several connections per session (a CmdSN gap ends the connection instead
+// of waiting for the missing command), ErrorRecoveryLevel 1 and 2 (SNACK is
+// rejected, a Data-Out with a data digest error ends the connection),
+// target-initiated NOP-In pings, asynchronous messages, renegotiation of
+// keys in full feature phase (Text Requests answer SendTargets only),
+// bidirectional commands, and Data-In overflow for commands other than
+// READ(6/10/12/16).
 package session

@@ -1,0 +1,249 @@
+// Command target is the reference iSCSI target of this module, composed
+// only from its public packages: session serves the connections, login
+// negotiates and authenticates, scsi/disk executes SCSI commands on a
+// memory or file backend.
+//
+// With no flags it serves one target with a 1 GiB in-memory disk as LUN 0
+// on 127.0.0.1:3260, no authentication:
+//
+//	go run ./examples/target
+//
+// and an initiator reaches it as usual, for example libiscsi's
+//
+//	iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.org.example.go-iscsi:disk0/0
+//
+// Flags choose the listen address, the target name, the backing store (a
+// regular file or block device, as ietd.conf's "Lun 0 Path=...,Type=fileio"),
+// the SCSI identity that udev rules key on (vendor, product, serial), and
+// CHAP: -chap-user/-chap-secret require one-way CHAP of the initiator
+// (ietd.conf's IncomingUser), -mutual-user/-mutual-secret add the target's
+// own credentials (OutgoingUser). The process stops cleanly on SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/go-iscsi/iscsi/iqn"
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
+	"github.com/go-iscsi/iscsi/session"
+)
+
+// config is what the command line says.
+type config struct {
+	listen       string
+	target       string
+	size         int64
+	file         string
+	blockSize    int
+	vendor       string
+	product      string
+	serial       string
+	readOnly     bool
+	thin         bool
+	chapUser     string
+	chapSecret   string
+	mutualUser   string
+	mutualSecret string
+	shortSecrets bool
+	verbose      bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr, nil))
+}
+
+// run parses args, serves until ctx ends, and returns the exit status: 0
+// after a clean stop, 1 when serving fails, 2 for a usage error. When
+// ready is not nil it receives the listening address once the target
+// accepts connections.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.Addr) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "target:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if cfg.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	lu, closeBackend, err := openLogicalUnit(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "target:", err)
+		return 1
+	}
+	defer closeBackend()
+
+	srv := &session.Server{
+		Targets: []session.Target{{
+			Name: cfg.target,
+			LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
+		}},
+		Logger:            logger,
+		AllowShortSecrets: cfg.shortSecrets,
+	}
+	if cfg.chapUser != "" {
+		srv.Targets[0].AuthMethods = []string{"CHAP"}
+		srv.CHAP = chapLookup(cfg)
+	}
+
+	l, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "target:", err)
+		return 1
+	}
+	logger.Info("serving", "addr", l.Addr().String(), "target", cfg.target, "lun0", describeBackend(cfg))
+	if ready != nil {
+		ready <- l.Addr()
+	}
+	if err := srv.Serve(ctx, l); err != nil && ctx.Err() == nil {
+		fmt.Fprintln(stderr, "target:", err)
+		return 1
+	}
+	logger.Info("stopped")
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	var size string
+	fs := flag.NewFlagSet("target", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:3260", "address to listen on (RFC 7143 §13.5: the well-known port is 3260)")
+	fs.StringVar(&cfg.target, "target", "iqn.2026-11.org.example.go-iscsi:disk0", "iSCSI name of the target")
+	fs.StringVar(&size, "size", "1GiB", "capacity of the in-memory disk, or of -file when it is created or grown (suffixes KiB, MiB, GiB, TiB)")
+	fs.StringVar(&cfg.file, "file", "", "serve this regular file or block device instead of memory (created if missing)")
+	fs.IntVar(&cfg.blockSize, "block-size", 512, "logical block size in bytes: 512, 1024, 2048 or 4096")
+	fs.StringVar(&cfg.vendor, "vendor", "", "T10 vendor identification, at most 8 characters (default GOISCSI)")
+	fs.StringVar(&cfg.product, "product", "", "product identification, at most 16 characters (default VIRTUAL-DISK)")
+	fs.StringVar(&cfg.serial, "serial", "", "unit serial number (VPD page 0x80)")
+	fs.BoolVar(&cfg.readOnly, "readonly", false, "refuse writes with DATA PROTECT")
+	fs.BoolVar(&cfg.thin, "thin", true, "thin provisioning: UNMAP and WRITE SAME with UNMAP free space")
+	fs.StringVar(&cfg.chapUser, "chap-user", "", "require one-way CHAP with this user name (ietd.conf IncomingUser)")
+	fs.StringVar(&cfg.chapSecret, "chap-secret", "", "the CHAP secret of -chap-user")
+	fs.StringVar(&cfg.mutualUser, "mutual-user", "", "the target's own CHAP user name for mutual CHAP (ietd.conf OutgoingUser)")
+	fs.StringVar(&cfg.mutualSecret, "mutual-secret", "", "the CHAP secret of -mutual-user")
+	fs.BoolVar(&cfg.shortSecrets, "allow-short-secrets", false, "accept CHAP secrets shorter than 12 bytes")
+	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if cfg.size, err = parseSize(size); err != nil {
+		return cfg, fmt.Errorf("-size: %w", err)
+	}
+	if _, err := iqn.ParseStrict(cfg.target); err != nil {
+		return cfg, fmt.Errorf("-target: %w", err)
+	}
+	if (cfg.chapUser == "") != (cfg.chapSecret == "") {
+		return cfg, errors.New("-chap-user and -chap-secret go together")
+	}
+	if (cfg.mutualUser == "") != (cfg.mutualSecret == "") {
+		return cfg, errors.New("-mutual-user and -mutual-secret go together")
+	}
+	if cfg.mutualUser != "" && cfg.chapUser == "" {
+		return cfg, errors.New("-mutual-user needs -chap-user: mutual CHAP follows the initiator's")
+	}
+	if !cfg.shortSecrets {
+		for _, s := range []string{cfg.chapSecret, cfg.mutualSecret} {
+			if s != "" && len(s) < login.MinCHAPSecretLength {
+				return cfg, fmt.Errorf("CHAP secrets must be at least %d bytes (or pass -allow-short-secrets)", login.MinCHAPSecretLength)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// parseSize reads a byte count with an optional binary suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
+}
+
+// openLogicalUnit builds LUN 0 from cfg and returns it with the function
+// that releases its backend.
+func openLogicalUnit(cfg config) (*disk.LU, func(), error) {
+	var be disk.Backend
+	closeBackend := func() {}
+	if cfg.file == "" {
+		be = disk.NewMemory(cfg.size)
+	} else {
+		f, err := disk.OpenFile(cfg.file, disk.FileOptions{ReadOnly: cfg.readOnly, Create: true, Size: cfg.size})
+		if err != nil {
+			return nil, nil, err
+		}
+		be = f
+		closeBackend = func() { f.Close() }
+	}
+	lu, err := disk.New(be, disk.Config{
+		BlockSize:        cfg.blockSize,
+		Vendor:           cfg.vendor,
+		Product:          cfg.product,
+		SerialNumber:     cfg.serial,
+		ReadOnly:         cfg.readOnly,
+		ThinProvisioning: cfg.thin,
+	})
+	if err != nil {
+		closeBackend()
+		return nil, nil, err
+	}
+	return lu, closeBackend, nil
+}
+
+// chapLookup answers the CHAP user of cfg with its secret and, when set,
+// the target's mutual credentials.
+func chapLookup(cfg config) login.CHAPLookup {
+	return func(initiatorName, targetName, user string) (string, *login.CHAPCredentials, bool) {
+		if user != cfg.chapUser {
+			return "", nil, false
+		}
+		var mutual *login.CHAPCredentials
+		if cfg.mutualUser != "" {
+			mutual = &login.CHAPCredentials{User: cfg.mutualUser, Secret: cfg.mutualSecret}
+		}
+		return cfg.chapSecret, mutual, true
+	}
+}
+
+func describeBackend(cfg config) string {
+	if cfg.file != "" {
+		return "file " + cfg.file
+	}
+	return "memory " + strconv.FormatInt(cfg.size, 10) + " bytes"
+}

@@ -1,0 +1,549 @@
+package session
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// ErrCmdSNGap is matched (errors.Is) by the error that ends a connection
+// on which a command arrived with a CmdSN inside the command window but
+// ahead of ExpCmdSN (RFC 7143 §4.2.2.1). On a session of one connection
+// this means a command PDU was lost, which ErrorRecoveryLevel 0 does not
+// recover from within the session (RFC 7143 §7.1.5).
+var ErrCmdSNGap = errors.New("session: CmdSN ahead of ExpCmdSN")
+
+// CmdSNError reports a command whose CmdSN left a gap in the command
+// sequence; it matches ErrCmdSNGap.
+type CmdSNError struct {
+	Opcode   pdu.Opcode
+	CmdSN    uint32
+	ExpCmdSN uint32
+}
+
+// Error reports the CmdSN seen and the one expected.
+func (e *CmdSNError) Error() string {
+	return fmt.Sprintf("session: %v with CmdSN %d while ExpCmdSN is %d", e.Opcode, e.CmdSN, e.ExpCmdSN)
+}
+
+// Is reports whether target is ErrCmdSNGap.
+func (e *CmdSNError) Is(target error) bool { return target == ErrCmdSNGap }
+
+// errLoggedOut ends the read loop after a successful Logout Response was
+// queued.
+var errLoggedOut = errors.New("logged out")
+
+// ErrSessionClosed is returned by ServeConn for a connection the target
+// closed itself: its session was reinstated by a new login of the same
+// initiator port (RFC 7143 §6.3.5) or ended by TARGET COLD RESET (§11.5.1).
+var ErrSessionClosed = errors.New("session: session closed by the target")
+
+// ErrNOPInTimeout is returned by ServeConn for a connection dropped because
+// the initiator did not answer a NOP-In ping within Limits.NOPInTimeout (RFC
+// 7143 §11.19.1).
+var ErrNOPInTimeout = errors.New("session: no answer to a NOP-In ping")
+
+// outKind says how the writer fills the sequence numbers of an outgoing
+// PDU.
+type outKind uint8
+
+const (
+	// outStatus: a response that carries StatSN and advances it (RFC 7143
+	// §4.2.2.2).
+	outStatus outKind = iota
+	// outNoStatus: a PDU that carries the next StatSN without advancing
+	// it (R2T, §11.8.3).
+	outNoStatus
+	// outTask: the Data-In PDUs and status of a completed task.
+	outTask
+)
+
+// outPDU is one item of the writer's queue.
+type outPDU struct {
+	h    pdu.BHS
+	data []byte
+	kind outKind
+	task *task
+	// closeAfter, if not nil, closes the connection with this cause once
+	// the PDU is written (Logout Response, TARGET COLD RESET).
+	closeAfter error
+}
+
+// conn is one connection of a session in full feature phase (RFC 7143
+// §4.4): its own StatSN (§4.2.2.2), its PDU reader and the writer
+// goroutine, and the tasks allegiant to it.
+type conn struct {
+	sess   *session
+	srv    *Server
+	nc     net.Conn
+	r      *pdu.Reader
+	w      *pdu.Writer
+	cid    uint16
+	params login.ConnParams
+	log    *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	out        chan outPDU
+	writerDone chan struct{}
+	work       chan *task
+	workers    sync.WaitGroup
+	statSN     uint32 // writer goroutine only
+
+	scratch []byte // reader goroutine only
+	text    login.TextResponder
+
+	// pingTTT is the Target Transfer Tag of the NOP-In ping awaiting its
+	// NOP-Out, or the reserved tag; pong receives the answer.
+	pingTTT atomic.Uint32
+	pong    chan struct{}
+
+	mu      sync.Mutex
+	tasks   map[uint32]*task // by Initiator Task Tag
+	nextTTT uint32
+	// active counts the tasks started and not ended; orderedActive says
+	// one of them is ORDERED; held are the tasks waiting behind it (SAM-5
+	// §8.6).
+	active        int
+	orderedActive bool
+	held          []*task
+	running       sync.WaitGroup
+}
+
+func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session, nc net.Conn, r *pdu.Reader, w *pdu.Writer, res *login.Result) *conn {
+	c := &conn{
+		sess: sess, srv: sess.srv, nc: nc, r: r, w: w, cid: res.CID, params: res.Conn,
+		log:    sess.srv.log.With("tsih", res.TSIH, "cid", res.CID),
+		ctx:    ctx,
+		cancel: cancel,
+		out:    make(chan outPDU, 64), writerDone: make(chan struct{}),
+		work:   make(chan *task, 2*sess.srv.limits.CmdSNWindow),
+		statSN: res.StatSN + 1,
+		tasks:  make(map[uint32]*task),
+		pong:   make(chan struct{}, 1),
+	}
+	c.pingTTT.Store(pdu.ReservedTag)
+	c.text = login.TextResponder{
+		Targets:       c.discoveredTargets,
+		Discovery:     res.Session.SessionType == login.SessionDiscovery,
+		CurrentTarget: res.Session.TargetName,
+		MaxSegment:    res.Conn.MaxXmitDataSegmentLength,
+	}
+	return c
+}
+
+// discoveredTargets lists the Server's targets for SendTargets (RFC 7143
+// §13.3), at the address the initiator reached this connection on.
+func (c *conn) discoveredTargets() []login.DiscoveredTarget {
+	var addrs []login.TargetAddress
+	if host, port, err := net.SplitHostPort(c.nc.LocalAddr().String()); err == nil {
+		if p, err := strconv.Atoi(port); err == nil {
+			addrs = []login.TargetAddress{{Host: host, Port: p, PortalGroupTag: c.srv.tpgt, HasPortalGroupTag: true}}
+		}
+	}
+	out := make([]login.DiscoveredTarget, 0, len(c.srv.Targets))
+	for _, t := range c.srv.Targets {
+		out = append(out, login.DiscoveredTarget{Name: t.Name, Addresses: addrs})
+	}
+	return out
+}
+
+// serve runs the full feature phase until logout or failure, then ends
+// every task of the connection.
+func (c *conn) serve() error {
+	c.sess.addConn(c)
+	go c.writeLoop()
+	for range c.srv.limits.MaxTasks {
+		c.workers.Add(1)
+		go c.worker()
+	}
+	if c.srv.limits.NOPInInterval > 0 {
+		c.workers.Add(1)
+		go c.pinger()
+	}
+	err := c.readLoop()
+	if err == errLoggedOut {
+		<-c.writerDone
+	}
+	c.drop(err)
+	// The reader alone queues tasks; the ones the workers left are ended
+	// here.
+	c.workers.Wait()
+	for {
+		var t *task
+		c.mu.Lock()
+		if len(c.held) > 0 {
+			t = c.held[0]
+			c.held = c.held[1:]
+		}
+		c.mu.Unlock()
+		if t == nil && len(c.work) > 0 {
+			t = <-c.work
+		}
+		if t == nil {
+			break
+		}
+		runChain(t)
+	}
+	c.running.Wait()
+	<-c.writerDone
+	switch cause := context.Cause(c.ctx); {
+	case cause == errLoggedOut, errors.Is(cause, io.EOF):
+		return nil
+	default:
+		return cause
+	}
+}
+
+// drop closes the connection for cause (the first cause given wins): every
+// read and write on it fails, tasks see their context done.
+func (c *conn) drop(cause error) {
+	c.cancel(cause)
+	c.nc.Close()
+}
+
+// send queues o for the writer; it reports false if the connection is
+// closing.
+func (c *conn) send(o *outPDU) bool {
+	select {
+	case c.out <- *o:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case o := <-c.out:
+			if err := c.write(&o); err != nil {
+				c.log.Debug("write failed", "err", err)
+				c.drop(err)
+				return
+			}
+			if o.closeAfter != nil {
+				c.drop(o.closeAfter)
+				return
+			}
+		}
+	}
+}
+
+// stamp fills StatSN, ExpCmdSN and MaxCmdSN, which every PDU a target
+// sends holds at bytes 24 to 35 (RFC 7143 §11.2.1).
+func stamp(h *pdu.BHS, statSN, expCmdSN, maxCmdSN uint32) {
+	binary.BigEndian.PutUint32(h[24:28], statSN)
+	binary.BigEndian.PutUint32(h[28:32], expCmdSN)
+	binary.BigEndian.PutUint32(h[32:36], maxCmdSN)
+}
+
+func (c *conn) write(o *outPDU) error {
+	if o.kind == outTask {
+		return c.writeTask(o.task)
+	}
+	exp, maxCmdSN := c.sess.cmdWindow()
+	stamp(&o.h, c.statSN, exp, maxCmdSN)
+	if o.kind == outStatus {
+		c.statSN++
+	}
+	return c.w.Write(&o.h, nil, o.data)
+}
+
+// readData reads the data segment of the PDU just read into the scratch
+// buffer; the result is valid until the next call.
+func (c *conn) readData(h *pdu.BHS) ([]byte, error) {
+	n := int(h.DataSegmentLength())
+	if cap(c.scratch) < n {
+		c.scratch = make([]byte, n)
+	}
+	b := c.scratch[:n]
+	return b, c.r.ReadData(b)
+}
+
+// carriesCmdSN reports whether the request h carries a CmdSN (RFC 7143
+// §4.2.2.1), and whether it is immediate.
+func carriesCmdSN(h *pdu.BHS) (cmdSN uint32, immediate, ok bool) {
+	switch h.Opcode() {
+	case pdu.OpNOPOut, pdu.OpSCSICommand, pdu.OpTaskManagementRequest, pdu.OpTextRequest, pdu.OpLogoutRequest:
+		return binary.BigEndian.Uint32(h[24:28]), h.Immediate(), true
+	}
+	return 0, false, false
+}
+
+// admit applies the command window to request h: it returns false for a
+// request to ignore, and an error for a gap.
+func (c *conn) admit(h *pdu.BHS) (bool, error) {
+	cmdSN, imm, ok := carriesCmdSN(h)
+	if !ok {
+		return true, nil
+	}
+	switch c.sess.admit(cmdSN, imm) {
+	case cmdIgnore:
+		c.log.Debug("request outside the command window ignored", "opcode", h.Opcode().String(), "cmdsn", cmdSN)
+		return false, nil
+	case cmdGap:
+		exp, _ := c.sess.cmdWindow()
+		return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
+	}
+	return true, nil
+}
+
+func (c *conn) readLoop() error {
+	for {
+		p, err := c.r.ReadHeader()
+		if err != nil {
+			return err
+		}
+		h := p.Header
+		if err := c.handle(&h, p.AHS); err != nil {
+			return err
+		}
+	}
+}
+
+// handle processes one PDU whose header was read. It reads or skips the
+// data segment.
+func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
+	switch op := h.Opcode(); {
+	case op == pdu.OpSNACKRequest:
+		// RFC 7143 §11.16: SNACK needs ErrorRecoveryLevel > 0.
+		return c.rejectRequest(h, pdu.RejectProtocolError)
+	case op.Known() && !op.FromInitiator(), op == pdu.OpLoginRequest:
+		// A PDU only a target sends, or a Login Request in full feature
+		// phase (RFC 7143 §6.3).
+		return c.rejectRequest(h, pdu.RejectProtocolError)
+	case !op.Known():
+		// RFC 7143 §11.17.1: an opcode this target does not implement,
+		// vendor-specific ones included.
+		return c.rejectRequest(h, pdu.RejectCommandNotSupported)
+	}
+	if err := h.Validate(); err != nil {
+		var rf *pdu.ReservedFieldError
+		var pe *pdu.ProtocolError
+		switch {
+		case errors.As(err, &rf):
+			// RFC 7143 §11: receivers ignore reserved fields.
+		case errors.As(err, &pe):
+			return c.rejectRequest(h, pe.Reason)
+		default:
+			return c.rejectRequest(h, pdu.RejectProtocolError)
+		}
+	}
+	discovery := c.sess.target == nil
+	switch h.Opcode() {
+	case pdu.OpNOPOut:
+		return c.handleNOPOut(h)
+	case pdu.OpTextRequest:
+		return c.handleText(h)
+	case pdu.OpLogoutRequest:
+		return c.handleLogout(h)
+	}
+	if discovery {
+		// RFC 7143 §4.4, §13.21: a discovery session carries only Text
+		// and Logout requests (and NOP-Out).
+		return c.rejectRequest(h, pdu.RejectProtocolError)
+	}
+	switch h.Opcode() {
+	case pdu.OpSCSICommand:
+		return c.handleCommand(h, ahs)
+	case pdu.OpSCSIDataOut:
+		return c.handleDataOut(h)
+	case pdu.OpTaskManagementRequest:
+		return c.handleTMF(h)
+	}
+	return c.rejectRequest(h, pdu.RejectCommandNotSupported)
+}
+
+// rejectRequest answers h with a Reject PDU (RFC 7143 §11.17). A rejected
+// request that carries a CmdSN still takes its place in the command
+// sequence, so that the commands after it are not held up.
+func (c *conn) rejectRequest(h *pdu.BHS, reason pdu.RejectReason) error {
+	if ok, err := c.admit(h); err != nil {
+		return err
+	} else if !ok {
+		return nil
+	}
+	c.reject(h, reason)
+	return nil
+}
+
+// reject queues a Reject PDU whose data segment is the header of the
+// rejected PDU (RFC 7143 §11.17).
+func (c *conn) reject(h *pdu.BHS, reason pdu.RejectReason) {
+	c.log.Debug("reject", "opcode", h.Opcode().String(), "reason", reason.String())
+	o := outPDU{kind: outStatus, data: append([]byte(nil), h[:]...)}
+	rj := o.h.Reject()
+	rj.Init()
+	rj.SetReason(reason)
+	c.send(&o)
+}
+
+// handleNOPOut answers a ping (RFC 7143 §11.18, §11.19): a NOP-Out with a
+// valid Initiator Task Tag gets a NOP-In echoing its data; one with the
+// reserved tag answers a NOP-In of the target, which sends none, and gets
+// nothing.
+func (c *conn) handleNOPOut(h *pdu.BHS) error {
+	if ok, err := c.admit(h); !ok || err != nil {
+		return err
+	}
+	n := h.NOPOut()
+	if n.InitiatorTaskTag() == pdu.ReservedTag {
+		// The answer to a ping of the target (RFC 7143 §11.18.2).
+		if ttt := n.TargetTransferTag(); ttt != pdu.ReservedTag && c.pingTTT.CompareAndSwap(ttt, pdu.ReservedTag) {
+			select {
+			case c.pong <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	}
+	data, err := c.readData(h)
+	if err != nil {
+		return c.dataError(h, err)
+	}
+	o := outPDU{kind: outStatus}
+	if len(data) > 0 {
+		o.data = append([]byte(nil), data...)
+	}
+	in := o.h.NOPIn()
+	in.Init()
+	in.SetInitiatorTaskTag(n.InitiatorTaskTag())
+	in.SetTargetTransferTag(pdu.ReservedTag)
+	in.SetLUN(n.LUN())
+	c.send(&o)
+	return nil
+}
+
+// pinger sends a NOP-In ping every Limits.NOPInInterval (RFC 7143
+// §11.19.1: a Target Transfer Tag the initiator echoes in a NOP-Out, and the
+// reserved Initiator Task Tag, which leaves StatSN where it is) and drops the
+// connection when an answer takes longer than Limits.NOPInTimeout.
+func (c *conn) pinger() {
+	defer c.workers.Done()
+	lim := c.srv.limits
+	tick := time.NewTicker(lim.NOPInInterval)
+	defer tick.Stop()
+	wait := time.NewTimer(lim.NOPInTimeout)
+	wait.Stop()
+	for ttt := uint32(1); ; ttt++ {
+		select {
+		case <-tick.C:
+		case <-c.ctx.Done():
+			return
+		}
+		if ttt == pdu.ReservedTag {
+			ttt = 1
+		}
+		c.pingTTT.Store(ttt)
+		o := outPDU{kind: outNoStatus}
+		in := o.h.NOPIn()
+		in.Init()
+		in.SetInitiatorTaskTag(pdu.ReservedTag)
+		in.SetTargetTransferTag(ttt)
+		if !c.send(&o) {
+			return
+		}
+		wait.Reset(lim.NOPInTimeout)
+		select {
+		case <-c.pong:
+			wait.Stop()
+		case <-wait.C:
+			c.log.Info("no answer to NOP-In", "ttt", ttt)
+			c.drop(ErrNOPInTimeout)
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// dataError handles the failure to read a data segment: a data digest error
+// (a *pdu.ProtocolError) is answered with a Reject (RFC 7143 §7.8) and the
+// PDU dropped; any other error ends the connection.
+func (c *conn) dataError(h *pdu.BHS, err error) error {
+	var pe *pdu.ProtocolError
+	if errors.As(err, &pe) {
+		c.reject(h, pe.Reason)
+		return nil
+	}
+	return err
+}
+
+// handleText answers a Text Request in full feature phase (RFC 7143 §6.4,
+// §11.10) through login.TextResponder; a request breaking the rules of the
+// exchange is rejected.
+func (c *conn) handleText(h *pdu.BHS) error {
+	if ok, err := c.admit(h); !ok || err != nil {
+		return err
+	}
+	data, err := c.readData(h)
+	if err != nil {
+		return c.dataError(h, err)
+	}
+	resp, _, err := c.text.Next(&pdu.PDU{Header: *h, Data: data})
+	if err != nil || resp == nil {
+		c.reject(h, pdu.RejectProtocolError)
+		return nil
+	}
+	o := outPDU{kind: outStatus, h: resp.Header}
+	if len(resp.Data) > 0 {
+		o.data = append([]byte(nil), resp.Data...)
+	}
+	c.send(&o)
+	return nil
+}
+
+// handleLogout answers a Logout Request (RFC 7143 §11.14, §11.15). Closing
+// the session or this connection succeeds once the tasks of the connection
+// have ended; removing a connection for recovery needs ErrorRecoveryLevel 2
+// and is answered "connection recovery is not supported".
+func (c *conn) handleLogout(h *pdu.BHS) error {
+	if ok, err := c.admit(h); !ok || err != nil {
+		return err
+	}
+	lr := h.LogoutRequest()
+	code := pdu.LogoutClosedSuccessfully
+	switch lr.ReasonCode() {
+	case pdu.LogoutCloseSession:
+	case pdu.LogoutCloseConnection:
+		if lr.CID() != c.cid {
+			code = pdu.LogoutCIDNotFound
+		}
+	default:
+		code = pdu.LogoutRecoveryNotSupported
+	}
+	o := outPDU{kind: outStatus}
+	resp := o.h.LogoutResponse()
+	resp.Init()
+	resp.SetResponse(code)
+	resp.SetInitiatorTaskTag(lr.InitiatorTaskTag())
+	if code != pdu.LogoutClosedSuccessfully {
+		c.send(&o)
+		return nil
+	}
+	// RFC 7143 §11.14: the connection or session is closed after its
+	// tasks; tasks still waiting for Data-Out are aborted, since the
+	// initiator that logs out sends no more.
+	c.abortTasks(func(*task) bool { return true }, nil)
+	c.running.Wait()
+	o.closeAfter = errLoggedOut
+	c.send(&o)
+	c.log.Info("logout", "reason", lr.ReasonCode().String())
+	return errLoggedOut
+}

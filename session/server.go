@@ -1,0 +1,413 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
+)
+
+// LogicalUnit is what a Target serves behind one LUN: a SCSI device server
+// (SAM-5 §4.6) executing the commands of every I_T nexus that reaches it,
+// each Request naming its nexus. *disk.LU satisfies it.
+//
+// Execute may be called from many goroutines at once. DataOutLength tells,
+// before the Data-Out phase, how many bytes the command in cdb takes from
+// the initiator, so that the target solicits no more (RFC 7143 §11.3.4).
+// ITNexusLoss is called when the session of an I_T nexus ends (SAM-5
+// §6.3.4); Reset for LOGICAL UNIT RESET and TARGET WARM/COLD RESET (RFC
+// 7143 §11.5.1).
+type LogicalUnit interface {
+	Execute(ctx context.Context, req *disk.Request) disk.Response
+	DataOutLength(cdb []byte) int
+	ITNexusLoss(n disk.Nexus)
+	Reset(kind disk.ResetKind)
+}
+
+// Target is one iSCSI target node a Server offers (RFC 7143 §4.2.7): its
+// name, its logical units, and who may log in to it.
+type Target struct {
+	// Name is the iSCSI name (RFC 7143 §4.2.7.1, §13.4); Alias, if set,
+	// is sent as TargetAlias (§13.6).
+	Name, Alias string
+	// LUNs maps each logical unit number (SAM-5 §4.7) to its logical
+	// unit. The target answers REPORT LUNS for the whole map, and commands
+	// to a LUN outside it with LOGICAL UNIT NOT SUPPORTED (SPC-4 §6.6.2:
+	// INQUIRY reports peripheral qualifier 011b instead).
+	LUNs map[scsi.LUN]LogicalUnit
+	// AuthMethods are the AuthMethod values (RFC 7143 §12.1) accepted,
+	// in order of preference: {"CHAP"} requires CHAP (Server.CHAP finds
+	// the secrets), nil means {"None"}.
+	AuthMethods []string
+	// Authorize, when set, decides whether an initiator (and the CHAP user
+	// it authenticated as, empty without CHAP) may log in; false fails the
+	// login with 0x0202 Authorization failure (RFC 7143 §11.13.5).
+	Authorize func(initiatorName, chapUser string) bool
+	// Settings override Server.Settings for this target.
+	Settings *login.Settings
+}
+
+// Limits bound what one initiator can make a Server hold. The zero value of
+// each field picks the documented default.
+type Limits struct {
+	// CmdSNWindow is the number of commands an initiator may have queued:
+	// MaxCmdSN is ExpCmdSN+CmdSNWindow-1 (RFC 7143 §4.2.2.1). Default 32.
+	CmdSNWindow uint32
+	// MaxTasks bounds the commands of one connection that execute at
+	// once; further commands wait in CmdSN order. Default 32.
+	MaxTasks int
+	// MaxDataLength bounds the buffer of one command: Data-In beyond it
+	// is not returned (the residual says so, RFC 7143 §11.4.5) and a
+	// Data-Out longer than it fails the command. Default 16 MiB.
+	MaxDataLength uint32
+	// LoginTimeout bounds the login phase of a connection (RFC 7143
+	// §6.3). Default 30 seconds.
+	LoginTimeout time.Duration
+	// NOPInInterval, when not zero, makes the target ping every connection
+	// in full feature phase this often with a NOP-In carrying a Target
+	// Transfer Tag, which the initiator must echo in a NOP-Out (RFC 7143
+	// §11.19.1); zero sends no pings.
+	NOPInInterval time.Duration
+	// NOPInTimeout is how long an answer to a ping may take before the
+	// connection is dropped with ErrNOPInTimeout; zero means
+	// NOPInInterval.
+	NOPInTimeout time.Duration
+}
+
+const (
+	defaultCmdSNWindow   = 32
+	defaultMaxTasks      = 32
+	defaultMaxDataLength = 16 << 20
+	defaultLoginTimeout  = 30 * time.Second
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.CmdSNWindow == 0 {
+		l.CmdSNWindow = defaultCmdSNWindow
+	}
+	if l.MaxTasks <= 0 {
+		l.MaxTasks = defaultMaxTasks
+	}
+	if l.MaxDataLength == 0 {
+		l.MaxDataLength = defaultMaxDataLength
+	}
+	if l.LoginTimeout <= 0 {
+		l.LoginTimeout = defaultLoginTimeout
+	}
+	if l.NOPInTimeout <= 0 {
+		l.NOPInTimeout = l.NOPInInterval
+	}
+	return l
+}
+
+// Server is the target side of iSCSI (RFC 7143 §4 to §11) for one portal
+// group: it runs the login of each connection through package login,
+// then the full feature phase, feeding SCSI commands to the logical units
+// of its Targets.
+//
+// A Server is configured by setting its fields before the first call to
+// Serve or ServeConn; they must not change afterwards. Its methods are safe
+// for use by many goroutines.
+type Server struct {
+	// Targets are the iSCSI targets offered. SendTargets reports each of
+	// them with the local address of the connection it is asked on (RFC
+	// 7143 §13.3).
+	Targets []Target
+	// PortalGroupTag is the target portal group tag (RFC 7143 §13.9).
+	// Zero is taken as 1.
+	PortalGroupTag uint16
+	// CHAP finds the CHAP secret of an initiator (and the target's mutual
+	// credentials) for the targets that require CHAP (RFC 7143 §12.1.3).
+	CHAP login.CHAPLookup
+	// CHAPAlgorithms are the CHAP_A values accepted, in order of
+	// preference; nil means login.DefaultCHAPAlgorithms.
+	CHAPAlgorithms []login.CHAPAlgorithm
+	// AllowShortSecrets accepts CHAP secrets shorter than
+	// login.MinCHAPSecretLength.
+	AllowShortSecrets bool
+	// DisableDiscovery refuses discovery sessions (RFC 7143 §13.21).
+	DisableDiscovery bool
+	// Settings are the operational values negotiated at login (RFC 7143
+	// §13); nil means login.DefaultSettings(). Only ErrorRecoveryLevel 0
+	// is implemented, so the target always answers ErrorRecoveryLevel=0,
+	// and MaxConnections is answered 1.
+	Settings *login.Settings
+	// Logger receives the events of sessions and connections; nil
+	// discards them.
+	Logger *slog.Logger
+	// Limits bound the resources one initiator can hold.
+	Limits Limits
+
+	initOnce sync.Once
+	tpgt     uint16
+	limits   Limits
+	log      *slog.Logger
+	targets  map[string]*Target
+	registry login.MemoryRegistry
+
+	mu       sync.Mutex
+	sessions map[uint16]*session
+}
+
+// ErrTargetConfig is matched (errors.Is) by the *ConfigError that Serve and
+// ServeConn return for a Server whose configuration cannot be served.
+var ErrTargetConfig = errors.New("session: invalid target configuration")
+
+// ConfigError is a Server configuration that cannot be served: Field names
+// the field, Reason what is wrong with it.
+type ConfigError struct {
+	Field  string
+	Reason string
+}
+
+// Error reports the field and the reason.
+func (e *ConfigError) Error() string {
+	return "session: invalid configuration: " + e.Field + ": " + e.Reason
+}
+
+// Is reports whether target is ErrTargetConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrTargetConfig }
+
+func (s *Server) init() error {
+	var err error
+	s.initOnce.Do(func() {
+		s.limits = s.Limits.withDefaults()
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = slog.New(slog.DiscardHandler)
+		}
+		s.tpgt = s.PortalGroupTag
+		if s.tpgt == 0 {
+			s.tpgt = 1
+		}
+		s.targets = make(map[string]*Target, len(s.Targets))
+		for i := range s.Targets {
+			t := &s.Targets[i]
+			if t.Name == "" {
+				err = &ConfigError{Field: fmt.Sprintf("Targets[%d].Name", i), Reason: "empty"}
+				return
+			}
+			if _, dup := s.targets[t.Name]; dup {
+				err = &ConfigError{Field: fmt.Sprintf("Targets[%d].Name", i), Reason: "duplicate name " + t.Name}
+				return
+			}
+			for lun, lu := range t.LUNs {
+				if lu == nil {
+					err = &ConfigError{Field: fmt.Sprintf("Targets[%d].LUNs[%v]", i, lun), Reason: "nil logical unit"}
+					return
+				}
+			}
+			s.targets[t.Name] = t
+		}
+		s.sessions = make(map[uint16]*session)
+		s.registry.OnClose = s.reinstate
+	})
+	if err == nil && s.targets == nil {
+		err = &ConfigError{Field: "Targets", Reason: "a previous call found the configuration invalid"}
+	}
+	return err
+}
+
+// settings returns the operational values offered for t, with the values
+// this implementation supports forced: ErrorRecoveryLevel 0 (RFC 7143
+// §13.20) and one connection per session (§13.2).
+func (s *Server) settings(t *Target) *login.Settings {
+	var st login.Settings
+	switch {
+	case t != nil && t.Settings != nil:
+		st = *t.Settings
+	case s.Settings != nil:
+		st = *s.Settings
+	default:
+		st = login.DefaultSettings()
+	}
+	st.ErrorRecoveryLevel = 0
+	st.MaxConnections = 1
+	return &st
+}
+
+func (s *Server) loginConfig(reg login.SessionRegistry) login.TargetConfig {
+	return login.TargetConfig{
+		Lookup: func(name string) (login.TargetInfo, bool) {
+			t, ok := s.targets[name]
+			if !ok {
+				return login.TargetInfo{}, false
+			}
+			return login.TargetInfo{
+				Name: t.Name, Alias: t.Alias, AuthMethods: t.AuthMethods,
+				Authorize: t.Authorize, Settings: s.settings(t),
+			}, true
+		},
+		PortalGroupTag:    s.tpgt,
+		DisableDiscovery:  s.DisableDiscovery,
+		CHAP:              s.CHAP,
+		CHAPAlgorithms:    s.CHAPAlgorithms,
+		AllowShortSecrets: s.AllowShortSecrets,
+		Settings:          s.settings(nil),
+		Sessions:          reg,
+		CmdSNWindow:       s.limits.CmdSNWindow,
+		// libiscsi repeats operational keys in every Login Request of the
+		// operational stage (see login.TargetConfig.AllowRepeatedKeys).
+		AllowRepeatedKeys: true,
+	}
+}
+
+// Serve accepts connections on l and serves each with ServeConn on its own
+// goroutine, until ctx is done or l fails. It closes l, waits for the
+// connections it started to end (they end when ctx is done), and returns
+// the error that stopped it: ctx.Err() after cancellation.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if err := s.init(); err != nil {
+		l.Close()
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			l.Close()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.ServeConn(ctx, nc); err != nil {
+				s.log.Debug("connection ended", "remote", nc.RemoteAddr().String(), "err", err)
+			}
+		}()
+	}
+}
+
+// ServeConn serves one connection: the login (RFC 7143 §6.3, bounded by
+// Limits.LoginTimeout), then the full feature phase until the initiator
+// logs out (§11.14), the connection fails, or ctx is done. It closes c
+// before it returns. The error is nil after a logout or a clean close by
+// the initiator between PDUs; otherwise it says why the connection ended
+// (a *login.LoginError for a failed login).
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
+	defer c.Close()
+	if err := s.init(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	r, w := pdu.NewReader(c), pdu.NewWriter(c)
+	c.SetDeadline(time.Now().Add(s.limits.LoginTimeout))
+	reg := &loginRegistry{srv: s}
+	res, err := login.Accept(ctx, r, w, s.loginConfig(reg))
+	if err != nil {
+		if reg.opened != nil {
+			s.closeSession(reg.opened, reg.cid)
+		}
+		s.log.Info("login failed", "remote", c.RemoteAddr().String(), "err", err)
+		return err
+	}
+	c.SetDeadline(time.Time{})
+	sess := reg.opened
+	if sess == nil {
+		// AddConnection admits no connection while MaxConnections is 1.
+		return &ConfigError{Field: "Settings.MaxConnections", Reason: "login added a connection to an existing session"}
+	}
+	sess.attach(res)
+	cn := newConn(ctx, cancel, sess, c, r, w, res)
+	s.log.Info("login", "remote", c.RemoteAddr().String(), "initiator", res.Session.InitiatorName,
+		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String())
+	err = cn.serve()
+	s.closeSession(sess, cn.cid)
+	return err
+}
+
+// loginRegistry is the login.SessionRegistry of one connection's login. It
+// records the session a leading login opens in the Server as soon as the
+// login machine opens it, before the final Login Response is sent, so that
+// no reset or reinstatement misses a session its initiator already sees.
+type loginRegistry struct {
+	srv    *Server
+	opened *session
+	cid    uint16
+}
+
+// OpenSession implements login.SessionRegistry.
+func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionParams, cid uint16) (uint16, bool, error) {
+	tsih, reinstated, err := r.srv.registry.OpenSession(key, params, cid)
+	if err != nil {
+		return tsih, reinstated, err
+	}
+	var t *Target
+	if params.SessionType == login.SessionNormal {
+		t = r.srv.targets[key.TargetName]
+	}
+	sess := newSession(r.srv, t, key, tsih, params)
+	r.srv.mu.Lock()
+	r.srv.sessions[tsih] = sess
+	r.srv.mu.Unlock()
+	r.opened, r.cid = sess, cid
+	return tsih, reinstated, nil
+}
+
+// AddConnection implements login.SessionRegistry.
+func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uint16) (login.SessionParams, error) {
+	return r.srv.registry.AddConnection(key, tsih, cid)
+}
+
+// closeSession ends connection cid's part in its session; with one
+// connection per session that ends the session, and with it the I_T nexus
+// (SAM-5 §6.3.4).
+func (s *Server) closeSession(sess *session, cid uint16) {
+	s.registry.RemoveConnection(sess.tsih, cid)
+	s.mu.Lock()
+	if s.sessions[sess.tsih] == sess {
+		delete(s.sessions, sess.tsih)
+	}
+	s.mu.Unlock()
+	sess.end()
+}
+
+// reinstate closes the session a new login replaces (RFC 7143 §6.3.5:
+// session reinstatement) and waits until it has ended, so that its tasks
+// are gone before the new session's first command.
+func (s *Server) reinstate(tsih, cid uint16, wholeSession bool) {
+	s.mu.Lock()
+	sess := s.sessions[tsih]
+	s.mu.Unlock()
+	if sess == nil {
+		return
+	}
+	s.log.Info("session reinstatement", "tsih", tsih)
+	sess.close()
+	<-sess.ended
+}
+
+// sessionsOf returns the sessions of target t.
+func (s *Server) sessionsOf(t *Target) []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*session
+	for _, sess := range s.sessions {
+		if sess.target == t {
+			out = append(out, sess)
+		}
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package session
+
+import (
+	"sync"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
+)
+
+// session is the target side of one iSCSI session (RFC 7143 §4.4): the
+// I_T nexus, the negotiated parameters, the command numbering that all its
+// connections share (§4.2.2.1) and its connections.
+type session struct {
+	srv    *Server
+	target *Target // nil in a discovery session
+	tsih   uint16
+	params login.SessionParams
+	nexus  disk.Nexus
+
+	mu       sync.Mutex
+	expCmdSN uint32
+	window   uint32
+	conns    []*conn
+	closing  bool
+
+	endOnce sync.Once
+	ended   chan struct{}
+}
+
+func newSession(srv *Server, t *Target, key login.SessionKey, tsih uint16, params login.SessionParams) *session {
+	s := &session{
+		srv: srv, target: t, tsih: tsih, params: params,
+		window: srv.limits.CmdSNWindow, ended: make(chan struct{}),
+	}
+	s.nexus = disk.Nexus{
+		InitiatorPort:      scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID),
+		TargetPort:         scsi.ISCSITargetPortName(key.TargetName, srv.tpgt),
+		RelativeTargetPort: 1,
+		TargetPortGroup:    srv.tpgt,
+	}
+	return s
+}
+
+// attach takes the outcome of the login that opened the session: the
+// parameters in force and the first ExpCmdSN (RFC 7143 §11.13).
+func (s *session) attach(res *login.Result) {
+	s.mu.Lock()
+	s.params = res.Session
+	s.expCmdSN = res.ExpCmdSN
+	s.mu.Unlock()
+}
+
+// cmdVerdict is what the CmdSN rules of RFC 7143 §4.2.2.1 make of a request.
+type cmdVerdict uint8
+
+const (
+	cmdAccept cmdVerdict = iota // deliver it
+	cmdIgnore                   // outside the window: silently ignore
+	cmdGap                      // inside the window but ahead of ExpCmdSN
+)
+
+// admit applies RFC 7143 §4.2.2.1 to a request carrying cmdSN. An immediate
+// request is delivered at once and does not advance ExpCmdSN; a
+// non-immediate one is delivered in CmdSN order and advances ExpCmdSN; one
+// outside [ExpCmdSN, MaxCmdSN] is ignored.
+func (s *session) admit(cmdSN uint32, immediate bool) cmdVerdict {
+	if immediate {
+		return cmdAccept
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maxCmdSN := s.expCmdSN + s.window - 1
+	switch {
+	case cmdSN == s.expCmdSN:
+		s.expCmdSN++
+		return cmdAccept
+	case pdu.SerialInWindow(cmdSN, s.expCmdSN, maxCmdSN):
+		return cmdGap
+	default:
+		return cmdIgnore
+	}
+}
+
+// cmdWindow returns ExpCmdSN and MaxCmdSN for the next response (RFC 7143
+// §4.2.2.1).
+func (s *session) cmdWindow() (exp, max uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expCmdSN, s.expCmdSN + s.window - 1
+}
+
+// addConn makes c a connection of the session; a session already being
+// closed drops it at once.
+func (s *session) addConn(c *conn) {
+	s.mu.Lock()
+	closing := s.closing
+	if !closing {
+		s.conns = append(s.conns, c)
+	}
+	s.mu.Unlock()
+	if closing {
+		c.drop(ErrSessionClosed)
+	}
+}
+
+// close drops every connection of the session (session reinstatement,
+// TARGET COLD RESET).
+func (s *session) close() {
+	s.mu.Lock()
+	s.closing = true
+	conns := append([]*conn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.drop(ErrSessionClosed)
+	}
+}
+
+// end runs when the last connection of the session is gone: the I_T nexus
+// is lost for every logical unit of the target (SAM-5 §6.3.4).
+func (s *session) end() {
+	s.endOnce.Do(func() {
+		if s.target != nil {
+			for _, lu := range s.target.LUNs {
+				lu.ITNexusLoss(s.nexus)
+			}
+		}
+		close(s.ended)
+	})
+}
+
+// lookupLU returns the logical unit at the LUN field of a PDU.
+func (s *session) lookupLU(lun uint64) (LogicalUnit, bool) {
+	if s.target == nil {
+		return nil, false
+	}
+	lu, ok := s.target.LUNs[scsi.LUNFromUint64(lun)]
+	return lu, ok
+}

@@ -1,0 +1,624 @@
+package session
+
+import (
+	"math/bits"
+	"sync"
+
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
+)
+
+// taskState is where a task is in its life on the target.
+type taskState uint8
+
+const (
+	taskCollecting taskState = iota // waiting for Data-Out
+	taskRunning                     // handed to its logical unit
+	taskDone                        // status produced
+)
+
+// r2tState is one outstanding R2T of a task (RFC 7143 §11.8): the range it
+// solicited and the Data-Out received for it.
+type r2tState struct {
+	ttt            uint32
+	offset, length uint32
+	received       uint32
+	dataSN         uint32
+}
+
+// task is one SCSI command on the target (RFC 7143 §4.2.3, §11.3): its
+// Data-Out collection, its execution and its response.
+type task struct {
+	c      *conn
+	itt    uint32
+	cmdSN  uint32
+	lun    uint64
+	lu     LogicalUnit
+	cdb    []byte
+	cdbArr [pdu.CDBLength]byte
+	attr   pdu.TaskAttribute
+	edtl   uint32
+	read   bool
+	write  bool
+
+	// Data-Out (reader goroutine only until the task runs).
+	cdbOut      uint32 // Data-Out bytes the CDB asks for (lu.DataOutLength)
+	cdbIn       uint32 // Data-In bytes a READ asks for (see dataInLength)
+	want        uint32 // Data-Out bytes collected for the logical unit
+	dataOut     *[]byte
+	unsolicited bool   // an unsolicited Data-Out sequence is open
+	unsolEnd    uint32 // end of the unsolicited data received so far
+	unsolDataSN uint32
+	solicitNext uint32 // next offset to ask for with an R2T
+	r2tSN       uint32
+	r2ts        []r2tState
+	r2tArr      [4]r2tState
+
+	// Guarded by conn.mu.
+	state   taskState
+	aborted bool
+	waiters []*sync.WaitGroup
+
+	// Execution.
+	dataIn *[]byte
+	req    disk.Request
+	resp   disk.Response
+	sense  [2 + 254]byte
+}
+
+// Data buffers come from size classes of powers of two, 4 KiB to 16 MiB,
+// so that a steady stream of commands allocates none.
+const (
+	minBufShift = 12
+	numBufClass = 13
+)
+
+var bufPools [numBufClass]sync.Pool
+
+func bufClass(n int) int {
+	if n <= 1<<minBufShift {
+		return 0
+	}
+	k := bits.Len(uint(n-1)) - minBufShift
+	if k >= numBufClass {
+		return -1
+	}
+	return k
+}
+
+func getBuf(n int) *[]byte {
+	if n <= 0 {
+		return nil
+	}
+	k := bufClass(n)
+	if k < 0 {
+		b := make([]byte, n)
+		return &b
+	}
+	if p, _ := bufPools[k].Get().(*[]byte); p != nil {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n, 1<<(minBufShift+k))
+	return &b
+}
+
+func putBuf(p *[]byte) {
+	if p == nil {
+		return
+	}
+	k := bufClass(cap(*p))
+	if k < 0 || cap(*p) != 1<<(minBufShift+k) {
+		return
+	}
+	bufPools[k].Put(p)
+}
+
+func bytesOf(p *[]byte) []byte {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+var taskPool = sync.Pool{New: func() any { return new(task) }}
+
+// release returns the task and its buffers to their pools once nothing
+// refers to it: it has left the connection's task map and its response,
+// if any, has been written.
+func (t *task) release() {
+	putBuf(t.dataIn)
+	putBuf(t.dataOut)
+	*t = task{}
+	taskPool.Put(t)
+}
+
+// handleCommand takes a SCSI Command (RFC 7143 §11.3) in CmdSN order,
+// gathers its immediate data and starts its Data-Out or its execution.
+func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
+	if ok, err := c.admit(h); !ok || err != nil {
+		return err
+	}
+	cmd := h.SCSICommand()
+	t := taskPool.Get().(*task)
+	t.c, t.itt, t.cmdSN, t.lun = c, cmd.InitiatorTaskTag(), cmd.CmdSN(), cmd.LUN()
+	t.edtl, t.read, t.write = cmd.ExpectedDataTransferLength(), cmd.Read(), cmd.Write()
+	t.attr = cmd.Attributes()
+	t.r2ts = t.r2tArr[:0]
+	cdb, err := cmd.FullCDB(t.cdbArr[:0], ahs)
+	if err != nil {
+		t.release()
+		c.reject(h, pdu.RejectInvalidPDUField)
+		return nil
+	}
+	t.cdb = cdb
+	t.lu, _ = c.sess.lookupLU(t.lun)
+	sp := &c.sess.params
+	dsl := h.DataSegmentLength()
+	// RFC 7143 §11.3.4, §13.11, §13.14: immediate data only with W set,
+	// ImmediateData=Yes, within FirstBurstLength and the expected length.
+	if dsl > 0 && (!t.write || !sp.ImmediateData || dsl > sp.FirstBurstLength || dsl > t.edtl) {
+		t.release()
+		c.reject(h, pdu.RejectProtocolError)
+		return nil
+	}
+	// RFC 7143 §11.3.1: F clear announces unsolicited Data-Out, which
+	// InitialR2T=Yes forbids (§13.10).
+	if !cmd.Final() && (!t.write || sp.InitialR2T) {
+		t.release()
+		c.reject(h, pdu.RejectProtocolError)
+		return nil
+	}
+	c.mu.Lock()
+	if old, busy := c.tasks[t.itt]; busy && !old.aborted {
+		c.mu.Unlock()
+		t.release()
+		c.reject(h, pdu.RejectTaskInProgress)
+		return nil
+	}
+	c.tasks[t.itt] = t
+	c.mu.Unlock()
+
+	if t.lu != nil {
+		t.cdbOut = uint32(t.lu.DataOutLength(t.cdb))
+		t.cdbIn = dataInLength(t.lu, t.cdb)
+	}
+	if t.write && t.edtl > 0 {
+		t.want = min(t.cdbOut, t.edtl, c.srv.limits.MaxDataLength)
+		t.dataOut = getBuf(int(t.want))
+		if dsl > 0 {
+			if err := c.placeData(h, t, 0, dsl); err != nil {
+				return err
+			}
+		}
+		t.unsolEnd = dsl
+		t.unsolicited = !cmd.Final()
+	}
+	return c.advance(t)
+}
+
+// placeData reads the data segment of the PDU h into t's Data-Out buffer
+// at offset off; bytes beyond what the logical unit takes are dropped.
+func (c *conn) placeData(h *pdu.BHS, t *task, off, n uint32) error {
+	buf := bytesOf(t.dataOut)
+	if uint64(off)+uint64(n) <= uint64(len(buf)) {
+		return c.r.ReadData(buf[off : off+n])
+	}
+	data, err := c.readData(h)
+	if err != nil {
+		return err
+	}
+	if off < uint32(len(buf)) {
+		copy(buf[off:], data)
+	}
+	return nil
+}
+
+// advance moves a task on once its unsolicited data is in: it sends R2Ts
+// for the rest of the Data-Out (RFC 7143 §11.8), at most MaxOutstandingR2T
+// at a time (§13.17) and each at most MaxBurstLength long (§13.13), and
+// starts the task when all its data has arrived.
+func (c *conn) advance(t *task) error {
+	if t.unsolicited {
+		return nil
+	}
+	if t.solicitNext < t.unsolEnd {
+		t.solicitNext = t.unsolEnd
+	}
+	sp := &c.sess.params
+	maxR2T := int(max(sp.MaxOutstandingR2T, 1))
+	maxR2T = min(maxR2T, len(t.r2tArr))
+	for len(t.r2ts) < maxR2T && t.solicitNext < t.want {
+		n := min(t.want-t.solicitNext, sp.MaxBurstLength)
+		c.mu.Lock()
+		c.nextTTT++
+		if c.nextTTT == pdu.ReservedTag {
+			c.nextTTT = 1
+		}
+		ttt := c.nextTTT
+		c.mu.Unlock()
+		t.r2ts = append(t.r2ts, r2tState{ttt: ttt, offset: t.solicitNext, length: n})
+		var o outPDU
+		o.kind = outNoStatus
+		r := o.h.R2T()
+		r.Init()
+		r.SetLUN(t.lun)
+		r.SetInitiatorTaskTag(t.itt)
+		r.SetTargetTransferTag(ttt)
+		r.SetR2TSN(t.r2tSN)
+		r.SetBufferOffset(t.solicitNext)
+		r.SetDesiredDataTransferLength(n)
+		t.r2tSN++
+		t.solicitNext += n
+		if !c.send(&o) {
+			return nil
+		}
+	}
+	if len(t.r2ts) == 0 && t.solicitNext >= t.want {
+		c.start(t)
+	}
+	return nil
+}
+
+// handleDataOut places one Data-Out PDU (RFC 7143 §11.7) of an unsolicited
+// sequence or of an R2T, checking its DataSN and BufferOffset (§11.7.4,
+// §11.7.5). Data-Out for a task that is gone (aborted, or never known) is
+// dropped.
+func (c *conn) handleDataOut(h *pdu.BHS) error {
+	d := h.DataOut()
+	c.mu.Lock()
+	t := c.tasks[d.InitiatorTaskTag()]
+	ok := t != nil && t.state == taskCollecting && !t.aborted
+	c.mu.Unlock()
+	if !ok {
+		c.log.Debug("Data-Out for no task in its Data-Out phase dropped", "itt", d.InitiatorTaskTag())
+		return nil
+	}
+	sp := &c.sess.params
+	off, n := d.BufferOffset(), h.DataSegmentLength()
+	end := uint64(off) + uint64(n)
+	if ttt := d.TargetTransferTag(); ttt == pdu.ReservedTag {
+		// RFC 7143 §11.7.4: unsolicited data, in order, within
+		// FirstBurstLength (§13.14) and the expected length.
+		if !t.unsolicited || d.DataSN() != t.unsolDataSN || off != t.unsolEnd ||
+			end > uint64(min(sp.FirstBurstLength, t.edtl)) {
+			c.reject(h, pdu.RejectProtocolError)
+			return nil
+		}
+		if err := c.placeData(h, t, off, n); err != nil {
+			return err
+		}
+		t.unsolDataSN++
+		t.unsolEnd += n
+		if d.Final() {
+			t.unsolicited = false
+			return c.advance(t)
+		}
+		return nil
+	} else {
+		i := 0
+		for i < len(t.r2ts) && t.r2ts[i].ttt != ttt {
+			i++
+		}
+		if i == len(t.r2ts) {
+			c.reject(h, pdu.RejectInvalidPDUField)
+			return nil
+		}
+		r := &t.r2ts[i]
+		inOrder := !sp.DataPDUInOrder || off == r.offset+r.received
+		if d.DataSN() != r.dataSN || off < r.offset || end > uint64(r.offset)+uint64(r.length) || !inOrder {
+			c.reject(h, pdu.RejectProtocolError)
+			return nil
+		}
+		if err := c.placeData(h, t, off, n); err != nil {
+			return err
+		}
+		r.dataSN++
+		r.received += n
+		if !d.Final() {
+			return nil
+		}
+		if r.received != r.length {
+			// RFC 7143 §11.7.1: the final PDU of the sequence ended
+			// it short; ErrorRecoveryLevel 0 cannot ask again.
+			c.log.Debug("R2T sequence ended short", "itt", t.itt, "ttt", ttt, "received", r.received, "desired", r.length)
+		}
+		t.r2ts = append(t.r2ts[:i], t.r2ts[i+1:]...)
+		return c.advance(t)
+	}
+}
+
+// start hands a task whose data is in to the connection's workers, or
+// holds it behind an ORDERED task (SAM-5 §8.6).
+func (c *conn) start(t *task) {
+	c.mu.Lock()
+	if t.aborted || t.state != taskCollecting {
+		c.mu.Unlock()
+		return
+	}
+	t.state = taskRunning
+	c.running.Add(1)
+	if !c.mayStartLocked(t) {
+		c.held = append(c.held, t)
+		c.mu.Unlock()
+		return
+	}
+	c.dispatchLocked(t)
+	c.mu.Unlock()
+	select {
+	case c.work <- t:
+	case <-c.ctx.Done():
+		runChain(t)
+	}
+}
+
+// mayStartLocked applies the task attributes of SAM-5 §8.6 to the tasks
+// of the connection: a HEAD OF QUEUE task starts at once; a SIMPLE (or
+// untagged, or ACA) task waits for the ORDERED tasks before it; an ORDERED
+// task waits for every task before it.
+func (c *conn) mayStartLocked(t *task) bool {
+	switch t.attr {
+	case pdu.TaskHeadOfQueue:
+		return true
+	case pdu.TaskOrdered:
+		return !c.orderedActive && c.active == 0 && len(c.held) == 0
+	default:
+		return !c.orderedActive && len(c.held) == 0
+	}
+}
+
+func (c *conn) dispatchLocked(t *task) {
+	c.active++
+	if t.attr == pdu.TaskOrdered {
+		c.orderedActive = true
+	}
+}
+
+// runChain runs t and then the held tasks its end lets start.
+func runChain(t *task) {
+	for t != nil {
+		t = t.run()
+	}
+}
+
+// worker executes queued tasks until the connection closes; Limits.MaxTasks
+// workers bound the commands of a connection that execute at once.
+func (c *conn) worker() {
+	defer c.workers.Done()
+	for {
+		select {
+		case t := <-c.work:
+			runChain(t)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// run executes the task, unless it was aborted or the connection is
+// closing, and queues its response, unless it was aborted. It returns a
+// held task that may now start, for the caller to run.
+func (t *task) run() (next *task) {
+	c := t.c
+	defer c.running.Done()
+	c.mu.Lock()
+	skip := t.aborted
+	c.mu.Unlock()
+	if !skip && c.ctx.Err() == nil {
+		t.execute()
+	}
+	c.mu.Lock()
+	if c.tasks[t.itt] == t {
+		delete(c.tasks, t.itt)
+	}
+	aborted := t.aborted
+	waiters := t.waiters
+	t.waiters = nil
+	t.state = taskDone
+	next, extra := c.releaseHeldLocked(t)
+	c.mu.Unlock()
+	// SAM-5 §7.2: an aborted task gets no response.
+	if aborted || c.ctx.Err() != nil || !c.send(&outPDU{kind: outTask, task: t}) {
+		t.release()
+	}
+	for _, w := range waiters {
+		w.Done()
+	}
+	for _, x := range extra {
+		select {
+		case c.work <- x:
+		default:
+			go runChain(x)
+		}
+	}
+	return next
+}
+
+// releaseHeldLocked ends t's part in the ordering of tasks and starts the
+// held tasks that may now run: the first is returned as next, any others
+// as extra.
+func (c *conn) releaseHeldLocked(t *task) (next *task, extra []*task) {
+	c.active--
+	if t.attr == pdu.TaskOrdered {
+		c.orderedActive = false
+	}
+	if c.ctx.Err() != nil {
+		return nil, nil
+	}
+	for len(c.held) > 0 {
+		h := c.held[0]
+		if c.orderedActive || h.attr == pdu.TaskOrdered && c.active > 0 {
+			break
+		}
+		c.held = append(c.held[:0], c.held[1:]...)
+		c.dispatchLocked(h)
+		if next == nil {
+			next = h
+		} else {
+			extra = append(extra, h)
+		}
+	}
+	return next, extra
+}
+
+func diskAttribute(a pdu.TaskAttribute) disk.TaskAttribute {
+	switch a {
+	case pdu.TaskOrdered:
+		return disk.TaskOrdered
+	case pdu.TaskHeadOfQueue:
+		return disk.TaskHeadOfQueue
+	case pdu.TaskACA:
+		return disk.TaskACA
+	}
+	return disk.TaskSimple
+}
+
+// execute runs the command: REPORT LUNS and commands to a LUN outside the
+// map are answered by the target, the rest by the logical unit.
+func (t *task) execute() {
+	c := t.c
+	if t.read && t.edtl > 0 {
+		t.dataIn = getBuf(int(min(t.edtl, c.srv.limits.MaxDataLength)))
+	}
+	switch {
+	case scsi.OpCode(t.cdb[0]) == scsi.OpReportLUNs:
+		t.reportLUNs()
+	case t.lu == nil:
+		t.noLogicalUnit()
+	default:
+		t.req = disk.Request{
+			Nexus: c.sess.nexus, CDB: t.cdb,
+			DataOut: bytesOf(t.dataOut), DataIn: bytesOf(t.dataIn),
+			TaskAttribute: diskAttribute(t.attr),
+		}
+		t.resp = t.lu.Execute(c.ctx, &t.req)
+	}
+}
+
+// writeTask sends the outcome of a task (writer goroutine): its Data-In
+// PDUs (RFC 7143 §11.7) in sequences of at most MaxBurstLength (§13.13)
+// made of segments of at most the initiator's MaxRecvDataSegmentLength
+// (§13.12), and its status, in the last Data-In when there is no sense data
+// (§11.7.3 S bit), else in a SCSI Response (§11.4) carrying the sense data
+// after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
+func (c *conn) writeTask(t *task) error {
+	defer t.release()
+	exp, maxCmdSN := c.sess.cmdWindow()
+	in := bytesOf(t.dataIn)
+	n := uint32(0)
+	if t.read {
+		n = uint32(min(max0(t.resp.DataInLen), len(in)))
+	}
+	// RFC 7143 §11.4.5: overflow counts what the command wanted to move
+	// beyond ExpectedDataTransferLength, underflow what it moved short of
+	// it.
+	var under, over uint32
+	switch {
+	case t.write || t.cdbOut > 0:
+		if t.cdbOut > t.edtl {
+			over = t.cdbOut - t.edtl
+		} else {
+			under = t.edtl - t.cdbOut
+		}
+	case t.cdbIn > t.edtl:
+		over = t.cdbIn - t.edtl
+	case n < t.edtl:
+		under = t.edtl - n
+	}
+	status := uint8(t.resp.Status)
+	checkCondition := t.resp.Status == scsi.StatusCheckCondition
+	statusInData := n > 0 && !checkCondition
+
+	seg := max(c.params.MaxXmitDataSegmentLength, 512)
+	burst := max(c.sess.params.MaxBurstLength, 512)
+	var dataSN, off uint32
+	for off < n {
+		seqEnd := min(off+burst, n)
+		for off < seqEnd {
+			l := min(seg, seqEnd-off)
+			var h pdu.BHS
+			d := h.DataIn()
+			d.Init()
+			d.SetInitiatorTaskTag(t.itt)
+			d.SetLUN(t.lun)
+			d.SetTargetTransferTag(pdu.ReservedTag)
+			d.SetDataSN(dataSN)
+			d.SetBufferOffset(off)
+			d.SetExpCmdSN(exp)
+			d.SetMaxCmdSN(maxCmdSN)
+			if off+l == seqEnd {
+				d.SetFinal(true)
+			}
+			if off+l == n && statusInData {
+				d.SetStatusPresent(true)
+				d.SetStatus(status)
+				d.SetStatSN(c.statSN)
+				c.statSN++
+				d.SetResidualUnderflow(under > 0)
+				d.SetResidualOverflow(over > 0)
+				d.SetResidualCount(under + over)
+			}
+			if err := c.w.Write(&h, nil, in[off:off+l]); err != nil {
+				return err
+			}
+			off += l
+			dataSN++
+		}
+	}
+	if statusInData {
+		return nil
+	}
+	var h pdu.BHS
+	r := h.SCSIResponse()
+	r.Init()
+	r.SetInitiatorTaskTag(t.itt)
+	r.SetResponse(pdu.ResponseCommandCompleted)
+	r.SetStatus(status)
+	r.SetExpDataSN(dataSN)
+	r.SetResidualUnderflow(under > 0)
+	r.SetResidualOverflow(over > 0)
+	r.SetResidualCount(under + over)
+	stamp(&h, c.statSN, exp, maxCmdSN)
+	c.statSN++
+	var data []byte
+	if checkCondition {
+		data = t.resp.AppendSense(t.sense[:2])
+		l := len(data) - 2
+		data[0], data[1] = byte(l>>8), byte(l)
+	}
+	return c.w.Write(&h, nil, data)
+}
+
+// blockSizer is a LogicalUnit that tells its logical block length, as
+// *disk.LU does.
+type blockSizer interface{ BlockSize() int }
+
+// dataInLength returns how many bytes of Data-In a READ(6/10/12/16) asks
+// for, when lu tells its block length; 0 for other commands, whose
+// allocation lengths cap their data without making an overflow (SPC-4
+// §4.2.5.6).
+func dataInLength(lu LogicalUnit, cdb []byte) uint32 {
+	switch scsi.OpCode(cdb[0]) {
+	case scsi.OpRead6, scsi.OpRead10, scsi.OpRead12, scsi.OpRead16:
+	default:
+		return 0
+	}
+	bs, ok := lu.(blockSizer)
+	if !ok {
+		return 0
+	}
+	rw, err := scsi.ParseReadWrite(cdb)
+	if err != nil {
+		return 0
+	}
+	n := uint64(rw.TransferLength) * uint64(bs.BlockSize())
+	return uint32(min(n, 1<<32-1))
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
