@@ -403,11 +403,14 @@ func (lu *LU) compareAndWrite(req *Request) Response {
 func (lu *LU) writeAtomic(req *Request) Response {
 	cdb := req.CDB
 	lba, n := decodeLBA(cdb)
-	if n > lu.cfg.MaxAtomicTransferLength {
-		return invalidCDB(12, -1)
-	}
+	// The range is checked first: a transfer past the last LBA is LOGICAL
+	// BLOCK ADDRESS OUT OF RANGE whatever its length (SBC-4 §4.5), as
+	// libiscsi's WriteAtomic16.BeyondEol expects.
 	if r, ok := lu.checkRangeBlocks(lba, uint64(n)); !ok {
 		return r
+	}
+	if n > lu.cfg.MaxAtomicTransferLength {
+		return invalidCDB(12, -1)
 	}
 	if n == 0 {
 		return good(0)

@@ -255,6 +255,9 @@ func TestWriteAtomicAndWriteAndVerify(t *testing.T) {
 	if r.Sense.SenseKeySpecific.FieldPointer != 12 {
 		t.Fatalf("field pointer %d, want 12", r.Sense.SenseKeySpecific.FieldPointer)
 	}
+	// Past the end of the medium the range error wins over the length
+	// error (libiscsi's WriteAtomic16.BeyondEol).
+	wantSense(t, first(run(lu, nexusA, wa(2047, 5), make([]byte, 5*512), 0)), scsi.SenseIllegalRequest, scsi.ASCLBAOutOfRange, "past the end and over max atomic")
 	boundary := wa(10, 1)
 	boundary[11] = 1
 	wantSense(t, first(run(lu, nexusA, boundary, make([]byte, 512), 0)), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCDB, "atomic boundary")
