@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -47,6 +48,23 @@ func FuzzDigest(f *testing.F) {
 		back, err := FromBytes(AppendDigest(nil, want))
 		if err != nil || back != want {
 			t.Fatalf("FromBytes(AppendDigest(%#08x)) = %#08x, %v", want, back, err)
+		}
+		// A digest one bit off is a typed mismatch of the right kind.
+		var me *MismatchError
+		if err := VerifyData(in, wantData^1<<(split%32)); !errors.As(err, &me) || !errors.Is(err, ErrMismatch) || me.Kind != DataDigest || me.Got != wantData {
+			t.Fatalf("VerifyData with a wrong digest: %v", err)
+		}
+		if err := VerifyHeader(in, want^1<<(split%32)); !errors.As(err, &me) || me.Kind != HeaderDigest || me.Got != want {
+			t.Fatalf("VerifyHeader with a wrong digest: %v", err)
+		}
+		// The input itself, read as wire bytes: short is a typed error,
+		// otherwise its first 4 bytes little-endian.
+		if v, err := FromBytes(in); len(in) < Size {
+			if !errors.Is(err, ErrShortDigest) {
+				t.Fatalf("FromBytes of %d bytes: %v", len(in), err)
+			}
+		} else if err != nil || !bytes.Equal(AppendDigest(nil, v), in[:Size]) {
+			t.Fatalf("FromBytes(% x) = %#08x, %v", in[:Size], v, err)
 		}
 	})
 }

@@ -3,11 +3,42 @@ package login
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/google/go-cmp/cmp"
 )
+
+// loginErrorKinds are the sentinels of this package a login or text
+// exchange may fail with.
+var loginErrorKinds = []error{
+	ErrProtocol, ErrLoginDone, ErrTextSequence, ErrTargetAddress, ErrSendTargets,
+	ErrAuthFailed, ErrSecretTooShort, ErrCHAPAlgorithm, ErrCHAPReflection, ErrCHAPProtocol,
+	ErrSessionNotFound, ErrTooManyConnections, ErrCantIncludeInSession, ErrOutOfResources,
+}
+
+// checkLoginError fails unless err is nil or typed: a *LoginError, a
+// *TextError, a *pdu.ProtocolError from a header check, or one of
+// loginErrorKinds.
+func checkLoginError(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var le *LoginError
+	var te *TextError
+	var pe *pdu.ProtocolError
+	if errors.As(err, &le) || errors.As(err, &te) || errors.As(err, &pe) {
+		return
+	}
+	for _, k := range loginErrorKinds {
+		if errors.Is(err, k) {
+			return
+		}
+	}
+	t.Fatalf("untyped error %T: %v", err, err)
+}
 
 func FuzzParseText(f *testing.F) {
 	f.Add([]byte("InitiatorName=iqn.2026-11.org.example:i\x00SessionType=Normal\x00"))
@@ -160,7 +191,8 @@ func fuzzTargetSeeds() [][]byte {
 }
 
 // FuzzTargetLogin feeds the target login machine arbitrary Login PDUs: it
-// must never panic, every response must be a valid Login Response, and a
+// must never panic, it may fail only with the typed errors of
+// checkLoginError, every response must be a valid Login Response, and a
 // successful end must come with a result within the RFC ranges.
 func FuzzTargetLogin(f *testing.F) {
 	for _, s := range fuzzTargetSeeds() {
@@ -175,6 +207,7 @@ func FuzzTargetLogin(f *testing.F) {
 			if err == ErrLoginDone {
 				return
 			}
+			checkLoginError(t, err)
 			if resp == nil {
 				t.Fatalf("no response (err %v)", err)
 			}
@@ -199,20 +232,67 @@ func FuzzTargetLogin(f *testing.F) {
 	})
 }
 
+// fuzzInitiatorSeeds returns Login Response sequences that take the
+// initiator of FuzzInitiatorLogin to full feature phase without
+// authentication and with one-way CHAP, and to the check of the target's
+// answer with mutual CHAP.
+func fuzzInitiatorSeeds() [][]byte {
+	// RFC 7143 §13.14: FirstBurstLength must not exceed MaxBurstLength, so
+	// a target that lowers one answers both.
+	operational := loginResp{csg: LoginOperationalNegotiation, t: true, nsg: FullFeaturePhase, tsih: 1, statSN: 1,
+		pairs: []Pair{{"MaxBurstLength", "4096"}, {"FirstBurstLength", "4096"}, {"HeaderDigest", "None"}}}.pdu()
+	challenge := loginResp{pairs: []Pair{{"CHAP_A", "5"}, {"CHAP_I", "7"}, {"CHAP_C", "0x000102030405060708090a0b0c0d0e0f"}}}.pdu()
+	return [][]byte{
+		encodeFuzzPDUs(
+			loginResp{t: true, nsg: LoginOperationalNegotiation, pairs: []Pair{{"AuthMethod", "None"}, {"TargetPortalGroupTag", "1"}}}.pdu(),
+			operational),
+		encodeFuzzPDUs(
+			loginResp{pairs: []Pair{{"AuthMethod", "CHAP"}, {"TargetPortalGroupTag", "1"}}}.pdu(),
+			challenge,
+			loginResp{t: true, nsg: LoginOperationalNegotiation}.pdu(),
+			operational),
+		encodeFuzzPDUs(
+			loginResp{pairs: []Pair{{"AuthMethod", "CHAP"}, {"TargetPortalGroupTag", "1"}}}.pdu(),
+			challenge,
+			loginResp{t: true, nsg: LoginOperationalNegotiation, pairs: []Pair{{"CHAP_N", targetCreds.User}, {"CHAP_R", "0x00112233445566778899aabbccddeeff"}}}.pdu(),
+			operational),
+	}
+}
+
+// fuzzInitiatorConfig returns the configuration of the initiator that
+// the Login Responses in data answer: CHAP when they accept
+// AuthMethod=CHAP, mutual CHAP when the target also sends a CHAP_R, no
+// authentication otherwise. Without it the fuzzer could never reach the
+// CHAP steps of the initiator (RFC 7143 §12.1.3).
+func fuzzInitiatorConfig(data []byte) InitiatorConfig {
+	cfg := InitiatorConfig{InitiatorName: testIQN, TargetName: testTarget}
+	if bytes.Contains(data, []byte("AuthMethod=CHAP\x00")) {
+		creds, mutual := aliceCreds, targetCreds
+		cfg.CHAP = &creds
+		if bytes.Contains(data, []byte("CHAP_R=")) {
+			cfg.MutualCHAP = &mutual
+		}
+	}
+	return cfg
+}
+
 // FuzzInitiatorLogin feeds the initiator login machine arbitrary Login
-// Responses: it must never panic.
+// Responses: it must never panic, it may fail only with the typed errors
+// of checkLoginError, every request must be a valid Login Request, and a
+// successful end must come with a result within the RFC ranges.
 func FuzzInitiatorLogin(f *testing.F) {
-	f.Add(encodeFuzzPDUs(
-		loginResp{t: true, nsg: LoginOperationalNegotiation, pairs: []Pair{{"AuthMethod", "None"}}}.pdu(),
-		loginResp{csg: LoginOperationalNegotiation, t: true, nsg: FullFeaturePhase, tsih: 1, pairs: []Pair{{"MaxBurstLength", "4096"}}}.pdu()))
+	for _, s := range fuzzInitiatorSeeds() {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := NewInitiator(InitiatorConfig{InitiatorName: testIQN, TargetName: testTarget})
+		m, err := NewInitiator(fuzzInitiatorConfig(data))
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Start()
 		for _, p := range fuzzPDUs(data) {
 			req, done, err := m.Next(p)
+			checkLoginError(t, err)
 			if err != nil || done {
 				if done {
 					res, _ := m.Result()
@@ -234,6 +314,10 @@ func FuzzParseTargetAddress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseTargetAddress(s)
 		if err != nil {
+			var te *TextError
+			if !errors.As(err, &te) || !errors.Is(err, ErrTargetAddress) {
+				t.Fatalf("%q: error %T: %v", s, err, err)
+			}
 			return
 		}
 		b, err := ParseTargetAddress(a.String())
@@ -256,8 +340,9 @@ func textReqPDU(ttt uint32, final, cont bool, data []byte) *pdu.PDU {
 }
 
 // FuzzTextResponder feeds the full feature text responder arbitrary Text
-// Requests: it must never panic, and every response must be a valid Text
-// Response no longer than the segment limit.
+// Requests: it must never panic, it may fail only with the typed errors of
+// checkLoginError, and every response must be a valid Text Response no
+// longer than the segment limit.
 func FuzzTextResponder(f *testing.F) {
 	f.Add(encodeFuzzPDUs(textReqPDU(pdu.ReservedTag, true, false, []byte("SendTargets=All\x00"))))
 	f.Add(encodeFuzzPDUs(
@@ -274,6 +359,7 @@ func FuzzTextResponder(f *testing.F) {
 		for _, p := range fuzzPDUs(data) {
 			resp, _, err := x.Next(p)
 			if err != nil {
+				checkLoginError(t, err)
 				continue
 			}
 			if verr := resp.Header.TextResponse().Validate(); verr != nil {
