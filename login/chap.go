@@ -135,6 +135,10 @@ var (
 	// ErrCHAPProtocol: a CHAP key missing, repeated, ill-formed or out of
 	// order (RFC 7143 §12.1.3).
 	ErrCHAPProtocol = errors.New("CHAP protocol error")
+	// ErrCHAPMD5Required: an initiator configured with CHAP algorithms
+	// that leave out MD5 (CHAP_A 5): RFC 7143 §12.1.3 says the initiator
+	// MUST always offer it.
+	ErrCHAPMD5Required = errors.New("CHAP algorithms must include MD5 (CHAP_A=5)")
 )
 
 // CHAPCredentials are a CHAP user name and secret (RFC 7143 §12.1.3:

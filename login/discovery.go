@@ -3,6 +3,7 @@ package login
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -124,13 +125,16 @@ type DiscoveredTarget struct {
 }
 
 // ErrSendTargets: a SendTargets response that does not follow RFC 7143
-// §13.3 and Appendix C (a TargetAddress before any TargetName, or the
-// SendTargets key answered).
+// §13.3 and Appendix C (a TargetAddress before any TargetName or without
+// its portal group tag, a key other than TargetName and TargetAddress, or
+// the SendTargets key answered).
 var ErrSendTargets = errors.New("invalid SendTargets response")
 
 // ParseSendTargets parses the text of a SendTargets response (RFC 7143
 // §13.3, Appendix C): each TargetName=<name> followed by zero or more
-// TargetAddress=<address> of that target.
+// TargetAddress=<address>,<portal-group-tag> of that target. Appendix C
+// permits no other key in the response and §13.8 requires the portal group
+// tag there: either fault returns a *TextError wrapping ErrSendTargets.
 func ParseSendTargets(text []byte) ([]DiscoveredTarget, error) {
 	pairs, err := ParseText(text)
 	if err != nil {
@@ -152,6 +156,11 @@ func ParseSendTargets(text []byte) ([]DiscoveredTarget, error) {
 			if err != nil {
 				return out, err
 			}
+			if !a.HasPortalGroupTag {
+				// RFC 7143 §13.8: within a SendTargets response
+				// the portal-group-tag MUST be included.
+				return out, textErr(p.Key, p.Value, ErrSendTargets)
+			}
 			t := &out[len(out)-1]
 			t.Addresses = append(t.Addresses, a)
 		case "SendTargets":
@@ -159,9 +168,10 @@ func ParseSendTargets(text []byte) ([]DiscoveredTarget, error) {
 			// NotUnderstood.
 			return out, textErr(p.Key, p.Value, ErrSendTargets)
 		default:
-			// RFC 7143 Appendix C permits no keys other than
-			// TargetName and TargetAddress in a SendTargets response;
-			// others are ignored here rather than refused.
+			// RFC 7143 Appendix C: "No text keys other than
+			// TargetName and TargetAddress are permitted within a
+			// SendTargets response."
+			return out, textErr(p.Key, p.Value, ErrSendTargets)
 		}
 	}
 	return out, nil
@@ -183,9 +193,11 @@ func AppendSendTargets(dst []byte, targets []DiscoveredTarget) []byte {
 // node offers (RFC 7143 §13.3, Appendix C): "All" lists every target and is
 // allowed only in a discovery session; an iSCSI name lists that target; the
 // empty value lists the session's own target (currentTarget) in a normal
-// session. The answer is the text to send; a nil answer with ok true means
-// nothing matched (an empty response). ok false means the value is not
-// allowed here and the key is answered Reject.
+// session. In a normal session a named target other than currentTarget
+// lists nothing: an operational session returns only the target it is
+// connected to (Appendix C). The answer is the text to send; a nil answer
+// with ok true means nothing matched (an empty response). ok false means
+// the value is not allowed here and the key is answered Reject.
 func SelectSendTargets(value string, discovery bool, currentTarget string, targets []DiscoveredTarget) (answer []byte, ok bool) {
 	var sel []DiscoveredTarget
 	switch {
@@ -204,6 +216,9 @@ func SelectSendTargets(value string, discovery bool, currentTarget string, targe
 			}
 		}
 	default:
+		if !discovery && value != currentTarget {
+			return nil, true
+		}
 		for _, t := range targets {
 			if t.Name == value {
 				sel = append(sel, t)
@@ -211,4 +226,31 @@ func SelectSendTargets(value string, discovery bool, currentTarget string, targe
 		}
 	}
 	return AppendSendTargets(nil, sel), true
+}
+
+// withPortalGroupTag returns targets with tag on every address that carries
+// no portal group tag: a TargetAddress in a SendTargets response MUST
+// include one (RFC 7143 §13.8). targets is returned as is when every
+// address has one.
+func withPortalGroupTag(targets []DiscoveredTarget, tag uint16) []DiscoveredTarget {
+	var out []DiscoveredTarget
+	for i, t := range targets {
+		if !slices.ContainsFunc(t.Addresses, func(a TargetAddress) bool { return !a.HasPortalGroupTag }) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(targets)
+		}
+		addrs := slices.Clone(t.Addresses)
+		for j := range addrs {
+			if !addrs[j].HasPortalGroupTag {
+				addrs[j].PortalGroupTag, addrs[j].HasPortalGroupTag = tag, true
+			}
+		}
+		out[i].Addresses = addrs
+	}
+	if out == nil {
+		return targets
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package login
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -88,10 +89,17 @@ func TestParseSendTargetsErrors(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	// Other keys are skipped.
-	got, err := ParseSendTargets([]byte("TargetName=iqn.2001-04.com.example:a\x00TargetAlias=disk\x00"))
-	if err != nil || len(got) != 1 {
-		t.Errorf("alias: %v %v", got, err)
+	// RFC 7143 Appendix C permits no other key; §13.8 requires the
+	// portal group tag in a SendTargets response.
+	for name, text := range map[string]string{
+		"other key":           "TargetName=iqn.2001-04.com.example:a\x00TargetAlias=disk\x00",
+		"no portal group tag": "TargetName=iqn.2001-04.com.example:a\x00TargetAddress=10.0.0.1:3260\x00",
+	} {
+		_, err := ParseSendTargets([]byte(text))
+		var te *TextError
+		if !errors.Is(err, ErrSendTargets) || !errors.As(err, &te) {
+			t.Errorf("%s: err %v, want a *TextError wrapping ErrSendTargets", name, err)
+		}
 	}
 }
 
@@ -110,11 +118,49 @@ func TestSelectSendTargets(t *testing.T) {
 		{"", true, "", "", false},
 		{"iqn.a", true, "", "TargetName=iqn.a\x00", true},
 		{"iqn.zzz", true, "", "", true},
+		// Appendix C: an operational session reports only the target
+		// it is connected to.
+		{"iqn.b", false, "iqn.b", "TargetName=iqn.b\x00", true},
+		{"iqn.a", false, "iqn.b", "", true},
 	}
 	for _, tt := range tests {
 		got, ok := SelectSendTargets(tt.value, tt.discovery, tt.current, targets)
 		if ok != tt.ok || string(got) != tt.want {
 			t.Errorf("SelectSendTargets(%q, %v, %q) = %q, %v; want %q, %v", tt.value, tt.discovery, tt.current, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestSendTargetsPortalGroupTag checks RFC 7143 §13.8: every TargetAddress
+// of a SendTargets response carries a portal group tag, the session's when
+// the configured address has none.
+func TestSendTargetsPortalGroupTag(t *testing.T) {
+	tests := []struct {
+		name    string
+		targets []DiscoveredTarget
+		want    string
+	}{
+		{"address without tag", []DiscoveredTarget{{Name: "iqn.a", Addresses: []TargetAddress{{Host: "10.0.0.1", Port: 3260}}}},
+			"TargetName=iqn.a\x00TargetAddress=10.0.0.1:3260,7\x00"},
+		{"tag kept", []DiscoveredTarget{{Name: "iqn.a", Addresses: []TargetAddress{{Host: "10.0.0.1", Port: 3260, PortalGroupTag: 2, HasPortalGroupTag: true}, {Host: "10.0.0.2", Port: 3260}}}},
+			"TargetName=iqn.a\x00TargetAddress=10.0.0.1:3260,2\x00TargetAddress=10.0.0.2:3260,7\x00"},
+		{"no address", []DiscoveredTarget{{Name: "iqn.a"}}, "TargetName=iqn.a\x00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := fmt.Sprint(tt.targets)
+			r := &TextResponder{Discovery: true, PortalGroupTag: 7, Targets: func() []DiscoveredTarget { return tt.targets }}
+			x := &TextExchange{ITT: 1}
+			got := textRound(t, x, r, Pair{"SendTargets", "All"})
+			if string(got) != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+			if _, err := ParseSendTargets(got); err != nil {
+				t.Error(err)
+			}
+			if fmt.Sprint(tt.targets) != orig {
+				t.Errorf("the configured targets were changed: %v", tt.targets)
+			}
+		})
 	}
 }

@@ -14,16 +14,19 @@
 // # What it implements
 //
 //   - The key=value text format of RFC 7143 §6.1: [ParseText], [AppendText],
-//     the number and binary encodings ([ParseNumber], [ParseBinary],
-//     [EncodeHex], [EncodeBase64]), text spanning several PDUs with the C bit
+//     the number and binary encodings ([ParseNumber], [ParseRegularBinary],
+//     [ParseBinary], [EncodeHex], [EncodeBase64]), text spanning several PDUs with the C bit
 //     ([TextAccumulator], [CutSegment]), and typed errors ([*TextError]).
 //   - Text mode negotiation, RFC 7143 §6.2: one table row per key of §12.1
 //     and §13 ([Key], [LookupKey]) with its scope, when it may be sent, who
 //     sends it, its default, range and result function (list, minimum,
 //     maximum, AND, OR, declarative), and a [Negotiator] driven by that
 //     table, which answers NotUnderstood, Irrelevant or Reject where the RFC
-//     prescribes them and reports protocol errors (a repeated key, an answer
-//     the offer did not allow). RFC 7144's iSCSIProtocolLevel is included.
+//     prescribes them and reports protocol errors (a key sent in a login
+//     stage that does not allow it, a repeated key, a reserved constant
+//     proposed, NotUnderstood to a key of RFC 7143, an answer the offer did
+//     not allow) and checks the integrity rules of the outcome (§13.14,
+//     §13.19, §7.4.1). RFC 7144's iSCSIProtocolLevel is included.
 //   - CHAP authentication, RFC 7143 §12.1.3, §9.2.1 and RFC 1994, one-way
 //     and mutual, with MD5, SHA-1, SHA-256 and SHA3-256 ([CHAPAlgorithm]),
 //     constant-time comparisons, reflection checks, and secrets that never

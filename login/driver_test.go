@@ -82,7 +82,7 @@ func TestFullLogin(t *testing.T) {
 		wantAlgs CHAPAlgorithm
 	}{
 		{name: "no authentication", auth: nil},
-		{name: "mutual CHAP SHA-256", auth: []string{"CHAP"}, chap: &aliceCreds, mutual: &targetCreds, algs: []CHAPAlgorithm{CHAPSHA256}},
+		{name: "mutual CHAP SHA-256", auth: []string{"CHAP"}, chap: &aliceCreds, mutual: &targetCreds, algs: []CHAPAlgorithm{CHAPSHA256, CHAPMD5}},
 		{name: "one-way CHAP MD5", auth: []string{"CHAP"}, chap: &aliceCreds, algs: []CHAPAlgorithm{CHAPMD5}},
 		{name: "mutual CHAP MD5", auth: []string{"CHAP", "None"}, chap: &aliceCreds, mutual: &targetCreds, algs: []CHAPAlgorithm{CHAPMD5}},
 		{name: "mutual CHAP default algorithms", auth: []string{"CHAP"}, chap: &aliceCreds, mutual: &targetCreds},

@@ -2,6 +2,7 @@ package login
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/go-iscsi/iscsi/iqn"
 	"github.com/go-iscsi/iscsi/pdu"
@@ -36,7 +37,9 @@ type InitiatorConfig struct {
 	// set, also authenticates the target with those credentials.
 	CHAP, MutualCHAP *CHAPCredentials
 	// CHAPAlgorithms are the CHAP_A values offered, in order of
-	// preference; nil means DefaultCHAPAlgorithms. Against tgtd use
+	// preference; nil means DefaultCHAPAlgorithms. RFC 7143 §12.1.3: the
+	// initiator MUST always offer MD5, so a list without CHAPMD5 makes
+	// NewInitiator fail with ErrCHAPMD5Required. Against tgtd use
 	// {CHAPMD5}: tgtd computes SHA-1 for the value 7 that is SHA-256.
 	CHAPAlgorithms []CHAPAlgorithm
 	// AllowShortSecrets accepts CHAP secrets shorter than
@@ -109,6 +112,10 @@ func NewInitiator(cfg InitiatorConfig) (*Initiator, error) {
 	}
 	if cfg.CHAPAlgorithms == nil {
 		cfg.CHAPAlgorithms = DefaultCHAPAlgorithms
+	}
+	if !slices.Contains(cfg.CHAPAlgorithms, CHAPMD5) {
+		// RFC 7143 §12.1.3: "the initiator MUST always offer" CHAP_A 5.
+		return nil, fmt.Errorf("iscsi login: %w: CHAPAlgorithms %v", ErrCHAPMD5Required, cfg.CHAPAlgorithms)
 	}
 	settings := DefaultSettings()
 	if cfg.Settings != nil {
@@ -309,11 +316,12 @@ func (in *Initiator) security(pairs []Pair, targetTransit bool) ([]Pair, bool, e
 		return nil, false, err
 	}
 	method, agreed := in.neg.Agreed("AuthMethod")
-	if !agreed && in.chap == nil && targetTransit {
-		// A target that requires nothing may transit without answering
-		// AuthMethod=None.
+	if !agreed && targetTransit {
 		if _, answered := findKey(rest, "AuthMethod"); !answered {
-			method, agreed = None, true
+			// RFC 7143 §6.2.1: the responder MUST answer a list
+			// negotiation; a target may not leave the security
+			// stage with AuthMethod unanswered.
+			return nil, false, protoErr("%w", textErr("AuthMethod", "", ErrMissingKey))
 		}
 	}
 	if !agreed {

@@ -130,6 +130,20 @@ func TestInitiatorFaults(t *testing.T) {
 			{t: true, nsg: LoginOperationalNegotiation, pairs: []Pair{{"AuthMethod", "None"}}},
 			{csg: LoginOperationalNegotiation, t: true, nsg: FullFeaturePhase},
 		}, isProto},
+		// RFC 7143 §6.3: a key not allowed in the stage.
+		{"operational key in security stage", InitiatorConfig{}, []loginResp{{pairs: []Pair{{"AuthMethod", "None"}, {"MaxBurstLength", "65536"}}}}, func(err error) bool { return errors.Is(err, ErrWrongPhase) }},
+		// RFC 7143 §6.2: NotUnderstood to an RFC 7143 key, and a
+		// reserved constant proposed.
+		{"NotUnderstood to an RFC 7143 key", InitiatorConfig{}, []loginResp{
+			{t: true, nsg: LoginOperationalNegotiation, pairs: []Pair{{"AuthMethod", "None"}}},
+			{csg: LoginOperationalNegotiation, pairs: []Pair{{"ImmediateData", "NotUnderstood"}}},
+		}, func(err error) bool { return errors.Is(err, ErrUnexpectedAnswer) }},
+		{"reserved constant proposed", InitiatorConfig{}, []loginResp{{pairs: []Pair{{"AuthMethod", "None"}, {"TargetAlias", "Irrelevant"}}}}, func(err error) bool { return errors.Is(err, ErrReservedValue) }},
+		// RFC 7143 §6.2.1: the target answers AuthMethod before it
+		// leaves the security stage.
+		{"transit without AuthMethod answer", InitiatorConfig{}, []loginResp{{t: true, nsg: LoginOperationalNegotiation}}, func(err error) bool {
+			return isProto(err) && errors.Is(err, ErrMissingKey)
+		}},
 		{"bad text", InitiatorConfig{}, []loginResp{{pairs: []Pair{{"bad key", "x"}}}}, func(err error) bool { return errors.Is(err, ErrKeyName) }},
 	}
 	for _, tt := range tests {
@@ -168,6 +182,24 @@ func TestInitiatorConfigErrors(t *testing.T) {
 	} {
 		if _, err := NewInitiator(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+	// RFC 7143 §12.1.3: the initiator MUST always offer CHAP_A 5 (MD5).
+	chap := &CHAPCredentials{User: "u", Secret: "long-enough-secret"}
+	for _, tt := range []struct {
+		name string
+		algs []CHAPAlgorithm
+		err  error
+	}{
+		{"SHA-256 only", []CHAPAlgorithm{CHAPSHA256}, ErrCHAPMD5Required},
+		{"SHA-1 and SHA3-256", []CHAPAlgorithm{CHAPSHA1, CHAPSHA3_256}, ErrCHAPMD5Required},
+		{"SHA-256 and MD5", []CHAPAlgorithm{CHAPSHA256, CHAPMD5}, nil},
+		{"MD5 only", []CHAPAlgorithm{CHAPMD5}, nil},
+		{"default", nil, nil},
+	} {
+		_, err := NewInitiator(InitiatorConfig{InitiatorName: testIQN, TargetName: testTarget, CHAP: chap, CHAPAlgorithms: tt.algs})
+		if !errors.Is(err, tt.err) {
+			t.Errorf("%s: err %v, want %v", tt.name, err, tt.err)
 		}
 	}
 	if _, err := NewInitiator(InitiatorConfig{InitiatorName: testIQN, TargetName: testTarget, AllowShortSecrets: true, CHAP: &CHAPCredentials{User: "u", Secret: "short"}}); err != nil {

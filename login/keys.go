@@ -212,7 +212,9 @@ func (k *Key) checkValue(v string) error {
 	if maxLen == 0 {
 		maxLen = MaxValueLength
 	}
-	if len(v) > maxLen {
+	// RFC 7143 §6.1: the 255-byte limit is that of a simple-value; in a
+	// list-of-values it applies to each value, without its comma.
+	if len(v) > maxLen && k.Kind != KindList {
 		return textErr(k.Name, v, ErrValueTooLong)
 	}
 	switch k.Kind {
@@ -221,7 +223,11 @@ func (k *Key) checkValue(v string) error {
 			return textErr(k.Name, v, ErrValue)
 		}
 	case KindNumber:
-		n, err := ParseNumber(v)
+		parse := ParseNumber
+		if k.binaryNumber() {
+			parse = ParseRegularBinary
+		}
+		n, err := parse(v)
 		if err != nil {
 			return textErr(k.Name, v, ErrValue)
 		}
@@ -233,6 +239,9 @@ func (k *Key) checkValue(v string) error {
 			return textErr(k.Name, v, ErrValue)
 		}
 		for item := range strings.SplitSeq(v, ",") {
+			if len(item) > maxLen {
+				return textErr(k.Name, v, ErrValueTooLong)
+			}
 			if item == "" || !validTextValue(item) {
 				return textErr(k.Name, v, ErrValue)
 			}
@@ -249,16 +258,20 @@ func (k *Key) checkValue(v string) error {
 	return nil
 }
 
+// binaryNumber reports the numerical keys whose value is a binary-value
+// rather than a numerical-value (RFC 7143 §13.9: TargetPortalGroupTag is a
+// 16-bit-binary-value), which a base64-constant may encode (§6.1).
+func (k *Key) binaryNumber() bool { return k.Name == "TargetPortalGroupTag" }
+
 // validTextValue: letters, digits, '.', '-', '+', '@', '_', '/', '[', ']'
 // and ':' are the text-value characters of RFC 7143 §6.1 (the comma
-// separates list items and is checked by the caller). This check also
-// admits '=' and '~', which §6.1 does not list for a text-value.
+// separates list items and is checked by the caller).
 func validTextValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte(".-+@_/[]:=~", c) >= 0:
+		case strings.IndexByte(".-+@_/[]:", c) >= 0:
 		default:
 			return false
 		}

@@ -236,6 +236,9 @@ func (n *Negotiator) offers(stage Stage, yield func(*Key, string) bool) {
 			continue
 		}
 		v := f.local(&n.settings)
+		if k.Name == "TaskReporting" {
+			v = taskReportingOffer(v)
+		}
 		if n.role == RoleTarget && k.Result != ResultDeclarative {
 			// The target originates only what it cannot leave at the
 			// default: a value other than the default, or a list
@@ -252,14 +255,18 @@ func (n *Negotiator) offers(stage Stage, yield func(*Key, string) bool) {
 
 // Receive processes the keys of one complete text from the peer (without
 // CHAP keys and SendTargets) at stage and returns the answers to send. A
-// key the responder does not know is answered NotUnderstood, one not
-// allowed here or with a value it cannot accept Reject, one with no meaning
-// in a discovery session Irrelevant (RFC 7143 §6.2; §6.3 makes a key sent
-// in a stage that does not allow it a protocol error, which this answers
-// with Reject instead). Faults the RFC treats as protocol errors (a
-// repeated key, §6.3, §6.4; an answer the offer did not allow, §6.2.1,
-// §6.2.2) return a *TextError; the login machines turn them into a failed
-// login (Initiator Error) or a dropped connection.
+// key the responder does not know is answered NotUnderstood, one with a
+// value it cannot accept (or sent by the wrong side, or on a connection or
+// in the full feature phase where its use does not allow it) Reject, one
+// with no meaning in a discovery session Irrelevant (RFC 7143 §6.2).
+// Faults the RFC treats as protocol errors return a *TextError: a key sent
+// in a login stage that does not allow it (ErrWrongPhase, §6.3), a
+// repeated key (ErrDuplicateKey, §6.3, §6.4; TargetAddress may repeat), a
+// reserved constant Reject, Irrelevant or NotUnderstood sent as a proposed
+// value (ErrReservedValue, §6.2), NotUnderstood answered to a key this
+// document defines (ErrUnexpectedAnswer, §6.2), and an answer the offer
+// did not allow (ErrUnexpectedAnswer, §6.2.1, §6.2.2). The login machines
+// turn them into a failed login (Initiator Error) or a dropped connection.
 func (n *Negotiator) Receive(pairs []Pair, stage Stage) ([]Pair, error) {
 	var answers []Pair
 	for _, p := range pairs {
@@ -272,11 +279,37 @@ func (n *Negotiator) Receive(pairs []Pair, stage Stage) ([]Pair, error) {
 		}
 	}
 	n.fixFirstBurst(answers)
+	n.fixOutstandingR2T(answers)
 	return answers, nil
 }
 
 func isConstant(v string) bool {
 	return v == NotUnderstood || v == Reject || v == Irrelevant
+}
+
+// laterKeys are the keys of the table that an implementation of RFC 3720
+// alone does not know, so a NotUnderstood answer to them concludes the
+// negotiation instead of being a protocol error (RFC 7143 §6.2 "later"
+// keys): TaskReporting, whose NotUnderstood outcome §4.2.2.3.3 names;
+// iSCSIProtocolLevel of RFC 7144; and X#NodeArchitecture, whose X# prefix
+// marks a key that allows NotUnderstood (§6.2, §13.26).
+var laterKeys = map[string]bool{"TaskReporting": true, "iSCSIProtocolLevel": true, "X#NodeArchitecture": true}
+
+// constantAnswer checks a reserved constant received for key, which this
+// side did not offer: it may only answer a declaration of this side (RFC
+// 7143 §6.2: NotUnderstood answers declarative keys too); as a proposed
+// value it is a protocol error, as is NotUnderstood to a key RFC 7143
+// defines.
+func (n *Negotiator) constantAnswer(key, value string) error {
+	if !n.declared[key] {
+		return textErr(key, value, ErrReservedValue)
+	}
+	if value == NotUnderstood {
+		if _, known := keyIndex[key]; known && !laterKeys[key] {
+			return textErr(key, value, ErrUnexpectedAnswer)
+		}
+	}
+	return nil
 }
 
 func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
@@ -292,15 +325,16 @@ func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
 			return Pair{}, false, textErr(p.Key, p.Value, ErrDuplicateKey)
 		}
 		n.done[p.Key] = true
+		if isConstant(p.Value) {
+			// An answer to a declaration of this side, or a
+			// reserved constant proposed (§6.2).
+			return Pair{}, false, n.constantAnswer(p.Key, p.Value)
+		}
 		if _, ok := n.settings.Private[p.Key]; ok {
 			// An extension key this node understands is recorded as
 			// a declaration (§13.22: its scope and semantics are
 			// specific to the key).
 			n.agreed[p.Key] = p.Value
-			return Pair{}, false, nil
-		}
-		if isConstant(p.Value) {
-			// The peer's answer to nothing: ignore.
 			return Pair{}, false, nil
 		}
 		return Pair{Key: p.Key, Value: NotUnderstood}, true, nil
@@ -314,19 +348,28 @@ func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
 		n.done[p.Key] = true
 		return Pair{}, false, n.answered(k, offered, p.Value)
 	}
-	if n.done[p.Key] && p.Key != "MaxRecvDataSegmentLength" && !n.allowRepeats {
-		// MaxRecvDataSegmentLength is declarative in every phase
-		// (§13.12); some initiators declare it again when they change
-		// stage, so a new declaration replaces the old one.
+	if n.done[p.Key] && !repeatable(p.Key) && !n.allowRepeats {
 		return Pair{}, false, textErr(p.Key, p.Value, ErrDuplicateKey)
 	}
 	n.done[p.Key] = true
 	if isConstant(p.Value) {
-		// A constant answer to a key this side never offered.
-		return Pair{}, false, nil
+		return Pair{}, false, n.constantAnswer(p.Key, p.Value)
+	}
+	if stage != FullFeaturePhase && k.Use&stage.use() == 0 {
+		// RFC 7143 §6.3: sending a key that is not allowed in the
+		// current stage is a protocol error.
+		return Pair{}, false, textErr(p.Key, p.Value, ErrWrongPhase)
 	}
 	if k.Sender&n.peerSender() == 0 || !n.allowed(k, stage) {
 		return Pair{Key: p.Key, Value: Reject}, true, nil
+	}
+	if n.discovery && p.Key == "ErrorRecoveryLevel" {
+		// RFC 7143 §7.4.1: a discovery session answers 0.
+		if err := k.checkValue(p.Value); err != nil {
+			return Pair{Key: p.Key, Value: Reject}, true, nil
+		}
+		n.agreed[p.Key] = "0"
+		return Pair{Key: p.Key, Value: "0"}, true, nil
 	}
 	if n.discovery && k.IrrelevantInDiscovery {
 		return Pair{Key: p.Key, Value: Irrelevant}, true, nil
@@ -395,6 +438,29 @@ func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
 	return Pair{Key: p.Key, Value: v}, true, nil
 }
 
+// taskReportingOffer completes a TaskReporting offer: RFC 7143 §13.23
+// says the originator MUST offer at least RFC3720 and ResponseFence, so
+// those missing from the configured preference are added after it. Only
+// the offer grows: as responder this side still answers from its own list.
+func taskReportingOffer(v string) string {
+	items := strings.Split(v, ",")
+	for _, must := range []string{"RFC3720", "ResponseFence"} {
+		if !contains(items, must) {
+			v += "," + must
+		}
+	}
+	return v
+}
+
+// repeatable reports whether a key may be sent more than once in one
+// negotiation sequence: TargetAddress, which §6.3 names as allowed to
+// repeat, and MaxRecvDataSegmentLength, declarative in every phase
+// (§13.12), which some initiators declare again when they change stage, a
+// new declaration replacing the old one.
+func repeatable(key string) bool {
+	return key == "TargetAddress" || key == "MaxRecvDataSegmentLength"
+}
+
 func (n *Negotiator) peerSender() Sender {
 	if n.role == RoleTarget {
 		return SentByInitiator
@@ -406,12 +472,19 @@ func (n *Negotiator) peerSender() Sender {
 // result function (RFC 7143 §6.2.1, §6.2.2) and records the outcome.
 func (n *Negotiator) answered(k *Key, offered, answer string) error {
 	switch answer {
-	case Reject, Irrelevant, NotUnderstood:
+	case Reject, Irrelevant:
 		// RFC 7143 §6.2: after Reject the key keeps its current
 		// (default) value, and Irrelevant does not fail the
-		// negotiation. §6.2 also makes NotUnderstood to a key of RFC
-		// 7143 a protocol error; it is accepted here like Reject.
+		// negotiation.
 		return nil
+	case NotUnderstood:
+		// RFC 7143 §6.2: NotUnderstood to a key of this document is a
+		// protocol error; to a later key it concludes the negotiation
+		// and the key keeps its default.
+		if laterKeys[k.Name] {
+			return nil
+		}
+		return textErr(k.Name, answer, ErrUnexpectedAnswer)
 	}
 	bad := textErr(k.Name, answer, ErrUnexpectedAnswer)
 	switch k.Result {
@@ -464,10 +537,33 @@ func (n *Negotiator) fixFirstBurst(answers []Pair) {
 	}
 }
 
+// fixOutstandingR2T lowers a MaxOutstandingR2T answer to 1 when the
+// outcome so far has ErrorRecoveryLevel above 0 and DataSequenceInOrder Yes:
+// RFC 7143 §13.19 requires MaxOutstandingR2T 1 then, and a Minimum answer
+// may be any value not above the offer.
+func (n *Negotiator) fixOutstandingR2T(answers []Pair) {
+	erl, ok := n.agreed["ErrorRecoveryLevel"]
+	if !ok || erl == "0" || n.discovery {
+		return
+	}
+	if dsio, ok := n.agreed["DataSequenceInOrder"]; ok && dsio != "Yes" {
+		return
+	}
+	for i := range answers {
+		if answers[i].Key == "MaxOutstandingR2T" && !isConstant(answers[i].Value) && answers[i].Value != "1" {
+			answers[i].Value = "1"
+			n.agreed["MaxOutstandingR2T"] = "1"
+		}
+	}
+}
+
 // Result returns the parameters in force: the RFC defaults overridden by
-// every outcome and declaration. It fails with a *TextError of kind
-// ErrOutOfRange if FirstBurstLength exceeds MaxBurstLength (RFC 7143
-// §13.14).
+// every outcome and declaration; in a discovery session ErrorRecoveryLevel
+// is 0 whatever was negotiated (RFC 7143 §7.4.1, §13.21) and MaxConnections
+// 1 (§13.21). It checks the integrity rules of §6.2 and fails with a
+// *TextError of kind ErrOutOfRange if FirstBurstLength exceeds
+// MaxBurstLength (§13.14), or if ErrorRecoveryLevel is not 0 and
+// DataSequenceInOrder is Yes while MaxOutstandingR2T is not 1 (§13.19).
 func (n *Negotiator) Result() (SessionParams, ConnParams, error) {
 	sp := DefaultSessionParams()
 	cp := DefaultConnParams()
@@ -489,9 +585,15 @@ func (n *Negotiator) Result() (SessionParams, ConnParams, error) {
 	}
 	if n.discovery {
 		sp.SessionType = SessionDiscovery
+		sp.ErrorRecoveryLevel = 0
+		sp.MaxConnections = 1
+		return sp, cp, nil
 	}
-	if !n.discovery && sp.FirstBurstLength > sp.MaxBurstLength {
+	if sp.FirstBurstLength > sp.MaxBurstLength {
 		return sp, cp, textErr("FirstBurstLength", num(uint64(sp.FirstBurstLength)), ErrOutOfRange)
+	}
+	if sp.ErrorRecoveryLevel > 0 && sp.DataSequenceInOrder && sp.MaxOutstandingR2T != 1 {
+		return sp, cp, textErr("MaxOutstandingR2T", num(uint64(sp.MaxOutstandingR2T)), ErrOutOfRange)
 	}
 	return sp, cp, nil
 }

@@ -66,14 +66,8 @@ func TestResultFunctions(t *testing.T) {
 		// Keys in the wrong place: Reject.
 		{"login key in full feature", nil, FullFeaturePhase, true, false,
 			[]Pair{{"MaxBurstLength", "65536"}}, []Pair{{"MaxBurstLength", "Reject"}}},
-		{"security key in operational", nil, LoginOperationalNegotiation, true, false,
-			[]Pair{{"AuthMethod", "None"}}, []Pair{{"AuthMethod", "Reject"}}},
-		{"operational key in security", nil, SecurityNegotiation, true, false,
-			[]Pair{{"MaxBurstLength", "65536"}}, []Pair{{"MaxBurstLength", "Reject"}}},
 		{"leading-only on second connection", nil, LoginOperationalNegotiation, false, false,
 			[]Pair{{"MaxBurstLength", "65536"}, {"HeaderDigest", "CRC32C"}}, []Pair{{"MaxBurstLength", "Reject"}, {"HeaderDigest", "CRC32C"}}},
-		{"SendTargets during login", nil, LoginOperationalNegotiation, true, false,
-			[]Pair{{"SendTargets", "All"}}, []Pair{{"SendTargets", "Reject"}}},
 		{"target-only key from initiator", nil, LoginOperationalNegotiation, true, false,
 			[]Pair{{"TargetAddress", "10.0.0.1"}}, []Pair{{"TargetAddress", "Reject"}}},
 		// Discovery sessions: Irrelevant (§13).
@@ -155,7 +149,13 @@ func TestAnswers(t *testing.T) {
 		{"and after No", Pair{"ImmediateData", "Yes"}, ErrUnexpectedAnswer},
 		{"or after Yes", Pair{"InitialR2T", "No"}, ErrUnexpectedAnswer},
 		{"reject keeps default", Pair{"MaxBurstLength", "Reject"}, nil},
-		{"not understood", Pair{"ErrorRecoveryLevel", "NotUnderstood"}, nil},
+		// RFC 7143 §6.2: NotUnderstood to a key of RFC 7143 is a
+		// protocol error; to a key an RFC 3720 node does not know it
+		// concludes the negotiation.
+		{"not understood", Pair{"ErrorRecoveryLevel", "NotUnderstood"}, ErrUnexpectedAnswer},
+		{"not understood later key", Pair{"TaskReporting", "NotUnderstood"}, nil},
+		{"not understood declaration", Pair{"MaxRecvDataSegmentLength", "NotUnderstood"}, ErrUnexpectedAnswer},
+		{"reject declaration", Pair{"MaxRecvDataSegmentLength", "Reject"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,5 +240,154 @@ func TestNegotiationOutcome(t *testing.T) {
 	}
 	if diff := cmp.Diff(ConnParams{HeaderDigest: true, DataDigest: true, MaxRecvDataSegmentLength: 65536, MaxXmitDataSegmentLength: 262144}, tcp); diff != "" {
 		t.Errorf("target conn params (-want +got):\n%s", diff)
+	}
+}
+
+// TestReceiveProtocolErrors checks the faults RFC 7143 §6.2 and §6.3 make
+// protocol errors: each returns a *TextError of the given kind.
+func TestReceiveProtocolErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		role  Role
+		stage Stage
+		in    []Pair
+		err   error
+	}{
+		// §6.3: a key not allowed in the current stage.
+		{"security key in operational", RoleTarget, LoginOperationalNegotiation, []Pair{{"AuthMethod", "None"}}, ErrWrongPhase},
+		{"operational key in security", RoleTarget, SecurityNegotiation, []Pair{{"MaxBurstLength", "65536"}}, ErrWrongPhase},
+		{"SendTargets during login", RoleTarget, LoginOperationalNegotiation, []Pair{{"SendTargets", "All"}}, ErrWrongPhase},
+		{"operational key in security response", RoleInitiator, SecurityNegotiation, []Pair{{"HeaderDigest", "None"}}, ErrWrongPhase},
+		{"any-stage key in security", RoleTarget, SecurityNegotiation, []Pair{{"InitiatorAlias", "host"}}, nil},
+		// §6.2: the reserved constants are not proposed values.
+		{"Reject proposed", RoleTarget, LoginOperationalNegotiation, []Pair{{"MaxBurstLength", "Reject"}}, ErrReservedValue},
+		{"Irrelevant proposed", RoleTarget, LoginOperationalNegotiation, []Pair{{"ImmediateData", "Irrelevant"}}, ErrReservedValue},
+		{"NotUnderstood declared", RoleInitiator, LoginOperationalNegotiation, []Pair{{"TargetAlias", "NotUnderstood"}}, ErrReservedValue},
+		{"NotUnderstood to nothing", RoleTarget, LoginOperationalNegotiation, []Pair{{"X-com.example.foo", "NotUnderstood"}}, ErrReservedValue},
+		// §6.3: TargetAddress may repeat; other keys may not.
+		{"TargetAddress repeated", RoleInitiator, LoginOperationalNegotiation, []Pair{{"TargetAddress", "192.0.2.1:3260,1"}, {"TargetAddress", "192.0.2.2:3260,1"}}, nil},
+		{"TargetAlias repeated", RoleInitiator, LoginOperationalNegotiation, []Pair{{"TargetAlias", "a"}, {"TargetAlias", "b"}}, ErrDuplicateKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := NewNegotiator(tt.role, DefaultSettings(), true, false)
+			_, err := n.Receive(tt.in, tt.stage)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			var te *TextError
+			if tt.err != nil && !errors.As(err, &te) {
+				t.Errorf("err %T is not a *TextError", err)
+			}
+		})
+	}
+}
+
+// TestResultIntegrity checks the integrity rules the target must check
+// before the parameters take effect (RFC 7143 §6.2): MaxOutstandingR2T 1
+// when ErrorRecoveryLevel > 0 and DataSequenceInOrder=Yes (§13.19), and
+// ErrorRecoveryLevel 0 in a discovery session (§7.4.1, §13.21).
+func TestResultIntegrity(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings func(*Settings)
+		disc     bool
+		in       []Pair
+		answers  []Pair
+		erl      uint8
+		mor2t    uint32
+		err      error
+	}{
+		{"recovery with sequences in order", func(s *Settings) { s.ErrorRecoveryLevel = 2; s.MaxOutstandingR2T = 4 }, false,
+			[]Pair{{"ErrorRecoveryLevel", "2"}, {"MaxOutstandingR2T", "8"}},
+			[]Pair{{"ErrorRecoveryLevel", "2"}, {"MaxOutstandingR2T", "1"}}, 2, 1, nil},
+		{"recovery with sequences in any order", func(s *Settings) {
+			s.ErrorRecoveryLevel = 1
+			s.MaxOutstandingR2T = 4
+			s.DataSequenceInOrder = false
+		}, false,
+			[]Pair{{"ErrorRecoveryLevel", "1"}, {"MaxOutstandingR2T", "8"}, {"DataSequenceInOrder", "No"}},
+			[]Pair{{"ErrorRecoveryLevel", "1"}, {"MaxOutstandingR2T", "4"}, {"DataSequenceInOrder", "No"}}, 1, 4, nil},
+		{"no recovery", func(s *Settings) { s.MaxOutstandingR2T = 4 }, false,
+			[]Pair{{"ErrorRecoveryLevel", "0"}, {"MaxOutstandingR2T", "8"}},
+			[]Pair{{"ErrorRecoveryLevel", "0"}, {"MaxOutstandingR2T", "4"}}, 0, 4, nil},
+		{"discovery answers level 0", func(s *Settings) { s.ErrorRecoveryLevel = 2 }, true,
+			[]Pair{{"ErrorRecoveryLevel", "2"}},
+			[]Pair{{"ErrorRecoveryLevel", "0"}}, 0, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultSettings()
+			tt.settings(&s)
+			n := NewNegotiator(RoleTarget, s, true, tt.disc)
+			got, err := n.Receive(tt.in, LoginOperationalNegotiation)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.answers, got); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+			sp, _, err := n.Result()
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("Result err = %v, want %v", err, tt.err)
+			}
+			if sp.ErrorRecoveryLevel != tt.erl || sp.MaxOutstandingR2T != tt.mor2t {
+				t.Errorf("ErrorRecoveryLevel %d MaxOutstandingR2T %d, want %d %d", sp.ErrorRecoveryLevel, sp.MaxOutstandingR2T, tt.erl, tt.mor2t)
+			}
+		})
+	}
+	// The initiator checks the target's outcome too: a target that
+	// answers ErrorRecoveryLevel=1 and MaxOutstandingR2T=2 leaves a
+	// session that breaks §13.19.
+	s := DefaultSettings()
+	s.ErrorRecoveryLevel = 2
+	s.MaxOutstandingR2T = 4
+	ini := NewNegotiator(RoleInitiator, s, true, false)
+	ini.Offer(LoginOperationalNegotiation)
+	if _, err := ini.Receive([]Pair{{"ErrorRecoveryLevel", "1"}, {"MaxOutstandingR2T", "2"}}, LoginOperationalNegotiation); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ini.Result(); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("Result err = %v, want ErrOutOfRange", err)
+	}
+}
+
+// TestTaskReportingOffer checks RFC 7143 §13.23: the originator offers at
+// least RFC3720 and ResponseFence, and the target answers from its own
+// list, RFC3720 by default (the semantics the session layer implements).
+func TestTaskReportingOffer(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefer []string
+		offer  string
+	}{
+		{"default", nil, "RFC3720,ResponseFence"},
+		{"fence preferred", []string{"ResponseFence"}, "ResponseFence,RFC3720"},
+		{"fast abort", []string{"FastAbort"}, "FastAbort,RFC3720,ResponseFence"},
+		{"both", []string{"RFC3720", "ResponseFence"}, "RFC3720,ResponseFence"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultSettings()
+			s.TaskReporting = tt.prefer
+			ini := NewNegotiator(RoleInitiator, s, true, false)
+			var got string
+			for _, p := range ini.Offer(LoginOperationalNegotiation) {
+				if p.Key == "TaskReporting" {
+					got = p.Value
+				}
+			}
+			if got != tt.offer {
+				t.Fatalf("offer %q, want %q", got, tt.offer)
+			}
+			tgt := NewNegotiator(RoleTarget, DefaultSettings(), true, false)
+			ans, err := tgt.Receive([]Pair{{"TaskReporting", got}}, LoginOperationalNegotiation)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]Pair{{"TaskReporting", "RFC3720"}}, ans); diff != "" {
+				t.Errorf("target answer (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -239,7 +239,10 @@ var keyFields = map[string]field{
 	"TargetAlias":    {session: func(p *SessionParams, v string) { p.TargetAlias = v }},
 	"InitiatorAlias": {session: func(p *SessionParams, v string) { p.InitiatorAlias = v }},
 	"TargetPortalGroupTag": {
-		session: func(p *SessionParams, v string) { p.TargetPortalGroupTag = uint16(mustNum(v)) },
+		session: func(p *SessionParams, v string) {
+			n, _ := ParseRegularBinary(v) // §13.9: a 16-bit-binary-value
+			p.TargetPortalGroupTag = uint16(n)
+		},
 	},
 	"InitialR2T": {
 		local:   func(s *Settings) string { return yesNo(s.InitialR2T) },

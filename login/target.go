@@ -375,13 +375,11 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 		}
 		t.joined = sp
 	}
+	// RFC 7143 §6.3.1: the target returns TargetPortalGroupTag with the
+	// first Login Response after the first Login Request with C=0, for
+	// all session types and on every connection (§13.9).
+	t.firstDecl = append(t.firstDecl, t.neg.Declare("TargetPortalGroupTag", num(uint64(t.cfg.PortalGroupTag))))
 	if !t.discovery && t.leading {
-		// RFC 7143 §13.9: the target returns TargetPortalGroupTag in
-		// the response to the first Login Request (C=0) that carries
-		// TargetName. §6.3.1 asks for it in every session type, on
-		// every connection; it is sent here on the leading login of
-		// a normal session only.
-		t.firstDecl = append(t.firstDecl, t.neg.Declare("TargetPortalGroupTag", num(uint64(t.cfg.PortalGroupTag))))
 		if t.info.Alias != "" {
 			t.firstDecl = append(t.firstDecl, t.neg.Declare("TargetAlias", t.info.Alias))
 		}
@@ -610,7 +608,9 @@ func (t *Target) reply(data []byte, transit bool, nsg Stage, cont bool) (*pdu.PD
 }
 
 // fail ends the login with status st (RFC 7143 §11.13.5); a redirection
-// carries the TargetAddress values.
+// carries the TargetAddress values, without their portal group tags (RFC
+// 7143 §13.8: the comma and portal-group-tag MUST be omitted there). The T
+// bit, CSG and NSG of the response are reserved and left zero (§6.3.1).
 func (t *Target) fail(st pdu.LoginStatus, cause error) (*pdu.PDU, bool, error) {
 	var data []byte
 	le := &LoginError{Status: st, Err: cause}
@@ -618,12 +618,14 @@ func (t *Target) fail(st pdu.LoginStatus, cause error) (*pdu.PDU, bool, error) {
 		le.Redirect = t.info.Redirect
 		t.buf = t.buf[:0]
 		for _, a := range t.info.Redirect {
+			a.PortalGroupTag, a.HasPortalGroupTag = 0, false
 			t.buf = AppendText(t.buf, Pair{Key: "TargetAddress", Value: a.String()})
 		}
 		data = t.buf
 	}
 	resp, _, _ := t.reply(data, false, 0, false)
 	r := resp.Header.LoginResponse()
+	r.SetCSG(0)
 	r.SetStatus(st)
 	r.SetTSIH(t.tsih)
 	t.state = tsDone

@@ -86,6 +86,14 @@ func runTarget(t *testing.T, cfg TargetConfig, steps []step) *Target {
 			if i == 0 && resp.Header.LoginResponse().InitiatorTaskTag() != s.req.itt {
 				t.Errorf("step %d: ITT not echoed", i)
 			}
+			// RFC 7143 §6.3.1: in a Login reject the T bit, CSG and
+			// NSG are reserved.
+			if lr.Transit() || lr.CSG() != 0 || lr.NSG() != 0 {
+				t.Errorf("step %d: reject with T %v CSG %v NSG %v", i, lr.Transit(), lr.CSG(), lr.NSG())
+			}
+			if s.check != nil {
+				s.check(t, resp)
+			}
 			return m
 		}
 		if err != nil {
@@ -229,6 +237,18 @@ func TestTargetTransitions(t *testing.T) {
 		{"key repeated in one PDU", none, []step{
 			{req: loginReq{csg: op, pairs: withPairs(Pair{"MaxBurstLength", "65536"}, Pair{"MaxBurstLength", "512"})}, status: pdu.LoginInitiatorError},
 		}},
+		// RFC 7143 §6.3: a key not allowed in the current stage is a
+		// protocol error, a Login reject with Initiator error.
+		{"operational key in security stage", none, []step{
+			{req: loginReq{csg: sec, pairs: withPairs(Pair{"MaxBurstLength", "65536"})}, status: pdu.LoginInitiatorError},
+		}},
+		{"security key in operational stage", none, []step{
+			{req: loginReq{csg: op, pairs: withPairs(Pair{"AuthMethod", "None"})}, status: pdu.LoginInitiatorError},
+		}},
+		// RFC 7143 §6.2: Reject proposed is a protocol error.
+		{"reserved constant proposed", none, []step{
+			{req: loginReq{csg: op, pairs: withPairs(Pair{"ImmediateData", "Reject"})}, status: pdu.LoginInitiatorError},
+		}},
 		{"ill-formed text", none, []step{
 			{req: loginReq{csg: op, raw: []byte("InitiatorName")}, status: pdu.LoginInitiatorError},
 		}},
@@ -238,7 +258,24 @@ func TestTargetTransitions(t *testing.T) {
 		{"redirect", TargetConfig{Lookup: func(string) (TargetInfo, bool) {
 			return TargetInfo{Name: testTarget, Redirect: []TargetAddress{{Host: "10.1.1.1", Port: 3260, PortalGroupTag: 2, HasPortalGroupTag: true}}}, true
 		}}, []step{
-			{req: loginReq{csg: sec, pairs: withPairs()}, status: pdu.LoginTargetMovedTemporarily},
+			{req: loginReq{csg: sec, pairs: withPairs()}, status: pdu.LoginTargetMovedTemporarily, check: func(t *testing.T, p *pdu.PDU) {
+				// RFC 7143 §13.8: no portal group tag in a redirect.
+				if got := string(p.Data); got != "TargetAddress=10.1.1.1:3260\x00" {
+					t.Errorf("redirect text %q", got)
+				}
+			}},
+		}},
+		{"discovery login declares TargetPortalGroupTag", none, []step{
+			// RFC 7143 §6.3.1: for all session types.
+			{req: loginReq{csg: sec, nsg: op, t: true, pairs: []Pair{{"InitiatorName", testIQN}, {"SessionType", "Discovery"}, {"AuthMethod", "None"}}}, t: true, check: func(t *testing.T, p *pdu.PDU) {
+				if kv := respPairs(t, p); kv["TargetPortalGroupTag"] != "1" {
+					t.Errorf("response keys %v", kv)
+				}
+			}},
+		}},
+		{"reject in the operational stage", none, []step{
+			{req: loginReq{csg: op, pairs: withPairs()}},
+			{req: loginReq{csg: op, pairs: []Pair{{"ImmediateData", "Maybe"}, {"InitiatorName", testIQN}}}, status: pdu.LoginInitiatorError},
 		}},
 		{"invalid target settings", TargetConfig{Settings: &Settings{}, Lookup: testTargetConfig(nil).Lookup}, []step{
 			{req: loginReq{csg: sec, pairs: withPairs()}, status: pdu.LoginTargetError},
@@ -285,8 +322,10 @@ func TestTargetSecondConnection(t *testing.T) {
 		if kv["MaxBurstLength"] != Reject || kv["HeaderDigest"] != "CRC32C" {
 			t.Errorf("second connection answers %v", kv)
 		}
-		if _, ok := kv["TargetPortalGroupTag"]; ok {
-			t.Errorf("TargetPortalGroupTag on a second connection")
+		// RFC 7143 §6.3.1: TargetPortalGroupTag in the first
+		// response of every connection's login.
+		if kv["TargetPortalGroupTag"] != "1" {
+			t.Errorf("TargetPortalGroupTag %q on a second connection, want 1", kv["TargetPortalGroupTag"])
 		}
 		if p.Header.LoginResponse().TSIH() != res.TSIH {
 			t.Errorf("TSIH %d, want %d", p.Header.LoginResponse().TSIH(), res.TSIH)

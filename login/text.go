@@ -91,6 +91,10 @@ var (
 	// does not allow for the value that was offered (RFC 7143 §6.2.1,
 	// §6.2.2).
 	ErrUnexpectedAnswer = errors.New("answer not allowed by the offer")
+	// ErrReservedValue: one of the reserved constants Reject, Irrelevant
+	// or NotUnderstood sent as a proposed or declared value (RFC 7143
+	// §6.2: a protocol error).
+	ErrReservedValue = errors.New("reserved constant used as a proposed value")
 	// ErrMissingKey: a key the negotiation requires and did not see (RFC
 	// 7143 §11.13.5 Missing parameter).
 	ErrMissingKey = errors.New("required key missing")
@@ -258,33 +262,20 @@ func AppendText(dst []byte, pairs ...Pair) []byte {
 }
 
 // ParseNumber decodes a numerical-value of RFC 7143 §6.1: a
-// decimal-constant or a hex-constant (0x or 0X prefix), unsigned and below
-// 2**64. It also accepts a base64-constant (0b or 0B prefix) of at most 8
-// bytes, which §6.1 allows only for binary and large numerical values, and
-// decimal digits with leading zeros, which a §6.1 decimal-constant does
-// not have.
+// decimal-constant (the digit 0, or digits starting with a non-zero one)
+// or a hex-constant (0x or 0X prefix), unsigned and below 2**64. A
+// base64-constant is not a numerical-value (§6.1 allows it for binary and
+// large numerical values only; see ParseRegularBinary), nor are decimal
+// digits with leading zeros.
 func ParseNumber(s string) (uint64, error) {
-	if len(s) > 2 && s[0] == '0' {
-		switch s[1] {
-		case 'x', 'X':
-			n, err := strconv.ParseUint(s[2:], 16, 64)
-			if err != nil || strings.ContainsAny(s[2:], "+-_") {
-				return 0, textErr("", s, ErrValue)
-			}
-			return n, nil
-		case 'b', 'B':
-			b, err := ParseBinary(s)
-			if err != nil || len(b) == 0 || len(b) > 8 {
-				return 0, textErr("", s, ErrValue)
-			}
-			var n uint64
-			for _, c := range b {
-				n = n<<8 | uint64(c)
-			}
-			return n, nil
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		n, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil || strings.ContainsAny(s[2:], "+-_") {
+			return 0, textErr("", s, ErrValue)
 		}
+		return n, nil
 	}
-	if s == "" || len(s) > 20 {
+	if s == "" || len(s) > 20 || (len(s) > 1 && s[0] == '0') {
 		return 0, textErr("", s, ErrValue)
 	}
 	for i := 0; i < len(s); i++ {
@@ -297,6 +288,25 @@ func ParseNumber(s string) (uint64, error) {
 		return 0, textErr("", s, ErrValue)
 	}
 	return n, nil
+}
+
+// ParseRegularBinary decodes a regular-binary-value of RFC 7143 §6.1 as an
+// unsigned number: a binary string of at most 64 bits encoded as a
+// decimal-constant, a hex-constant or a base64-constant (0b or 0B
+// prefix). TargetPortalGroupTag is one (§13.9: a 16-bit-binary-value).
+func ParseRegularBinary(s string) (uint64, error) {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B') {
+		b, err := ParseBinary(s)
+		if err != nil || len(b) == 0 || len(b) > 8 {
+			return 0, textErr("", s, ErrValue)
+		}
+		var n uint64
+		for _, c := range b {
+			n = n<<8 | uint64(c)
+		}
+		return n, nil
+	}
+	return ParseNumber(s)
 }
 
 // ParseBinary decodes a binary-value of RFC 7143 §6.1: a hex-constant

@@ -104,8 +104,14 @@ func TestParseNumber(t *testing.T) {
 		{"8192", 8192, true},
 		{"0x2000", 8192, true},
 		{"0X2000", 8192, true},
-		{"0b" + "IAA=", 8192, true},
-		{"0B" + "IAA=", 8192, true},
+		// RFC 7143 §6.1: a numerical-value is a decimal-constant or a
+		// hex-constant; base64 is for binary and large values, and a
+		// decimal-constant has no leading zeros.
+		{"0b" + "IAA=", 0, false},
+		{"0B" + "IAA=", 0, false},
+		{"007", 0, false},
+		{"00", 0, false},
+		{"0x0010", 16, true},
 		{"18446744073709551615", 1<<64 - 1, true},
 		{"18446744073709551616", 0, false},
 		{"", 0, false},
@@ -127,6 +133,69 @@ func TestParseNumber(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrValue) {
 			t.Errorf("ParseNumber(%q) error %v is not ErrValue", tt.in, err)
 		}
+	}
+}
+
+// TestParseRegularBinary checks the regular-binary-value of RFC 7143 §6.1
+// (decimal, hex or base64, at most 64 bits), the form of
+// TargetPortalGroupTag (§13.9).
+func TestParseRegularBinary(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0b" + "IAA=", 8192, true},
+		{"0B" + "IAA=", 8192, true},
+		{"8192", 8192, true},
+		{"0x2000", 8192, true},
+		{"0b!!", 0, false},
+		{"0bAAAAAAAAAAAAAA==", 0, false}, // 10 bytes > 64 bits
+		{"007", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseRegularBinary(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseRegularBinary(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrValue) {
+			t.Errorf("ParseRegularBinary(%q) error %v is not ErrValue", tt.in, err)
+		}
+	}
+}
+
+// TestCheckValueCodec checks the §6.1 rules the key table applies to
+// values: list items are text-values (no '=' or '~'), the 255-byte limit
+// holds for each value of a list rather than the whole list, numerical
+// keys take numerical-values and TargetPortalGroupTag a binary-value.
+func TestCheckValueCodec(t *testing.T) {
+	long := strings.Repeat("a", 200)
+	tests := []struct {
+		key, value string
+		err        error
+	}{
+		{"HeaderDigest", "CRC32C=x", ErrValue},
+		{"HeaderDigest", "CRC32C~None", ErrValue},
+		{"HeaderDigest", "None," + strings.Repeat("a", 256), ErrValueTooLong},
+		{"HeaderDigest", long + "," + long + ",None", nil},
+		{"MaxBurstLength", "0bAAEAAA==", ErrValue},
+		{"MaxBurstLength", "065536", ErrValue},
+		{"MaxBurstLength", "65536", nil},
+		{"TargetPortalGroupTag", "0bAAE=", nil},
+		{"TargetPortalGroupTag", "0x0001", nil},
+	}
+	for _, tt := range tests {
+		k := keyIndex[tt.key]
+		if err := k.checkValue(tt.value); !errors.Is(err, tt.err) {
+			t.Errorf("%s=%.20q: err %v, want %v", tt.key, tt.value, err, tt.err)
+		}
+	}
+	n := NewNegotiator(RoleInitiator, DefaultSettings(), true, false)
+	if _, err := n.Receive([]Pair{{"TargetPortalGroupTag", "0bAAE="}}, SecurityNegotiation); err != nil {
+		t.Fatal(err)
+	}
+	if sp, _, _ := n.Result(); sp.TargetPortalGroupTag != 1 {
+		t.Errorf("TargetPortalGroupTag %d from 0bAAE=, want 1", sp.TargetPortalGroupTag)
 	}
 }
 

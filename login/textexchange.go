@@ -28,8 +28,14 @@ type TextResponder struct {
 	// allowed, nothing else but SendTargets, RFC 7143 §13.21).
 	Discovery bool
 	// CurrentTarget is the session's target, what an empty SendTargets
-	// reports in a normal session.
+	// reports in a normal session, and the only one a normal session
+	// reports (RFC 7143 Appendix C).
 	CurrentTarget string
+	// PortalGroupTag is the session's portal group tag (TargetConfig's
+	// PortalGroupTag), given to each address of Targets that has none: a
+	// TargetAddress in a SendTargets response MUST carry one (RFC 7143
+	// §13.8).
+	PortalGroupTag uint16
 	// Negotiator, if set, answers the other keys (RFC 7143 §6.4);
 	// otherwise they are answered Reject.
 	Negotiator *Negotiator
@@ -45,7 +51,10 @@ type TextResponder struct {
 	ttt     uint32
 	nextTTT uint32
 	active  bool
-	resp    pdu.PDU
+	// reqFinal is the F bit of the request being answered: a response
+	// to a request with F clear has F clear too (RFC 7143 §11.11.1).
+	reqFinal bool
+	resp     pdu.PDU
 }
 
 // Next takes a Text Request and returns the Text Response to send, valid
@@ -77,6 +86,7 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 	} else if !x.active || tr.TargetTransferTag() != x.ttt || tr.InitiatorTaskTag() != x.itt {
 		return nil, false, errors.Join(ErrTextSequence, errors.New("Target Transfer Tag does not continue the exchange"))
 	}
+	x.reqFinal = tr.Final()
 	if len(x.out) > 0 {
 		if len(req.Data) != 0 {
 			return nil, false, errors.Join(ErrTextSequence, errors.New("text sent while the response continues"))
@@ -113,7 +123,7 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 		}
 		var targets []DiscoveredTarget
 		if x.Targets != nil {
-			targets = x.Targets()
+			targets = withPortalGroupTag(x.Targets(), x.PortalGroupTag)
 		}
 		text, ok := SelectSendTargets(p.Value, x.Discovery, x.CurrentTarget, targets)
 		if !ok {
@@ -148,6 +158,13 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 	x.out = x.buf
 	if len(x.out) == 0 {
 		x.out = nil
+		if !x.reqFinal {
+			// RFC 7143 §11.11.1: a Text Response with F set to a
+			// Text Request with F clear is a protocol error; invite
+			// the next request.
+			x.ttt = x.newTTT()
+			return x.reply(nil, false, false), false, nil
+		}
 		x.active = false
 		return x.reply(nil, true, false), true, nil
 	}
@@ -171,7 +188,9 @@ func (x *TextResponder) newTTT() uint32 {
 
 // send emits the next part of the answer: F set on the last, with the
 // reserved TTT; otherwise F clear, C set and a TTT to continue with (RFC
-// 7143 §11.11.1, §11.11.2, §11.11.4).
+// 7143 §11.11.1, §11.11.2, §11.11.4). The last part answering a request
+// with F clear has F clear and a TTT too: F set there is a protocol error
+// (§11.11.1), and the initiator's next request continues the exchange.
 func (x *TextResponder) send() *pdu.PDU {
 	max := int(x.MaxSegment)
 	if max == 0 {
@@ -182,6 +201,10 @@ func (x *TextResponder) send() *pdu.PDU {
 	if more {
 		x.ttt = x.newTTT()
 		return x.reply(seg, false, true)
+	}
+	if !x.reqFinal {
+		x.ttt = x.newTTT()
+		return x.reply(seg, false, false)
 	}
 	x.active = false
 	return x.reply(seg, true, false)

@@ -79,7 +79,29 @@ func TestTextLongRequest(t *testing.T) {
 		pairs = append(pairs, Pair{Key: "X-org.example.k" + num(uint64(i)), Value: "value"})
 	}
 	pairs = append(pairs, Pair{"SendTargets", "All"})
-	got, err := ParseSendTargets(textRound(t, x, r, pairs...))
+	// The other keys are answered Irrelevant in a discovery session
+	// (RFC 7143 §13.21); the SendTargets records are the rest, which
+	// ParseSendTargets takes alone (Appendix C permits no other key).
+	answer, err := ParseText(textRound(t, x, r, pairs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records []Pair
+	irrelevant := 0
+	for _, p := range answer {
+		switch {
+		case p.Key == "TargetName" || p.Key == "TargetAddress":
+			records = append(records, p)
+		case p.Value == Irrelevant:
+			irrelevant++
+		default:
+			t.Errorf("unexpected answer %v", p)
+		}
+	}
+	if irrelevant != 60 {
+		t.Errorf("%d keys answered Irrelevant, want 60", irrelevant)
+	}
+	got, err := ParseSendTargets(AppendText(nil, records...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,5 +140,68 @@ func TestTextSequenceErrors(t *testing.T) {
 	resp.SetFinal(false)
 	if _, _, err := x.Next(&pdu.PDU{Header: rh}); !errors.Is(err, ErrTextSequence) {
 		t.Errorf("not final without TTT: %v", err)
+	}
+}
+
+// TestTextResponseFinalBit checks RFC 7143 §11.11.1: a Text Response to a
+// Text Request with F clear has F clear and a Target Transfer Tag other
+// than 0xffffffff, whatever the size of the answer; the follow-on request
+// with F set and that TTT ends the exchange with F set.
+func TestTextResponseFinalBit(t *testing.T) {
+	tests := []struct {
+		name  string
+		pairs []Pair
+		seg   uint32
+	}{
+		{"empty answer", []Pair{{"MaxRecvDataSegmentLength", "65536"}}, 0},
+		{"short answer", []Pair{{"SendTargets", ""}}, 0},
+		{"answer over several responses", []Pair{{"SendTargets", ""}}, 512},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			neg := NewNegotiator(RoleTarget, DefaultSettings(), true, false)
+			r := &TextResponder{Negotiator: neg, CurrentTarget: testTarget, MaxSegment: tt.seg, Targets: func() []DiscoveredTarget {
+				var ts []DiscoveredTarget
+				for i := range 30 {
+					ts = append(ts, DiscoveredTarget{Name: testTarget, Addresses: []TargetAddress{{Host: "192.0.2." + num(uint64(i)), Port: 3260, PortalGroupTag: 1, HasPortalGroupTag: true}}})
+				}
+				return ts
+			}}
+			var h pdu.BHS
+			req := h.TextRequest()
+			req.Init()
+			req.SetFinal(false)
+			req.SetInitiatorTaskTag(7)
+			req.SetTargetTransferTag(pdu.ReservedTag)
+			data := AppendText(nil, tt.pairs...)
+			h.SetDataSegmentLength(uint32(len(data)))
+			for i := range 20 {
+				resp, done, err := r.Next(&pdu.PDU{Header: h, Data: data})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr := resp.Header.TextResponse()
+				if i == 0 || !req.Final() {
+					if tr.Final() || done {
+						t.Fatalf("response %d to a request with F clear has F set", i)
+					}
+				}
+				if !tr.Final() && tr.TargetTransferTag() == pdu.ReservedTag {
+					t.Fatalf("response %d with F clear has the reserved TTT", i)
+				}
+				if tr.Final() {
+					if !done || tr.TargetTransferTag() != pdu.ReservedTag {
+						t.Fatalf("final response %d: done %v, TTT %#x", i, done, tr.TargetTransferTag())
+					}
+					return
+				}
+				// Follow on with F set and no text.
+				req.SetFinal(true)
+				req.SetTargetTransferTag(tr.TargetTransferTag())
+				data = nil
+				h.SetDataSegmentLength(0)
+			}
+			t.Fatal("exchange did not end")
+		})
 	}
 }
