@@ -158,7 +158,7 @@ func initiatorConfigFor(stream []byte) login.InitiatorConfig {
 	}
 	lr := first.Header.LoginResponse()
 	cfg.ISID, cfg.InitiatorTaskTag = lr.ISID(), lr.InitiatorTaskTag()
-	cfg.SkipSecurity = login.Stage(lr.CSG()) == login.LoginOperationalNegotiation
+	cfg.SkipSecurity = lr.CSG() == login.LoginOperationalNegotiation
 	if bytes.Contains(first.Data, []byte("AuthMethod=CHAP\x00")) {
 		cfg.CHAP = &login.CHAPCredentials{User: fuzzCHAPUser, Secret: fuzzSecret}
 		if bytes.Contains(stream, []byte("CHAP_R=")) {

@@ -228,8 +228,8 @@ func (in *Initiator) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
 	if lr.VersionActive() != 0 {
 		return nil, false, protoErr("Version-active 0x%02x", lr.VersionActive())
 	}
-	if Stage(lr.CSG()) != in.stage {
-		return nil, false, protoErr("response CSG %v, expected %v", Stage(lr.CSG()), in.stage)
+	if lr.CSG() != in.stage {
+		return nil, false, protoErr("response CSG %v, expected %v", lr.CSG(), in.stage)
 	}
 	// RFC 7143 §11.13.4: the next response carries StatSN+1; the
 	// requests acknowledge it in ExpStatSN (§11.12.9).
@@ -241,7 +241,7 @@ func (in *Initiator) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
 		if !in.outT || len(in.out) > 0 {
 			return nil, false, protoErr("target set T while the initiator did not")
 		}
-		if nsg := Stage(lr.NSG()); nsg <= in.stage || nsg > in.outNSG {
+		if nsg := lr.NSG(); nsg <= in.stage || nsg > in.outNSG {
 			return nil, false, protoErr("target NSG %v with CSG %v, initiator asked %v", nsg, in.stage, in.outNSG)
 		}
 	}
@@ -287,7 +287,7 @@ func (in *Initiator) Next(resp *pdu.PDU) (req *pdu.PDU, done bool, err error) {
 		return nil, false, err
 	}
 	if lr.Transit() {
-		in.stage = Stage(lr.NSG())
+		in.stage = lr.NSG()
 		if in.stage == FullFeaturePhase {
 			if err := in.finish(lr); err != nil {
 				return nil, false, err
@@ -429,9 +429,9 @@ func (in *Initiator) sendMore() *pdu.PDU {
 	r.SetContinue(more)
 	if !more && in.outT {
 		r.SetTransit(true)
-		r.SetNSG(pdu.Stage(in.outNSG))
+		r.SetNSG(in.outNSG)
 	}
-	r.SetCSG(pdu.Stage(in.stage))
+	r.SetCSG(in.stage)
 	r.SetVersionMax(0)
 	r.SetVersionMin(0)
 	r.SetISID(in.cfg.ISID)

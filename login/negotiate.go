@@ -3,8 +3,9 @@ package login
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/go-iscsi/iscsi/pdu"
 )
 
 // Role is the side of the negotiation a node plays.
@@ -18,33 +19,24 @@ const (
 )
 
 // Stage is a login stage or the full feature phase, numbered as in the
-// CSG and NSG fields of RFC 7143 §11.12.3.
-type Stage uint8
+// CSG and NSG fields of RFC 7143 §11.12.3. It is [pdu.Stage], named here
+// so that negotiation code reads in its own terms.
+type Stage = pdu.Stage
 
+// The stages, RFC 7143 §11.12.3.
 const (
 	// SecurityNegotiation is stage 0 (RFC 7143 §6.3.2).
-	SecurityNegotiation Stage = 0
+	SecurityNegotiation = pdu.SecurityNegotiation
 	// LoginOperationalNegotiation is stage 1 (RFC 7143 §6.3.3).
-	LoginOperationalNegotiation Stage = 1
+	LoginOperationalNegotiation = pdu.LoginOperationalNegotiation
 	// FullFeaturePhase is stage 3 (RFC 7143 §6.4 for its text
 	// negotiation).
-	FullFeaturePhase Stage = 3
+	FullFeaturePhase = pdu.FullFeaturePhase
 )
 
-// String returns the stage name of RFC 7143 §11.12.3.
-func (s Stage) String() string {
-	switch s {
-	case SecurityNegotiation:
-		return "SecurityNegotiation"
-	case LoginOperationalNegotiation:
-		return "LoginOperationalNegotiation"
-	case FullFeaturePhase:
-		return "FullFeaturePhase"
-	}
-	return "Stage(" + strconv.Itoa(int(s)) + ")"
-}
-
-func (s Stage) use() Use {
+// stageUse is the Use flag of the keys allowed in stage s (RFC 7143 §6.3,
+// §13).
+func stageUse(s Stage) Use {
 	switch s {
 	case SecurityNegotiation:
 		return UseSecurity
@@ -172,7 +164,7 @@ func (n *Negotiator) closePending() {
 // allowed reports whether k may be offered or answered with a value in
 // this session at stage (RFC 7143 §6.3, §13).
 func (n *Negotiator) allowed(k *Key, stage Stage) bool {
-	if k.Use&stage.use() == 0 {
+	if k.Use&stageUse(stage) == 0 {
 		return false
 	}
 	if k.Use&UseLeadingOnly != 0 && !n.leading {
@@ -355,7 +347,7 @@ func (n *Negotiator) receive(p Pair, stage Stage) (Pair, bool, error) {
 	if isConstant(p.Value) {
 		return Pair{}, false, n.constantAnswer(p.Key, p.Value)
 	}
-	if stage != FullFeaturePhase && k.Use&stage.use() == 0 {
+	if stage != FullFeaturePhase && k.Use&stageUse(stage) == 0 {
 		// RFC 7143 §6.3: sending a key that is not allowed in the
 		// current stage is a protocol error.
 		return Pair{}, false, textErr(p.Key, p.Value, ErrWrongPhase)

@@ -195,7 +195,7 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 		if lr.VersionMin() > 0 {
 			return t.fail(pdu.LoginUnsupportedVersion, protoErr("Version-min 0x%02x", lr.VersionMin()))
 		}
-		t.stage = Stage(lr.CSG())
+		t.stage = lr.CSG()
 		if t.stage == FullFeaturePhase {
 			return t.fail(pdu.LoginInitiatorError, protoErr("login starts in full feature phase"))
 		}
@@ -207,14 +207,14 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 		if lr.ISID() != t.isid || lr.TSIH() != t.tsih || lr.InitiatorTaskTag() != t.itt || lr.CID() != t.cid || lr.CmdSN() != t.cmdSN {
 			return t.fail(pdu.LoginInitiatorError, protoErr("ISID, TSIH, ITT, CID or CmdSN changed during login"))
 		}
-		if Stage(lr.CSG()) != t.stage {
-			return t.fail(pdu.LoginInitiatorError, protoErr("CSG %v, expected %v", Stage(lr.CSG()), t.stage))
+		if lr.CSG() != t.stage {
+			return t.fail(pdu.LoginInitiatorError, protoErr("CSG %v, expected %v", lr.CSG(), t.stage))
 		}
 	}
-	if lr.Transit() && Stage(lr.NSG()) <= t.stage {
+	if lr.Transit() && lr.NSG() <= t.stage {
 		// RFC 7143 §6.3 (stage transitions): with T set, NSG is a
 		// later stage.
-		return t.fail(pdu.LoginInitiatorError, protoErr("T set with NSG %v not after CSG %v", Stage(lr.NSG()), t.stage))
+		return t.fail(pdu.LoginInitiatorError, protoErr("T set with NSG %v not after CSG %v", lr.NSG(), t.stage))
 	}
 	if len(t.out) > 0 {
 		// RFC 7143 §6.2: the initiator answers a response with C set
@@ -262,7 +262,7 @@ func (t *Target) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error) {
 	out = append(out, more...)
 	transit, nsg := false, Stage(0)
 	if lr.Transit() && t.ready() {
-		transit, nsg = true, Stage(lr.NSG())
+		transit, nsg = true, lr.NSG()
 		if t.stage == SecurityNegotiation && nsg == FullFeaturePhase && t.neg.wouldNegotiate(LoginOperationalNegotiation) {
 			// The target has operational keys to offer: it goes to
 			// the operational stage instead (RFC 7143 §6.3: the
@@ -582,9 +582,9 @@ func (t *Target) reply(data []byte, transit bool, nsg Stage, cont bool) (*pdu.PD
 	r.Init()
 	r.SetTransit(transit)
 	r.SetContinue(cont)
-	r.SetCSG(pdu.Stage(t.stage))
+	r.SetCSG(t.stage)
 	if transit {
-		r.SetNSG(pdu.Stage(nsg))
+		r.SetNSG(nsg)
 	}
 	r.SetVersionMax(0)
 	r.SetVersionActive(0)
