@@ -242,6 +242,30 @@ func TestSenseAndResiduals(t *testing.T) {
 			t.Fatalf("%+v", res)
 		}
 	})
+	t.Run("compare and write of zero blocks", func(t *testing.T) {
+		// SBC-4 §5.3: NUMBER OF LOGICAL BLOCKS zero transfers, compares
+		// and writes nothing and is not an error; the Data-Out the
+		// initiator expected to send is all residual underflow (RFC 7143
+		// §11.4.5.2). libiscsi 1.19's CompareAndWrite tests send this
+		// command (256 blocks truncated to the 8-bit field) and expect
+		// INVALID FIELD IN CDB.
+		old := bytes.Repeat([]byte{'A'}, 512)
+		if w := in.command(lunOf(0), cdbRW10(scsi.OpWrite10, 0, 1), 512, false, old); w.Status != scsi.StatusGood {
+			t.Fatalf("WRITE: %+v", w)
+		}
+		cdb := make([]byte, 16)
+		cdb[0] = byte(scsi.OpCompareAndWrite) // LBA 0, NUMBER OF LOGICAL BLOCKS 0
+		const edtl = 2 * 256 * 512
+		out := append(bytes.Repeat([]byte{'A'}, edtl/2), bytes.Repeat([]byte{'B'}, edtl/2)...)
+		res := in.command(lunOf(0), cdb, edtl, false, out)
+		if res.Status != scsi.StatusGood || !res.Underflow || res.Overflow || res.Residual != edtl || res.R2Ts != 0 {
+			t.Fatalf("%+v", res)
+		}
+		r := in.command(lunOf(0), cdbRW10(scsi.OpRead10, 0, 1), 512, true, nil)
+		if r.Status != scsi.StatusGood || !bytes.Equal(r.Data, old) {
+			t.Fatalf("medium changed by a zero-block COMPARE AND WRITE: %+v", r)
+		}
+	})
 	t.Run("no data with an expected length", func(t *testing.T) {
 		res := in.command(lunOf(0), cdbTestUnitReady, 512, true, nil)
 		if res.Status != scsi.StatusGood || !res.Underflow || res.Residual != 512 {
