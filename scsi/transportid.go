@@ -116,3 +116,24 @@ func TransportIDs(b []byte) iter.Seq2[TransportID, error] {
 		}
 	}
 }
+
+// TransportIDOfPort returns the iSCSI TransportID that names an initiator
+// port given by its SCSI initiator port name (the form
+// [ISCSIInitiatorPortName] builds): FORMAT CODE 01b with the ISID when
+// port ends in ",i,0x" and twelve hexadecimal digits (RFC 7143 §4.2.7.3),
+// else FORMAT CODE 00b with port as the name (SPC-4 §7.6.4.6).
+func TransportIDOfPort(port string) TransportID {
+	i := strings.LastIndex(strings.ToLower(port), ",i,0x")
+	if i < 0 || len(port)-i-5 != 12 {
+		return TransportID{Name: port}
+	}
+	u, err := strconv.ParseUint(port[i+5:], 16, 64)
+	if err != nil {
+		return TransportID{Name: port}
+	}
+	t := TransportID{Name: port[:i], HasISID: true}
+	for j := range 6 {
+		t.ISID[j] = byte(u >> (40 - 8*j))
+	}
+	return t
+}

@@ -92,3 +92,28 @@ func TestTransportIDErrors(t *testing.T) {
 		t.Errorf("walk yielded %d, want 2", n)
 	}
 }
+
+func TestTransportIDOfPort(t *testing.T) {
+	tests := []struct {
+		port string
+		want TransportID
+	}{
+		{"iqn.2026-11.org.example:host,i,0x801234560001",
+			TransportID{Name: "iqn.2026-11.org.example:host", HasISID: true, ISID: [6]byte{0x80, 0x12, 0x34, 0x56, 0x00, 0x01}}},
+		{"iqn.x,I,0X00000000000A", TransportID{Name: "iqn.x", HasISID: true, ISID: [6]byte{5: 0x0a}}},
+		{"iqn.2026-11.org.example:host", TransportID{Name: "iqn.2026-11.org.example:host"}},
+		{"iqn.x,i,0x8012", TransportID{Name: "iqn.x,i,0x8012"}},
+		{"iqn.x,i,0x80123456000g", TransportID{Name: "iqn.x,i,0x80123456000g"}},
+		{"", TransportID{}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, TransportIDOfPort(tt.port)); diff != "" {
+			t.Errorf("TransportIDOfPort(%q) (-want +got):\n%s", tt.port, diff)
+		}
+	}
+	// The inverse of ISCSIInitiatorPortName.
+	isid := [6]byte{0x40, 1, 2, 3, 4, 5}
+	if got := TransportIDOfPort(ISCSIInitiatorPortName("iqn.y", isid)); got != (TransportID{Name: "iqn.y", HasISID: true, ISID: isid}) {
+		t.Errorf("round trip: %+v", got)
+	}
+}

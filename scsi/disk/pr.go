@@ -2,8 +2,6 @@ package disk
 
 import (
 	"encoding/binary"
-	"encoding/hex"
-	"strings"
 	"sync"
 
 	"github.com/go-iscsi/iscsi/scsi"
@@ -377,18 +375,6 @@ func (r *reservations) removeKey(key uint64, keep Nexus) []Nexus {
 	return removed
 }
 
-// transportID is the iSCSI TransportID (SPC-4 §7.6.4.6) of an initiator
-// port name: format 01b when the name ends in ",i,0x" and a 12-digit ISID
-// (RFC 7143 §4.2.7.3), else format 00b with the whole name.
-func transportID(port string) scsi.TransportID {
-	if i := strings.LastIndex(port, ",i,0x"); i >= 0 {
-		if isid, err := hex.DecodeString(port[i+5:]); err == nil && len(isid) == 6 {
-			return scsi.TransportID{Name: port[:i], HasISID: true, ISID: [6]byte(isid)}
-		}
-	}
-	return scsi.TransportID{Name: port}
-}
-
 // persistentReserveIn serves PERSISTENT RESERVE IN (SPC-4 §6.16): READ
 // KEYS, READ RESERVATION, REPORT CAPABILITIES and READ FULL STATUS.
 func (lu *LU) persistentReserveIn(req *Request) Response {
@@ -435,7 +421,7 @@ func (lu *LU) persistentReserveIn(req *Request) Response {
 			start := len(out)
 			out = append(out, d[:]...)
 			var err error
-			if out, err = transportID(g.nexus.InitiatorPort).Append(out); err != nil {
+			if out, err = scsi.TransportIDOfPort(g.nexus.InitiatorPort).Append(out); err != nil {
 				out = out[:start] // a name no TransportID can carry
 				continue
 			}
