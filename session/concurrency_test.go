@@ -110,8 +110,9 @@ func TestSessionsIndependent(t *testing.T) {
 		ins[i] = dial(t, srv, nil, isid(uint16(40+i)))
 		ins[i].command(lunOf(1), cdbTestUnitReady, 0, false, nil)
 	}
-	// Session 0 sends a Data-Out longer than MaxRecvDataSegmentLength:
-	// a connection error (RFC 7143 §13.12).
+	// Session 0 sends a Data-Out longer than the target's
+	// MaxRecvDataSegmentLength, against RFC 7143 §13.12; the target ends
+	// that connection.
 	var h pdu.BHS
 	d := h.DataOut()
 	d.Init()

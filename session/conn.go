@@ -81,7 +81,7 @@ type outPDU struct {
 }
 
 // conn is one connection of a session in full feature phase (RFC 7143
-// §4.4): its own StatSN (§4.2.2.2), its PDU reader and the writer
+// §4.2.5): its own StatSN (§4.2.2.2), its PDU reader and the writer
 // goroutine, and the tasks allegiant to it.
 type conn struct {
 	sess   *session
@@ -246,7 +246,8 @@ func (c *conn) writeLoop() {
 }
 
 // stamp fills StatSN, ExpCmdSN and MaxCmdSN, which every PDU a target
-// sends holds at bytes 24 to 35 (RFC 7143 §11.2.1).
+// sends holds at bytes 24 to 35 (the target PDU layouts of RFC 7143 §11.4
+// to §11.19).
 func stamp(h *pdu.BHS, statSN, expCmdSN, maxCmdSN uint32) {
 	binary.BigEndian.PutUint32(h[24:28], statSN)
 	binary.BigEndian.PutUint32(h[28:32], expCmdSN)
@@ -322,11 +323,13 @@ func (c *conn) readLoop() error {
 func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 	switch op := h.Opcode(); {
 	case op == pdu.OpSNACKRequest:
-		// RFC 7143 §11.16: SNACK needs ErrorRecoveryLevel > 0.
+		// RFC 7143 §11.16 requires support of all SNACK types only at
+		// ErrorRecoveryLevel > 0; at level 0 this target rejects SNACK.
 		return c.rejectRequest(h, pdu.RejectProtocolError)
 	case op.Known() && !op.FromInitiator(), op == pdu.OpLoginRequest:
 		// A PDU only a target sends, or a Login Request in full feature
-		// phase (RFC 7143 §6.3).
+		// phase (RFC 7143 §4.2.4: Login Requests are used exclusively
+		// during login, and no second Login Phase occurs on a connection).
 		return c.rejectRequest(h, pdu.RejectProtocolError)
 	case !op.Known():
 		// RFC 7143 §11.17.1: an opcode this target does not implement,
@@ -355,8 +358,9 @@ func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 		return c.handleLogout(h)
 	}
 	if discovery {
-		// RFC 7143 §4.4, §13.21: a discovery session carries only Text
-		// and Logout requests (and NOP-Out).
+		// RFC 7143 §4.3: a discovery session accepts only Text Requests
+		// with SendTargets and a Logout Request closing the session, and
+		// rejects all other requests (this target also answers NOP-Out).
 		return c.rejectRequest(h, pdu.RejectProtocolError)
 	}
 	switch h.Opcode() {
@@ -431,9 +435,10 @@ func (c *conn) handleNOPOut(h *pdu.BHS) error {
 }
 
 // pinger sends a NOP-In ping every Limits.NOPInInterval (RFC 7143
-// §11.19.1: a Target Transfer Tag the initiator echoes in a NOP-Out, and the
-// reserved Initiator Task Tag, which leaves StatSN where it is) and drops the
-// connection when an answer takes longer than Limits.NOPInTimeout.
+// §11.19.1: a valid Target Transfer Tag the initiator echoes in a NOP-Out;
+// §11.19.2: the reserved Initiator Task Tag, which leaves StatSN where it
+// is) and drops the connection when an answer takes longer than
+// Limits.NOPInTimeout.
 func (c *conn) pinger() {
 	defer c.workers.Done()
 	lim := c.srv.limits
@@ -537,9 +542,9 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 		c.send(&o)
 		return nil
 	}
-	// RFC 7143 §11.14: the connection or session is closed after its
-	// tasks; tasks still waiting for Data-Out are aborted, since the
-	// initiator that logs out sends no more.
+	// RFC 7143 §11.14: on "close the connection" or "close the session"
+	// the target terminates all pending commands of the connection or
+	// session, and no further responses follow for them.
 	c.abortTasks(func(*task) bool { return true }, nil)
 	c.running.Wait()
 	o.closeAfter = errLoggedOut

@@ -18,7 +18,7 @@
 //   - Sessions and connections (RFC 7143 §4.4): each connection's login
 //     through login.Accept with its deadline; session reinstatement (§6.3.5),
 //     which ends the old session before the new one starts; discovery
-//     sessions (§13.21) answering SendTargets (§13.3) with the targets of
+//     sessions (§4.3, §13.21) answering SendTargets (§13.3) with the targets of
 //     the Server. Sessions have one connection (MaxConnections=1) and
 //     ErrorRecoveryLevel 0.
 //   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
@@ -30,8 +30,8 @@
 //     MaxOutstandingR2T at a time; Data-Out checks of DataSN and
 //     BufferOffset (§11.7); Data-In in sequences of MaxBurstLength and
 //     segments of the initiator's MaxRecvDataSegmentLength, with the status
-//     in the last Data-In when there is no sense data, else a SCSI Response
-//     with SenseLength and sense data (§11.4.7); residual overflow and
+//     in the last Data-In when there is no sense data (§11.7.3), else a SCSI
+//     Response with SenseLength and sense data (§11.4.7); residual overflow and
 //     underflow (§11.4.5).
 //   - REPORT LUNS for the target's whole LUN map and the answers of SPC-4
 //     for a LUN that does not exist (INQUIRY with peripheral qualifier 011b,
@@ -60,7 +60,7 @@
 // Several connections per session (a CmdSN gap ends the connection instead
 // of waiting for the missing command), ErrorRecoveryLevel 1 and 2 (SNACK is
 // rejected, a Data-Out with a data digest error ends the connection),
-// target-initiated NOP-In pings, asynchronous messages, renegotiation of
+// asynchronous messages, renegotiation of
 // keys in full feature phase (Text Requests answer SendTargets only),
 // bidirectional commands, and Data-In overflow for commands other than
 // READ(6/10/12/16).

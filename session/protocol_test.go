@@ -161,7 +161,7 @@ func TestDataOutErrors(t *testing.T) {
 }
 
 // TestDiscoveryRejectsCommands checks that a discovery session carries no
-// SCSI command (RFC 7143 §13.21).
+// SCSI command (RFC 7143 §4.3, §13.21).
 func TestDiscoveryRejectsCommands(t *testing.T) {
 	srv := newTestServer(t, nil)
 	a, b := net.Pipe()

@@ -63,8 +63,9 @@ const (
 
 // admit applies RFC 7143 §4.2.2.1 to a request carrying cmdSN. An immediate
 // request is delivered at once and does not advance ExpCmdSN; a
-// non-immediate one is delivered in CmdSN order and advances ExpCmdSN; one
-// outside [ExpCmdSN, MaxCmdSN] is ignored.
+// non-immediate one is delivered in CmdSN order and advances ExpCmdSN; a
+// non-immediate one outside [ExpCmdSN, MaxCmdSN] is silently ignored (the
+// CmdSN of an immediate request may lie outside that range).
 func (s *session) admit(cmdSN uint32, immediate bool) cmdVerdict {
 	if immediate {
 		return cmdAccept

@@ -14,6 +14,7 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 func cdbInquiry(evpd bool, page uint8, alloc uint16) []byte {
@@ -310,7 +311,8 @@ func TestRejects(t *testing.T) {
 		return h
 	}()
 	immediateRead := func() pdu.BHS {
-		// Immediate data on a READ: RFC 7143 §11.3.4 allows it only with W.
+		// Immediate data on a READ: RFC 7143 §11.3.6, §4.2.5.2 make it
+		// outgoing data, so only with W.
 		var h pdu.BHS
 		c := h.SCSICommand()
 		c.Init()
@@ -606,5 +608,37 @@ func TestCHAP(t *testing.T) {
 				t.Errorf("ServeConn: %v, want status %v", err, tt.status)
 			}
 		})
+	}
+}
+
+// busyWithDataLU answers every INQUIRY with eight bytes of data and the
+// status BUSY, a status that RFC 7143 §11.7.3 does not let the last
+// Data-In carry.
+type busyWithDataLU struct{ LogicalUnit }
+
+func (b busyWithDataLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
+	if scsi.OpCode(req.CDB[0]) != scsi.OpInquiry {
+		return b.LogicalUnit.Execute(ctx, req)
+	}
+	n := copy(req.DataIn, "BUSYDATA")
+	return disk.Response{Status: scsi.StatusBusy, DataInLen: n}
+}
+
+// TestStatusInDataIn checks RFC 7143 §11.7.3: only GOOD (or CONDITION
+// MET) rides in the last Data-In; any other status comes in a SCSI
+// Response after the data.
+func TestStatusInDataIn(t *testing.T) {
+	srv := newTestServer(t, nil)
+	l1, _ := scsi.EncodeLUN(1)
+	srv.Targets[0].LUNs[l1] = busyWithDataLU{srv.Targets[0].LUNs[l1]}
+	in := dial(t, srv, nil, isid(61))
+	inquiry := cdbInquiry(false, 0, 8)
+	res := in.command(lunOf(1), inquiry, 8, true, nil)
+	if res.StatusInLastData || res.Status != scsi.StatusBusy || string(res.Data) != "BUSYDATA" {
+		t.Fatalf("BUSY with data: status %v in last Data-In %v, data %q; want BUSY in a SCSI Response after the data", res.Status, res.StatusInLastData, res.Data)
+	}
+	res = in.command(lunOf(0), inquiry, 8, true, nil)
+	if !res.StatusInLastData || res.Status != scsi.StatusGood {
+		t.Fatalf("GOOD with data: status %v in last Data-In %v, want GOOD in the last Data-In", res.Status, res.StatusInLastData)
 	}
 }

@@ -27,7 +27,7 @@ type r2tState struct {
 	dataSN         uint32
 }
 
-// task is one SCSI command on the target (RFC 7143 §4.2.3, §11.3): its
+// task is one SCSI command on the target (RFC 7143 §4.6.1.1, §11.3): its
 // Data-Out collection, its execution and its response.
 type task struct {
 	c      *conn
@@ -156,8 +156,10 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 	t.lu, _ = c.sess.lookupLU(t.lun)
 	sp := &c.sess.params
 	dsl := h.DataSegmentLength()
-	// RFC 7143 §11.3.4, §13.11, §13.14: immediate data only with W set,
-	// ImmediateData=Yes, within FirstBurstLength and the expected length.
+	// RFC 7143 §4.2.5.2, §11.3.6: immediate data is outgoing data, so
+	// only with W set; only with ImmediateData=Yes (§13.11), within
+	// FirstBurstLength (§13.14) and the Expected Data Transfer Length
+	// (§11.3.4).
 	if dsl > 0 && (!t.write || !sp.ImmediateData || dsl > sp.FirstBurstLength || dsl > t.edtl) {
 		t.release()
 		c.reject(h, pdu.RejectProtocolError)
@@ -262,8 +264,8 @@ func (c *conn) advance(t *task) error {
 }
 
 // handleDataOut places one Data-Out PDU (RFC 7143 §11.7) of an unsolicited
-// sequence or of an R2T, checking its DataSN and BufferOffset (§11.7.4,
-// §11.7.5). Data-Out for a task that is gone (aborted, or never known) is
+// sequence or of an R2T, checking its DataSN and BufferOffset (§11.7.5,
+// §11.7.6). Data-Out for a task that is gone (aborted, or never known) is
 // dropped.
 func (c *conn) handleDataOut(h *pdu.BHS) error {
 	d := h.DataOut()
@@ -279,8 +281,10 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 	off, n := d.BufferOffset(), h.DataSegmentLength()
 	end := uint64(off) + uint64(n)
 	if ttt := d.TargetTransferTag(); ttt == pdu.ReservedTag {
-		// RFC 7143 §11.7.4: unsolicited data, in order, within
-		// FirstBurstLength (§13.14) and the expected length.
+		// RFC 7143 §11.7.4: the reserved Target Transfer Tag marks
+		// unsolicited data, whose DataSN counts within the sequence
+		// (§11.7.5) and which stays within FirstBurstLength (§4.2.5.2,
+		// §13.14) and the expected length; this target takes it in order.
 		if !t.unsolicited || d.DataSN() != t.unsolDataSN || off != t.unsolEnd ||
 			end > uint64(min(sp.FirstBurstLength, t.edtl)) {
 			c.reject(h, pdu.RejectProtocolError)
@@ -499,9 +503,10 @@ func (t *task) execute() {
 // writeTask sends the outcome of a task (writer goroutine): its Data-In
 // PDUs (RFC 7143 §11.7) in sequences of at most MaxBurstLength (§13.13)
 // made of segments of at most the initiator's MaxRecvDataSegmentLength
-// (§13.12), and its status, in the last Data-In when there is no sense data
-// (§11.7.3 S bit), else in a SCSI Response (§11.4) carrying the sense data
-// after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
+// (§13.12), and its status: in the last Data-In (§11.7.3 S bit), which
+// the RFC allows only for a command that completed successfully and never
+// with sense data, or else in a SCSI Response (§11.4) carrying the sense
+// data after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
 func (c *conn) writeTask(t *task) error {
 	defer t.release()
 	exp, maxCmdSN := c.sess.cmdWindow()
@@ -528,7 +533,11 @@ func (c *conn) writeTask(t *task) error {
 	}
 	status := uint8(t.resp.Status)
 	checkCondition := t.resp.Status == scsi.StatusCheckCondition
-	statusInData := n > 0 && !checkCondition
+	// RFC 7143 §11.7.3: the last Data-In may carry the status only for a
+	// command that completed without sense data: GOOD, CONDITION MET,
+	// INTERMEDIATE or INTERMEDIATE-CONDITION MET. Any other status goes
+	// in a SCSI Response after the data.
+	statusInData := n > 0 && statusFitsDataIn(t.resp.Status)
 
 	seg := max(c.params.MaxXmitDataSegmentLength, 512)
 	burst := max(c.sess.params.MaxBurstLength, 512)
@@ -621,4 +630,16 @@ func max0(n int) int {
 		return 0
 	}
 	return n
+}
+
+// statusFitsDataIn reports whether st may be sent in the last Data-In PDU
+// of a command (RFC 7143 §11.7.3; INTERMEDIATE and INTERMEDIATE-CONDITION
+// MET, which it also names, are obsolete since SAM-4 and never produced
+// here).
+func statusFitsDataIn(st scsi.Status) bool {
+	switch st {
+	case scsi.StatusGood, scsi.StatusConditionMet:
+		return true
+	}
+	return false
 }

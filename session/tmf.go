@@ -128,11 +128,10 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 
 // abortTask performs ABORT TASK (RFC 7143 §11.5.1): a task of this
 // connection with the Referenced Task Tag is aborted ("Function complete");
-// with none, a RefCmdSN inside the command window [ExpCmdSN, MaxCmdSN] and
-// below the request's CmdSN names a command not yet received, which is
-// taken as received and aborted ("Function complete"); any other RefCmdSN
-// names a command that has completed or never existed ("Task does not
-// exist").
+// with none, a RefCmdSN inside the valid CmdSN window and less than the
+// request's CmdSN names a command not yet received, which the target must
+// consider received ("Function complete"); a RefCmdSN outside the window
+// gets "Task does not exist".
 func (c *conn) abortTask(tm *pdu.TaskManagementRequest, wg *sync.WaitGroup) pdu.TaskManagementResponseCode {
 	ref := tm.ReferencedTaskTag()
 	c.mu.Lock()
