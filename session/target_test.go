@@ -642,3 +642,58 @@ func TestStatusInDataIn(t *testing.T) {
 		t.Fatalf("GOOD with data: status %v in last Data-In %v, want GOOD in the last Data-In", res.Status, res.StatusInLastData)
 	}
 }
+
+// TestShortR2TSequence checks that a command whose solicited Data-Out
+// sequence ends short of the R2T's Desired Data Transfer Length fails
+// with ABORTED COMMAND, DATA PHASE ERROR and writes nothing (RFC 7143
+// §4.2.5.2: the initiator must deliver what the R2T asks for; at
+// ErrorRecoveryLevel 0 there is no recovery R2T).
+func TestShortR2TSequence(t *testing.T) {
+	r2tOnly := login.DefaultSettings()
+	r2tOnly.InitialR2T = true
+	r2tOnly.ImmediateData = false
+	srv := newTestServer(t, &r2tOnly)
+	in := dial(t, srv, &r2tOnly, isid(62))
+	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil) // takes the power-on unit attention
+	pattern := bytes.Repeat([]byte{0xa5}, 1024)
+
+	itt := in.nextITT()
+	var h pdu.BHS
+	cmd := h.SCSICommand()
+	cmd.Init()
+	cmd.SetFinal(true)
+	cmd.SetWrite(true)
+	cmd.SetAttributes(pdu.TaskSimple)
+	cmd.SetLUN(lunOf(0))
+	cmd.SetInitiatorTaskTag(itt)
+	cmd.SetExpectedDataTransferLength(1024)
+	cmd.SetCmdSN(in.cmdSN)
+	cmd.SetExpStatSN(in.statSN)
+	cmd.SetCDB(cdbRW10(scsi.OpWrite10, 4, 2))
+	in.cmdSN++
+	in.write(&h, nil)
+
+	p := in.read()
+	if p.Header.Opcode() != pdu.OpR2T || p.Header.R2T().DesiredDataTransferLength() != 1024 {
+		t.Fatalf("got %v, want an R2T for 1024 bytes", p.Header.Opcode())
+	}
+	// Half of what the R2T asks for, with F set.
+	in.sendData(itt, lunOf(0), p.Header.R2T().TargetTransferTag(), pattern, 0, 512)
+
+	p = in.read()
+	if p.Header.Opcode() != pdu.OpSCSIResponse {
+		t.Fatalf("got %v, want a SCSI Response", p.Header.Opcode())
+	}
+	r := p.Header.SCSIResponse()
+	if scsi.Status(r.Status()) != scsi.StatusCheckCondition || len(p.Data) < 2 {
+		t.Fatalf("status %v with %d bytes of sense, want CHECK CONDITION", scsi.Status(r.Status()), len(p.Data))
+	}
+	s := senseKeyOf(t, p.Data[2:])
+	if s.Key != scsi.SenseAbortedCommand || s.Code != scsi.ASCDataPhaseError {
+		t.Fatalf("sense %v, want ABORTED COMMAND: DATA PHASE ERROR", s)
+	}
+	res := in.command(lunOf(0), cdbRW10(scsi.OpRead10, 4, 2), 1024, true, nil)
+	if res.Status != scsi.StatusGood || !bytes.Equal(res.Data, make([]byte, 1024)) {
+		t.Fatalf("after the failed WRITE: status %v, data changed: %v", res.Status, !bytes.Equal(res.Data, make([]byte, 1024)))
+	}
+}

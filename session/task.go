@@ -54,6 +54,9 @@ type task struct {
 	r2tSN       uint32
 	r2ts        []r2tState
 	r2tArr      [4]r2tState
+	// dataMissing says an R2T's sequence ended short: the command
+	// fails instead of running on data the initiator never sent.
+	dataMissing bool
 
 	// Guarded by conn.mu.
 	state   taskState
@@ -324,9 +327,13 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 			return nil
 		}
 		if r.received != r.length {
-			// RFC 7143 §11.7.1: the final PDU of the sequence ended
-			// it short; ErrorRecoveryLevel 0 cannot ask again.
+			// The final PDU ended the sequence short of the Desired Data
+			// Transfer Length the initiator must deliver (RFC 7143
+			// §4.2.5.2, §11.8.4); at ErrorRecoveryLevel 0 no recovery R2T
+			// can ask again (§7.8), so the command fails rather than
+			// write what was never sent.
 			c.log.Debug("R2T sequence ended short", "itt", t.itt, "ttt", ttt, "received", r.received, "desired", r.length)
+			t.dataMissing = true
 		}
 		t.r2ts = append(t.r2ts[:i], t.r2ts[i+1:]...)
 		return c.advance(t)
@@ -486,6 +493,9 @@ func (t *task) execute() {
 		t.dataIn = getBuf(int(min(t.edtl, c.srv.limits.MaxDataLength)))
 	}
 	switch {
+	case t.dataMissing:
+		// SPC-4 Annex D: DATA PHASE ERROR, the data transfer failed.
+		t.checkCondition(scsi.NewSense(scsi.SenseAbortedCommand, scsi.ASCDataPhaseError))
 	case scsi.OpCode(t.cdb[0]) == scsi.OpReportLUNs:
 		t.reportLUNs()
 	case t.lu == nil:
