@@ -90,6 +90,19 @@ func (lu *LU) mustFlush(fua bool) bool {
 	return lu.flusher != nil && (fua || !lu.mode.wce.Load())
 }
 
+// writeDone completes a write to the medium at lba that returned err:
+// WRITE ERROR when it failed, else the flush that FUA or a disabled write
+// cache asks for, then GOOD.
+func (lu *LU) writeDone(err error, fua bool, lba uint64) Response {
+	if err != nil {
+		return writeError(err, lba)
+	}
+	if r, ok := lu.flushAfterWrite(fua, lba); !ok {
+		return r
+	}
+	return good(0)
+}
+
 func (lu *LU) flushAfterWrite(fua bool, lba uint64) (Response, bool) {
 	if lu.mustFlush(fua) {
 		if err := lu.flusher.Flush(); err != nil {
@@ -128,16 +141,10 @@ func (lu *LU) write(req *Request, verify bool) Response {
 	lu.io.RLock()
 	_, err := lu.be.WriteAt(req.DataOut, int64(lba)*lu.bs)
 	lu.io.RUnlock()
-	if err != nil {
-		return writeError(err, lba)
-	}
 	// WRITE AND VERIFY: the data written is the data received, so the
 	// verification (SBC-4 §5.45, BYTCHK zero: medium verification) is a
 	// flush to the medium.
-	if r, ok := lu.flushAfterWrite(hasFUA(cdb) || verify, lba); !ok {
-		return r
-	}
-	return good(0)
+	return lu.writeDone(err, hasFUA(cdb) || verify, lba)
 }
 
 // miscompare is MISCOMPARE, MISCOMPARE DURING VERIFY OPERATION with the
@@ -387,13 +394,7 @@ func (lu *LU) compareAndWrite(req *Request) Response {
 	}
 	_, err := lu.be.WriteAt(req.DataOut[size:2*size], int64(lba)*lu.bs)
 	lu.io.Unlock()
-	if err != nil {
-		return writeError(err, lba)
-	}
-	if r, ok := lu.flushAfterWrite(hasFUA(cdb), lba); !ok {
-		return r
-	}
-	return good(0)
+	return lu.writeDone(err, hasFUA(cdb), lba)
 }
 
 // writeAtomic serves WRITE ATOMIC(16) (SBC-4 §5.48, §4.29): the write is
@@ -422,13 +423,7 @@ func (lu *LU) writeAtomic(req *Request) Response {
 	lu.io.Lock()
 	_, err := lu.be.WriteAt(req.DataOut, int64(lba)*lu.bs)
 	lu.io.Unlock()
-	if err != nil {
-		return writeError(err, lba)
-	}
-	if r, ok := lu.flushAfterWrite(hasFUA(cdb), lba); !ok {
-		return r
-	}
-	return good(0)
+	return lu.writeDone(err, hasFUA(cdb), lba)
 }
 
 // synchronizeCache serves SYNCHRONIZE CACHE(10/16) (SBC-4 §5.24, §5.25):
