@@ -31,18 +31,8 @@ func TestPipelined(t *testing.T) {
 	}
 	const base = 5000
 	for i := range n {
-		var h pdu.BHS
-		cmd := h.SCSICommand()
-		cmd.Init()
-		cmd.SetFinal(true)
-		cmd.SetRead(true)
-		cmd.SetAttributes(pdu.TaskSimple)
-		cmd.SetInitiatorTaskTag(base + uint32(i))
-		cmd.SetExpectedDataTransferLength(8 * 512)
-		cmd.SetCmdSN(in.cmdSN)
-		cmd.SetCDB(cdbRW10(scsi.OpRead10, uint32(i*8), 8))
-		in.cmdSN++
-		in.write(&h, nil)
+		in.send(scsiCommand{ITT: base + uint32(i), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpRead10, uint32(i*8), 8),
+			EDTL: 8 * 512, Read: true})
 	}
 	got := make(map[uint32][]byte)
 	for done := 0; done < n; {
@@ -76,17 +66,7 @@ func TestTaskInProgress(t *testing.T) {
 	in := dial(t, srv, nil, isid(31))
 	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
 	write := func() {
-		var h pdu.BHS
-		cmd := h.SCSICommand()
-		cmd.Init()
-		cmd.SetFinal(true)
-		cmd.SetWrite(true)
-		cmd.SetInitiatorTaskTag(88)
-		cmd.SetExpectedDataTransferLength(512)
-		cmd.SetCmdSN(in.cmdSN)
-		cmd.SetCDB(cdbRW10(scsi.OpWrite10, 0, 1))
-		in.cmdSN++
-		in.write(&h, nil)
+		in.send(scsiCommand{ITT: 88, CDB: cdbRW10(scsi.OpWrite10, 0, 1), EDTL: 512, Write: true})
 	}
 	write()
 	if p := in.read(); p.Header.Opcode() != pdu.OpR2T {
@@ -187,19 +167,8 @@ func TestTaskAttributes(t *testing.T) {
 	in.command(lunOf(1), cdbTestUnitReady, 0, false, nil)
 
 	send := func(itt uint32, attr pdu.TaskAttribute, lun uint16, cdb []byte, data []byte) {
-		var h pdu.BHS
-		cmd := h.SCSICommand()
-		cmd.Init()
-		cmd.SetFinal(true)
-		cmd.SetWrite(data != nil)
-		cmd.SetAttributes(attr)
-		cmd.SetLUN(lunOf(lun))
-		cmd.SetInitiatorTaskTag(itt)
-		cmd.SetExpectedDataTransferLength(uint32(len(data)))
-		cmd.SetCmdSN(in.cmdSN)
-		cmd.SetCDB(cdb)
-		in.cmdSN++
-		in.write(&h, data)
+		in.send(scsiCommand{ITT: itt, LUN: lunOf(lun), Attr: attr, CDB: cdb, EDTL: uint32(len(data)),
+			Write: data != nil, Data: data})
 	}
 	// Task 1 (SIMPLE) blocks in the logical unit; task 2 (ORDERED) and
 	// task 3 (SIMPLE) must wait for it; task 4 (HEAD OF QUEUE) must not.

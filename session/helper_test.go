@@ -144,6 +144,40 @@ type result struct {
 	MaxDataInSequence uint32
 }
 
+// scsiCommand describes a SCSI Command PDU for initiator.send.
+type scsiCommand struct {
+	ITT         uint32
+	LUN         uint64
+	Attr        pdu.TaskAttribute
+	CDB         []byte
+	EDTL        uint32 // ExpectedDataTransferLength
+	Read, Write bool
+	NotFinal    bool   // unsolicited Data-Out follows (F clear)
+	Data        []byte // immediate data
+}
+
+// send sends c with the next CmdSN and the current ExpStatSN and returns
+// that CmdSN.
+func (in *initiator) send(c scsiCommand) uint32 {
+	in.t.Helper()
+	var h pdu.BHS
+	cmd := h.SCSICommand()
+	cmd.Init()
+	cmd.SetFinal(!c.NotFinal)
+	cmd.SetRead(c.Read)
+	cmd.SetWrite(c.Write)
+	cmd.SetAttributes(c.Attr)
+	cmd.SetLUN(c.LUN)
+	cmd.SetInitiatorTaskTag(c.ITT)
+	cmd.SetExpectedDataTransferLength(c.EDTL)
+	cmd.SetCmdSN(in.cmdSN)
+	cmd.SetExpStatSN(in.statSN)
+	cmd.SetCDB(c.CDB)
+	in.cmdSN++
+	in.write(&h, c.Data)
+	return in.cmdSN - 1
+}
+
 // command runs one SCSI command to completion: it sends immediate and
 // unsolicited data as the session's parameters allow, answers R2Ts, and
 // gathers Data-In, checking DataSN, BufferOffset and burst lengths (RFC 7143
@@ -153,20 +187,6 @@ func (in *initiator) command(lun uint64, cdb []byte, edtl uint32, read bool, out
 	sp := in.res.Session
 	maxSeg := in.res.Conn.MaxXmitDataSegmentLength
 	itt := in.nextITT()
-	var h pdu.BHS
-	cmd := h.SCSICommand()
-	cmd.Init()
-	cmd.SetFinal(true)
-	cmd.SetRead(read)
-	cmd.SetWrite(out != nil)
-	cmd.SetAttributes(pdu.TaskSimple)
-	cmd.SetLUN(lun)
-	cmd.SetInitiatorTaskTag(itt)
-	cmd.SetExpectedDataTransferLength(edtl)
-	cmd.SetCmdSN(in.cmdSN)
-	cmd.SetExpStatSN(in.statSN)
-	cmd.SetCDB(cdb)
-	in.cmdSN++
 	var imm []byte
 	sent := uint32(0)
 	firstBurst := min(sp.FirstBurstLength, uint32(len(out)))
@@ -176,10 +196,8 @@ func (in *initiator) command(lun uint64, cdb []byte, edtl uint32, read bool, out
 		sent = n
 	}
 	unsolicited := out != nil && !sp.InitialR2T && sent < firstBurst
-	if unsolicited {
-		cmd.SetFinal(false)
-	}
-	in.write(&h, imm)
+	in.send(scsiCommand{ITT: itt, LUN: lun, Attr: pdu.TaskSimple, CDB: cdb, EDTL: edtl,
+		Read: read, Write: out != nil, NotFinal: unsolicited, Data: imm})
 	if unsolicited {
 		in.sendData(itt, lun, pdu.ReservedTag, out, sent, firstBurst-sent)
 	}

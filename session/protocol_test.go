@@ -101,17 +101,7 @@ func TestDataOutErrors(t *testing.T) {
 	in := dial(t, srv, &r2tOnly, isid(22))
 	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
 
-	var h pdu.BHS
-	cmd := h.SCSICommand()
-	cmd.Init()
-	cmd.SetFinal(true)
-	cmd.SetWrite(true)
-	cmd.SetInitiatorTaskTag(700)
-	cmd.SetExpectedDataTransferLength(1024)
-	cmd.SetCmdSN(in.cmdSN)
-	cmd.SetCDB(cdbRW10(scsi.OpWrite10, 0, 2))
-	in.cmdSN++
-	in.write(&h, nil)
+	in.send(scsiCommand{ITT: 700, CDB: cdbRW10(scsi.OpWrite10, 0, 2), EDTL: 1024, Write: true})
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpR2T {
 		t.Fatalf("WRITE answered by %v", p.Header.Opcode())
@@ -175,15 +165,7 @@ func TestDiscoveryRejectsCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.res, in.cmdSN, in.statSN = res, res.CmdSN, res.StatSN+1
-	var h pdu.BHS
-	cmd := h.SCSICommand()
-	cmd.Init()
-	cmd.SetFinal(true)
-	cmd.SetInitiatorTaskTag(1)
-	cmd.SetCmdSN(in.cmdSN)
-	cmd.SetCDB(cdbTestUnitReady)
-	in.cmdSN++
-	in.write(&h, nil)
+	in.send(scsiCommand{ITT: 1, CDB: cdbTestUnitReady})
 	if p := in.read(); p.Header.Opcode() != pdu.OpReject || p.Header.Reject().Reason() != pdu.RejectProtocolError {
 		t.Fatalf("answered by %v", p.Header.String())
 	}

@@ -371,20 +371,7 @@ func TestAbortTask(t *testing.T) {
 	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
 
 	// A WRITE left waiting for its Data-Out.
-	var h pdu.BHS
-	cmd := h.SCSICommand()
-	cmd.Init()
-	cmd.SetFinal(true)
-	cmd.SetWrite(true)
-	cmd.SetAttributes(pdu.TaskSimple)
-	cmd.SetInitiatorTaskTag(9000)
-	cmd.SetExpectedDataTransferLength(4096)
-	cmd.SetCmdSN(in.cmdSN)
-	cmd.SetExpStatSN(in.statSN)
-	cmd.SetCDB(cdbRW10(scsi.OpWrite10, 0, 8))
-	writeCmdSN := in.cmdSN
-	in.cmdSN++
-	in.write(&h, nil)
+	writeCmdSN := in.send(scsiCommand{ITT: 9000, Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpWrite10, 0, 8), EDTL: 4096, Write: true})
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpR2T || p.Header.R2T().InitiatorTaskTag() != 9000 {
 		t.Fatalf("WRITE answered by %v", p.Header.String())
@@ -658,20 +645,7 @@ func TestShortR2TSequence(t *testing.T) {
 	pattern := bytes.Repeat([]byte{0xa5}, 1024)
 
 	itt := in.nextITT()
-	var h pdu.BHS
-	cmd := h.SCSICommand()
-	cmd.Init()
-	cmd.SetFinal(true)
-	cmd.SetWrite(true)
-	cmd.SetAttributes(pdu.TaskSimple)
-	cmd.SetLUN(lunOf(0))
-	cmd.SetInitiatorTaskTag(itt)
-	cmd.SetExpectedDataTransferLength(1024)
-	cmd.SetCmdSN(in.cmdSN)
-	cmd.SetExpStatSN(in.statSN)
-	cmd.SetCDB(cdbRW10(scsi.OpWrite10, 4, 2))
-	in.cmdSN++
-	in.write(&h, nil)
+	in.send(scsiCommand{ITT: itt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpWrite10, 4, 2), EDTL: 1024, Write: true})
 
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpR2T || p.Header.R2T().DesiredDataTransferLength() != 1024 {
