@@ -5,7 +5,9 @@
 // code; the targets here check that the layers stay panic-free and return
 // typed errors when composed.
 //
-// Run one with, for example:
+// fuzz/run (a script beside this file) runs every fuzz target of the module
+// in turn for a given time each and prints a table of execs, new inputs and
+// crashes: fuzz/run -time 5m. Run one with, for example:
 //
 //	go test ./fuzz -run '^$' -fuzz FuzzTargetConnection -fuzztime 60s
 //
