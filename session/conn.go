@@ -348,6 +348,13 @@ func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 			return c.rejectRequest(h, pdu.RejectProtocolError)
 		}
 	}
+	if err := checkAHS(ahs); err != nil {
+		// RFC 7143 §11.2.2: the AHSs fill TotalAHSLength exactly, each
+		// AHSLength within it; one that overruns it is a malformed PDU,
+		// rejected (§11.17.1) whatever its opcode.
+		c.log.Debug("malformed AHS rejected", "opcode", h.Opcode(), "err", err)
+		return c.rejectRequest(h, pdu.RejectProtocolError)
+	}
 	discovery := c.sess.target == nil
 	switch h.Opcode() {
 	case pdu.OpNOPOut:
@@ -551,4 +558,16 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 	c.send(&o)
 	c.log.Info("logout", "reason", lr.ReasonCode().String())
 	return errLoggedOut
+}
+
+// checkAHS walks the Additional Header Segments of a PDU and returns the
+// first error in their framing (RFC 7143 §11.2.2).
+func checkAHS(ahs []byte) error {
+	it := pdu.NewAHSIterator(ahs)
+	for {
+		_, ok, err := it.Next()
+		if err != nil || !ok {
+			return err
+		}
+	}
 }
