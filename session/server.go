@@ -56,7 +56,9 @@ type Target struct {
 }
 
 // Limits bound what one initiator can make a Server hold. The zero value of
-// each field picks the documented default.
+// each field picks the documented default. With the defaults an idle
+// session holds about 150 KiB in the target, most of it the stacks of its
+// connection's MaxTasks workers (TestIdleSessionMemory measures it).
 type Limits struct {
 	// CmdSNWindow is the number of commands an initiator may have queued:
 	// MaxCmdSN is ExpCmdSN+CmdSNWindow-1 (RFC 7143 §4.2.2.1). Default 32.
@@ -80,6 +82,17 @@ type Limits struct {
 	// connection is dropped with ErrNOPInTimeout; zero means
 	// NOPInInterval.
 	NOPInTimeout time.Duration
+	// MaxSessions bounds the sessions, discovery sessions included, open
+	// at once; a leading login beyond it fails with status 0x0302, out of
+	// resources (RFC 7143 §11.13.5), unless it reinstates a session of
+	// the same initiator port (§6.3.5). Default 1024.
+	MaxSessions int
+	// MaxLogins bounds the connections in their login phase at once: a
+	// connection beyond it is closed before a byte is read, so that
+	// clients which connect and stay silent (or trickle bytes) cannot hold
+	// more than MaxLogins connections for longer than LoginTimeout.
+	// Default 128.
+	MaxLogins int
 }
 
 const (
@@ -87,6 +100,8 @@ const (
 	defaultMaxTasks      = 32
 	defaultMaxDataLength = 16 << 20
 	defaultLoginTimeout  = 30 * time.Second
+	defaultMaxSessions   = 1024
+	defaultMaxLogins     = 128
 )
 
 func (l Limits) withDefaults() Limits {
@@ -104,6 +119,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.NOPInTimeout <= 0 {
 		l.NOPInTimeout = l.NOPInInterval
+	}
+	if l.MaxSessions <= 0 {
+		l.MaxSessions = defaultMaxSessions
+	}
+	if l.MaxLogins <= 0 {
+		l.MaxLogins = defaultMaxLogins
 	}
 	return l
 }
@@ -153,9 +174,17 @@ type Server struct {
 	targets  map[string]*Target
 	registry login.MemoryRegistry
 
+	// logins holds a token for each connection in its login phase
+	// (Limits.MaxLogins).
+	logins chan struct{}
+
 	mu       sync.Mutex
 	sessions map[uint16]*session
 }
+
+// ErrTooManyLogins is returned by ServeConn for a connection it closed at
+// once because Limits.MaxLogins connections were already logging in.
+var ErrTooManyLogins = errors.New("session: too many connections in their login phase")
 
 // ErrTargetConfig is matched (errors.Is) by the *ConfigError that Serve and
 // ServeConn return for a Server whose configuration cannot be served.
@@ -208,6 +237,7 @@ func (s *Server) init() error {
 			s.targets[t.Name] = t
 		}
 		s.sessions = make(map[uint16]*session)
+		s.logins = make(chan struct{}, s.limits.MaxLogins)
 		s.registry.OnClose = s.reinstate
 	})
 	if err == nil && s.targets == nil {
@@ -312,10 +342,17 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
+	select {
+	case s.logins <- struct{}{}:
+	default:
+		s.log.Warn("connection refused: too many logins at once", "remote", c.RemoteAddr().String(), "max", s.limits.MaxLogins)
+		return ErrTooManyLogins
+	}
 	r, w := pdu.NewReader(c), pdu.NewWriter(c)
 	c.SetDeadline(time.Now().Add(s.limits.LoginTimeout))
 	reg := &loginRegistry{srv: s}
 	res, err := login.Accept(ctx, r, w, s.loginConfig(reg))
+	<-s.logins
 	if err != nil {
 		if reg.opened != nil {
 			s.closeSession(reg.opened, reg.cid)
@@ -350,6 +387,9 @@ type loginRegistry struct {
 
 // OpenSession implements login.SessionRegistry.
 func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionParams, cid uint16) (uint16, bool, error) {
+	if err := r.srv.admitSession(key); err != nil {
+		return 0, false, err
+	}
 	tsih, reinstated, err := r.srv.registry.OpenSession(key, params, cid)
 	if err != nil {
 		return tsih, reinstated, err
@@ -364,6 +404,24 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 	r.srv.mu.Unlock()
 	r.opened, r.cid = sess, cid
 	return tsih, reinstated, nil
+}
+
+// admitSession refuses a new session beyond Limits.MaxSessions, unless it
+// reinstates one of the same initiator port and target (RFC 7143 §6.3.5),
+// which replaces a session rather than adding one.
+func (s *Server) admitSession(key login.SessionKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sessions) < s.limits.MaxSessions {
+		return nil
+	}
+	port := scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID)
+	for _, ss := range s.sessions {
+		if ss.nexus.InitiatorPort == port && ss.targetName == key.TargetName {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %d sessions open (Limits.MaxSessions)", login.ErrOutOfResources, s.limits.MaxSessions)
 }
 
 // AddConnection implements login.SessionRegistry.

@@ -16,8 +16,10 @@ type session struct {
 	srv    *Server
 	target *Target // nil in a discovery session
 	tsih   uint16
-	params login.SessionParams
-	nexus  disk.Nexus
+	// targetName is the TargetName of the login, empty for discovery.
+	targetName string
+	params     login.SessionParams
+	nexus      disk.Nexus
 
 	mu       sync.Mutex
 	expCmdSN uint32
@@ -31,7 +33,7 @@ type session struct {
 
 func newSession(srv *Server, t *Target, key login.SessionKey, tsih uint16, params login.SessionParams) *session {
 	s := &session{
-		srv: srv, target: t, tsih: tsih, params: params,
+		srv: srv, target: t, tsih: tsih, params: params, targetName: key.TargetName,
 		window: srv.limits.CmdSNWindow, ended: make(chan struct{}),
 	}
 	s.nexus = disk.Nexus{

@@ -1,0 +1,124 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// idleSessionBudget bounds the memory of one idle session.
+const idleSessionBudget = 512 << 10
+
+// loginPipe logs in to srv over a net.Pipe with isid and returns the error
+// of the login; the connection stays open until the test ends.
+func loginPipe(t *testing.T, srv *Server, isid pdu.ISID) error {
+	t.Helper()
+	a, b := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeConn(context.Background(), b) }()
+	t.Cleanup(func() {
+		a.Close()
+		<-served
+	})
+	a.SetDeadline(time.Now().Add(30 * time.Second))
+	st := login.DefaultSettings()
+	_, err := login.Initiate(context.Background(), pdu.NewReader(a), pdu.NewWriter(a), login.InitiatorConfig{
+		InitiatorName: testInitiator, TargetName: testTarget, ISID: isid,
+		InitiatorTaskTag: 1, CmdSN: 1, Settings: &st,
+	})
+	return err
+}
+
+// TestLimitsMaxSessions: a leading login beyond Limits.MaxSessions fails
+// with status 0x0302 (RFC 7143 §11.13.5), while a login that reinstates an
+// open session of the same initiator port still succeeds (§6.3.5).
+func TestLimitsMaxSessions(t *testing.T) {
+	srv := newTestServer(t, nil)
+	srv.Limits.MaxSessions = 2
+	isid := func(n uint16) pdu.ISID { return pdu.NewISID(pdu.ISIDRandom, 0, n, 0, 1) }
+	for n := range uint16(2) {
+		if err := loginPipe(t, srv, isid(n+1)); err != nil {
+			t.Fatalf("session %d: %v", n+1, err)
+		}
+	}
+	err := loginPipe(t, srv, isid(3))
+	var le *login.LoginError
+	if !errors.As(err, &le) || le.Status != pdu.LoginOutOfResources {
+		t.Fatalf("third session: got %v, want status 0x0302 (out of resources)", err)
+	}
+	if err := loginPipe(t, srv, isid(1)); err != nil {
+		t.Fatalf("reinstating session 1 at the limit: %v", err)
+	}
+}
+
+// TestLimitsMaxLogins: with Limits.MaxLogins connections in their login
+// phase, another is closed at once with ErrTooManyLogins, and a login is
+// admitted again as soon as one of them ends.
+func TestLimitsMaxLogins(t *testing.T) {
+	srv := newTestServer(t, nil)
+	srv.Limits.MaxLogins = 2
+	var pending []net.Conn
+	var served []chan error
+	for range 2 {
+		a, b := net.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- srv.ServeConn(context.Background(), b) }()
+		// A byte read by the target means its login has begun and holds
+		// its place.
+		if _, err := a.Write([]byte{0x43}); err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, a)
+		served = append(served, done)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	if err := srv.ServeConn(context.Background(), b); !errors.Is(err, ErrTooManyLogins) {
+		t.Fatalf("a third connection in login: got %v, want ErrTooManyLogins", err)
+	}
+	pending[0].Close()
+	<-served[0]
+	if err := loginPipe(t, srv, pdu.NewISID(pdu.ISIDRandom, 0, 9, 0, 1)); err != nil {
+		t.Fatalf("login after one pending login ended: %v", err)
+	}
+	pending[1].Close()
+	<-served[1]
+}
+
+// TestIdleSessionMemory measures what an idle logged-in session holds in
+// the target (heap and goroutine stacks) and bounds it.
+func TestIdleSessionMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement skipped in -short mode")
+	}
+	srv := newTestServer(t, nil)
+	measure := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse + m.StackInuse
+	}
+	const n = 100
+	// One session first, so that pools and lazily built tables exist
+	// before the baseline.
+	if err := loginPipe(t, srv, pdu.NewISID(pdu.ISIDRandom, 0, 1000, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	before := measure()
+	for i := range uint16(n) {
+		if err := loginPipe(t, srv, pdu.NewISID(pdu.ISIDRandom, 0, i+1, 0, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := (measure() - before) / n
+	t.Logf("an idle session holds about %d KiB in the target (heap and stacks, %d sessions, initiator side of the pipes included)", per>>10, n)
+	if per > idleSessionBudget {
+		t.Errorf("an idle session holds %d KiB, more than the %d KiB budget", per>>10, idleSessionBudget>>10)
+	}
+}
