@@ -49,6 +49,11 @@ var errLoggedOut = errors.New("logged out")
 // initiator port (RFC 7143 §6.3.5) or ended by TARGET COLD RESET (§11.5.1).
 var ErrSessionClosed = errors.New("session: session closed by the target")
 
+// ErrDataOutTimeout is returned by ServeConn for a connection dropped
+// because a command waited longer than Limits.DataOutTimeout for Data-Out
+// the initiator owed it (solicited by an R2T, or announced as unsolicited).
+var ErrDataOutTimeout = errors.New("session: Data-Out not received in time")
+
 // ErrNOPInTimeout is returned by ServeConn for a connection dropped because
 // the initiator did not answer a NOP-In ping within Limits.NOPInTimeout (RFC
 // 7143 §11.19.1).
@@ -172,6 +177,10 @@ func (c *conn) serve() error {
 	if c.srv.limits.NOPInInterval > 0 {
 		c.workers.Add(1)
 		go c.pinger()
+	}
+	if c.srv.limits.DataOutTimeout > 0 && c.sess.target != nil {
+		c.workers.Add(1)
+		go c.dataOutWatchdog()
 	}
 	err := c.readLoop()
 	if err == errLoggedOut {
@@ -439,6 +448,44 @@ func (c *conn) handleNOPOut(h *pdu.BHS) error {
 	in.SetLUN(n.LUN())
 	c.send(&o)
 	return nil
+}
+
+// dataOutWatchdog drops the connection when a task has waited for Data-Out
+// for longer than Limits.DataOutTimeout. RFC 7143 leaves the bound to the
+// target; at ErrorRecoveryLevel 0 no recovery R2T can ask again (§7.1.5),
+// so the connection goes, which ends the task and frees its buffer, and the
+// initiator recovers the session (§7.1.5, §6.3.5).
+func (c *conn) dataOutWatchdog() {
+	defer c.workers.Done()
+	limit := c.srv.limits.DataOutTimeout
+	tick := time.NewTicker(max(limit/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-c.ctx.Done():
+			return
+		}
+		oldest := time.Now().Add(-limit).UnixNano()
+		var late *task
+		c.mu.Lock()
+		for _, t := range c.tasks {
+			if t.state == taskCollecting && !t.aborted && t.dataAt.Load() < oldest {
+				late = t
+				break
+			}
+		}
+		var itt uint32
+		if late != nil {
+			itt = late.itt
+		}
+		c.mu.Unlock()
+		if late != nil {
+			c.log.Info("Data-Out not received in time", "itt", itt, "timeout", limit)
+			c.drop(ErrDataOutTimeout)
+			return
+		}
+	}
 }
 
 // pinger sends a NOP-In ping every Limits.NOPInInterval (RFC 7143

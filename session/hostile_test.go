@@ -514,10 +514,10 @@ func hostileCases() []hostileCase {
 			if q.Header.Opcode() != pdu.OpR2T {
 				return fmt.Errorf("WRITE without data answered by %v, want R2T", q.Header.Opcode())
 			}
-			// The peer goes away with the R2T unanswered: the target must
-			// end the task and free its buffer (checked by the goroutine
-			// and memory counts at the end).
-			return nil
+			// The R2T stays unanswered: past Limits.DataOutTimeout the
+			// target drops the connection, which ends the task and frees its
+			// buffer (the goroutine and memory counts at the end check it).
+			return p.expectClosed()
 		})},
 		{"disconnect mid-PDU in full feature phase", loggedIn(nil, func(p *hostilePeer) error {
 			var h pdu.BHS
@@ -550,6 +550,7 @@ func TestHostilePeers(t *testing.T) {
 	}
 	srv := newTestServer(t, nil)
 	srv.Limits.LoginTimeout = hostileLoginTimeout
+	srv.Limits.DataOutTimeout = hostileLoginTimeout
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

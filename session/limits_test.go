@@ -122,3 +122,20 @@ func TestIdleSessionMemory(t *testing.T) {
 		t.Errorf("an idle session holds %d KiB, more than the %d KiB budget", per>>10, idleSessionBudget>>10)
 	}
 }
+
+// TestDataOutTimeout: a WRITE whose R2T is never answered ends its
+// connection with ErrDataOutTimeout once Limits.DataOutTimeout passes.
+func TestDataOutTimeout(t *testing.T) {
+	srv := newTestServer(t, nil)
+	srv.Limits.DataOutTimeout = 100 * time.Millisecond
+	in := dial(t, srv, nil, pdu.NewISID(pdu.ISIDRandom, 0, 1, 0, 1))
+	in.send(scsiCommand{ITT: in.nextITT(), LUN: lunOf(0), Attr: pdu.TaskSimple,
+		CDB: rw10(0x2a, 0, 8), EDTL: 4096, Write: true})
+	if p := in.read(); p.Header.Opcode() != pdu.OpR2T {
+		t.Fatalf("WRITE without data answered by %v, want R2T", p.Header.Opcode())
+	}
+	if err := <-in.served; !errors.Is(err, ErrDataOutTimeout) {
+		t.Fatalf("ServeConn: %v, want ErrDataOutTimeout", err)
+	}
+	in.served <- nil
+}

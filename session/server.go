@@ -82,6 +82,12 @@ type Limits struct {
 	// connection is dropped with ErrNOPInTimeout; zero means
 	// NOPInInterval.
 	NOPInTimeout time.Duration
+	// DataOutTimeout bounds how long a command waits for the Data-Out the
+	// initiator owes it (solicited by an R2T, RFC 7143 §11.8, or announced
+	// as unsolicited, §11.3.1); past it the connection is dropped with
+	// ErrDataOutTimeout, which ends the command and frees its buffer.
+	// Default 30 seconds; negative disables the bound.
+	DataOutTimeout time.Duration
 	// MaxSessions bounds the sessions, discovery sessions included, open
 	// at once; a leading login beyond it fails with status 0x0302, out of
 	// resources (RFC 7143 §11.13.5), unless it reinstates a session of
@@ -96,12 +102,13 @@ type Limits struct {
 }
 
 const (
-	defaultCmdSNWindow   = 32
-	defaultMaxTasks      = 32
-	defaultMaxDataLength = 16 << 20
-	defaultLoginTimeout  = 30 * time.Second
-	defaultMaxSessions   = 1024
-	defaultMaxLogins     = 128
+	defaultCmdSNWindow    = 32
+	defaultMaxTasks       = 32
+	defaultMaxDataLength  = 16 << 20
+	defaultLoginTimeout   = 30 * time.Second
+	defaultMaxSessions    = 1024
+	defaultDataOutTimeout = 30 * time.Second
+	defaultMaxLogins      = 128
 )
 
 func (l Limits) withDefaults() Limits {
@@ -119,6 +126,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.NOPInTimeout <= 0 {
 		l.NOPInTimeout = l.NOPInInterval
+	}
+	if l.DataOutTimeout == 0 {
+		l.DataOutTimeout = defaultDataOutTimeout
 	}
 	if l.MaxSessions <= 0 {
 		l.MaxSessions = defaultMaxSessions

@@ -3,6 +3,8 @@ package session
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -57,6 +59,11 @@ type task struct {
 	// dataMissing says an R2T's sequence ended short: the command
 	// fails instead of running on data the initiator never sent.
 	dataMissing bool
+
+	// dataAt is when the task last received Data-Out, or when it was
+	// created (UnixNano; set by the reader goroutine, read by the
+	// connection's Data-Out watchdog).
+	dataAt atomic.Int64
 
 	// Guarded by conn.mu.
 	state   taskState
@@ -182,6 +189,7 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		c.reject(h, pdu.RejectTaskInProgress)
 		return nil
 	}
+	t.dataAt.Store(time.Now().UnixNano())
 	c.tasks[t.itt] = t
 	c.mu.Unlock()
 
@@ -280,6 +288,7 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 		c.log.Debug("Data-Out for no task in its Data-Out phase dropped", "itt", d.InitiatorTaskTag())
 		return nil
 	}
+	t.dataAt.Store(time.Now().UnixNano())
 	sp := &c.sess.params
 	off, n := d.BufferOffset(), h.DataSegmentLength()
 	end := uint64(off) + uint64(n)
