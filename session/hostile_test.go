@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,13 @@ import (
 // hostileLoginTimeout is the Server's login timeout in the hostile-peer
 // test: the bound on a connection that never completes its login.
 const hostileLoginTimeout = 2 * time.Second
+
+// The CHAP target of the hostile-peer test and its one account.
+const (
+	hostileCHAPTarget = testTarget + "-chap"
+	hostileCHAPUser   = "hostile"
+	hostileCHAPSecret = "initiator-secret-0123"
+)
 
 // hostileWait bounds how long a hostile case waits for the target's answer.
 const hostileWait = 20 * time.Second
@@ -358,6 +366,61 @@ func hostileCases() []hostileCase {
 			p.w.Write(h, nil, data)
 			return p.expectLoginFailure()
 		})},
+		{"CHAP reflection", withPeer(func(p *hostilePeer) error {
+			// The initiator answers the target's challenge correctly but
+			// sends that same challenge back as its own mutual-CHAP
+			// challenge: RFC 7143 §12.1.3 has the target refuse it, or the
+			// answer would let an impostor authenticate as the target.
+			exchange := func(kv []string, transit bool) (map[string]string, error) {
+				h, data := p.loginRequest(keys(kv...), false)
+				h.LoginRequest().SetTransit(transit)
+				h.LoginRequest().SetISID(pdu.NewISID(pdu.ISIDRandom, 0, 0x7eed, 0, 1))
+				h.LoginRequest().SetTSIH(0)
+				if err := p.w.Write(h, nil, data); err != nil {
+					return nil, err
+				}
+				q, err := p.r.Read()
+				if err != nil {
+					return nil, err
+				}
+				lr := q.Header.LoginResponse()
+				if q.Header.Opcode() != pdu.OpLoginResponse || lr.StatusClass() != 0 {
+					return nil, fmt.Errorf("answered %v status 0x%04x", q.Header.Opcode(), uint16(lr.Status()))
+				}
+				pairs, err := login.ParseText(q.Data)
+				if err != nil {
+					return nil, err
+				}
+				m := map[string]string{}
+				for _, kv := range pairs {
+					m[kv.Key] = kv.Value
+				}
+				return m, nil
+			}
+			if _, err := exchange([]string{"InitiatorName=" + p.name, "SessionType=Normal", "TargetName=" + hostileCHAPTarget, "AuthMethod=CHAP"}, false); err != nil {
+				return fmt.Errorf("AuthMethod: %w", err)
+			}
+			m, err := exchange([]string{"CHAP_A=5"}, false)
+			if err != nil {
+				return fmt.Errorf("CHAP_A: %w", err)
+			}
+			id, err := login.ParseNumber(m["CHAP_I"])
+			if err != nil {
+				return fmt.Errorf("CHAP_I %q: %w", m["CHAP_I"], err)
+			}
+			challenge, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(m["CHAP_C"]), "0x"))
+			if err != nil {
+				return fmt.Errorf("CHAP_C %q: %w", m["CHAP_C"], err)
+			}
+			resp := login.CHAPResponse(login.CHAPMD5, byte(id), []byte(hostileCHAPSecret), challenge)
+			h, data := p.loginRequest(keys("CHAP_N="+hostileCHAPUser, "CHAP_R="+login.EncodeHex(resp),
+				"CHAP_I=7", "CHAP_C="+m["CHAP_C"]), false)
+			h.LoginRequest().SetISID(pdu.NewISID(pdu.ISIDRandom, 0, 0x7eed, 0, 1))
+			if err := p.w.Write(h, nil, data); err != nil {
+				return err
+			}
+			return p.expectLoginFailure()
+		})},
 		{"reserved opcode", loggedIn(nil, func(p *hostilePeer) error {
 			var h pdu.BHS
 			h[0] = 0x1f // a reserved initiator opcode (RFC 7143 §11.1.1)
@@ -551,6 +614,13 @@ func TestHostilePeers(t *testing.T) {
 	srv := newTestServer(t, nil)
 	srv.Limits.LoginTimeout = hostileLoginTimeout
 	srv.Limits.DataOutTimeout = hostileLoginTimeout
+	srv.Targets = append(srv.Targets, Target{Name: hostileCHAPTarget, AuthMethods: []string{"CHAP"}, LUNs: srv.Targets[0].LUNs})
+	srv.CHAP = func(initiatorName, targetName, user string) (string, *login.CHAPCredentials, bool) {
+		if user != hostileCHAPUser {
+			return "", nil, false
+		}
+		return hostileCHAPSecret, &login.CHAPCredentials{User: "target", Secret: "target-secret-0123"}, true
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
