@@ -1,0 +1,337 @@
+// Command bench measures the reference target beside the C targets on one
+// machine, and beside the ceiling of the loopback itself, in one run.
+//
+//	go run ./examples/bench                      # 3 rounds of 10 s per load and target
+//	go run ./examples/bench -t 5s -rounds 1 -json
+//
+// It builds and starts examples/target twice (a memory disk, and a file on
+// tmpfs), tgtd and istgt (files of the same size on tmpfs), all on
+// 127.0.0.1, and runs libiscsi's iscsi-perf against each for every load
+// (4 KiB random and 128 KiB sequential reads at queue depths 1 and 32),
+// alternating the targets within each round (A B C D, A B C D, ...) so that
+// the machine's drift spreads over all of them. For every load it also runs
+// a Go echo over one loopback TCP connection with the same request and
+// answer sizes and queue depth: the ceiling an iSCSI target could reach if
+// iSCSI and SCSI cost nothing.
+//
+// It prints one table of medians: IOPS, MiB/s, the CPU seconds the target
+// process spent per GiB moved, and the ratios of the reference target to
+// the best C target and to the ceiling. -json prints the same as JSON.
+//
+// The peers are Debian's packages libiscsi-bin (iscsi-perf), tgt (tgtd,
+// tgtadm) and istgt; a target whose program is missing is left out with a
+// note. tgtd needs root. iscsi-perf only reads, so write loads are not
+// measured here.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// load is one shape of I/O.
+type load struct {
+	Name   string `json:"name"`
+	Bytes  int    `json:"bytes"` // per request
+	QD     int    `json:"qd"`
+	Random bool   `json:"random"`
+}
+
+var loads = []load{
+	{"4k-randread-qd32", 4096, 32, true},
+	{"128k-seqread-qd32", 128 << 10, 32, false},
+	{"4k-randread-qd1", 4096, 1, true},
+	{"128k-seqread-qd1", 128 << 10, 1, false},
+}
+
+// result is the median of one target under one load.
+type result struct {
+	Load      string    `json:"load"`
+	Target    string    `json:"target"`
+	IOPS      float64   `json:"iops"`
+	MiBps     float64   `json:"mib_per_s"`
+	CPUPerGiB float64   `json:"cpu_s_per_gib,omitempty"`
+	Runs      []float64 `json:"iops_runs"`
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	dur     time.Duration
+	rounds  int
+	size    int64
+	dir     string
+	targets []string
+	loads   []load
+	json    bool
+	ctl     int
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var targets, only string
+	var sizeMiB int64
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.dur, "t", 10*time.Second, "duration of each run (whole seconds, at least 1s)")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each reports the median of its runs")
+	fs.Int64Var(&sizeMiB, "size", 512, "size of every logical unit in MiB")
+	fs.StringVar(&o.dir, "dir", "/dev/shm", "directory (tmpfs) for the file logical units")
+	fs.StringVar(&targets, "targets", "ours-memory,ours-file,tgtd,istgt", "targets to measure, comma-separated")
+	fs.StringVar(&only, "loads", "", "loads to run, comma-separated (default all: "+loadNames()+")")
+	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	fs.IntVar(&o.ctl, "tgtd-control", 31, "tgtd control number (-C) for its instance")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.dur < time.Second || o.dur%time.Second != 0 {
+		return o, fmt.Errorf("-t %v: iscsi-perf runs whole seconds, at least 1s", o.dur)
+	}
+	if o.rounds < 1 {
+		return o, fmt.Errorf("-rounds %d: at least 1", o.rounds)
+	}
+	if sizeMiB < 16 || sizeMiB > 1<<20 {
+		return o, fmt.Errorf("-size %d: 16 MiB to 1 TiB", sizeMiB)
+	}
+	o.size = sizeMiB << 20
+	known := []string{"ours-memory", "ours-file", "tgtd", "istgt"}
+	for _, t := range strings.Split(targets, ",") {
+		if !slices.Contains(known, t) {
+			return o, fmt.Errorf("-targets: unknown target %q (known: %s)", t, strings.Join(known, ","))
+		}
+		o.targets = append(o.targets, t)
+	}
+	o.loads = loads
+	if only != "" {
+		o.loads = nil
+		for _, n := range strings.Split(only, ",") {
+			i := slices.IndexFunc(loads, func(l load) bool { return l.Name == n })
+			if i < 0 {
+				return o, fmt.Errorf("-loads: unknown load %q (known: %s)", n, loadNames())
+			}
+			o.loads = append(o.loads, loads[i])
+		}
+	}
+	return o, nil
+}
+
+func loadNames() string {
+	var s []string
+	for _, l := range loads {
+		s = append(s, l.Name)
+	}
+	return strings.Join(s, ",")
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("iscsi-perf"); err != nil {
+		return errors.New("iscsi-perf not found (Debian package libiscsi-bin)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tmp, err := os.MkdirTemp("", "go-iscsi-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin, err := buildTarget(tmp)
+	if err != nil {
+		return err
+	}
+	var running []*target
+	defer func() {
+		for _, t := range running {
+			t.stop()
+		}
+	}()
+	for _, name := range o.targets {
+		var file string
+		if name != "ours-memory" {
+			file = filepath.Join(o.dir, fmt.Sprintf("go-iscsi-bench-%d-%s.img", os.Getpid(), name))
+			if err := makeFile(file, o.size); err != nil {
+				return err
+			}
+			defer os.Remove(file)
+		}
+		var t *target
+		switch name {
+		case "ours-memory", "ours-file":
+			t, err = startOurs(bin, name, file, o.size)
+		case "tgtd":
+			if _, lerr := exec.LookPath("tgtd"); lerr != nil {
+				fmt.Fprintln(stderr, "bench: tgtd not found (Debian package tgt): left out")
+				continue
+			}
+			t, err = startTGTD(o.ctl, file)
+		case "istgt":
+			if _, lerr := exec.LookPath("istgt"); lerr != nil {
+				fmt.Fprintln(stderr, "bench: istgt not found (Debian package istgt): left out")
+				continue
+			}
+			t, err = startISTGT(file, o.size)
+		}
+		if err != nil {
+			return err
+		}
+		running = append(running, t)
+	}
+
+	type key struct{ load, target string }
+	iops := map[key][]float64{}
+	cpu := map[key][]float64{}
+	const ceiling = "ceiling"
+	for round := range o.rounds {
+		for li, l := range o.loads {
+			// Rotate the order each round and load, so that no target always
+			// runs first or last.
+			order := append([]*target(nil), running...)
+			rot := (round + li) % max(len(order), 1)
+			order = append(order[rot:], order[:rot]...)
+			for _, t := range order {
+				c0, _ := cpuSeconds(t.pid())
+				r, err := runPerf(ctx, t.url, l.Bytes/512, l.QD, l.Random, o.dur)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", t.name, l.Name, err)
+				}
+				c1, _ := cpuSeconds(t.pid())
+				k := key{l.Name, t.name}
+				iops[k] = append(iops[k], r.IOPS)
+				if gib := r.IOPS * float64(l.Bytes) * o.dur.Seconds() / (1 << 30); gib > 0 {
+					cpu[k] = append(cpu[k], (c1-c0)/gib)
+				}
+				fmt.Fprintf(stderr, "round %d %-18s %-12s %9.0f IOPS\n", round+1, l.Name, t.name, r.IOPS)
+			}
+			e, err := runEcho(ctx, l.Bytes, l.QD, o.dur)
+			if err != nil {
+				return fmt.Errorf("echo %s: %w", l.Name, err)
+			}
+			k := key{l.Name, ceiling}
+			iops[k] = append(iops[k], e)
+			fmt.Fprintf(stderr, "round %d %-18s %-12s %9.0f answers/s\n", round+1, l.Name, ceiling, e)
+		}
+	}
+
+	var results []result
+	for _, l := range o.loads {
+		for _, name := range append(namesOf(running), ceiling) {
+			k := key{l.Name, name}
+			m := median(iops[k])
+			results = append(results, result{Load: l.Name, Target: name, IOPS: m,
+				MiBps: m * float64(l.Bytes) / (1 << 20), CPUPerGiB: median(cpu[k]), Runs: iops[k]})
+		}
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"seconds_per_run": o.dur.Seconds(), "rounds": o.rounds, "size_mib": o.size >> 20, "results": results})
+	}
+	return printTable(stdout, o, results)
+}
+
+func namesOf(ts []*target) []string {
+	var s []string
+	for _, t := range ts {
+		s = append(s, t.name)
+	}
+	return s
+}
+
+func printTable(w io.Writer, o options, results []result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "load\ttarget\tIOPS\tMiB/s\tCPU s/GiB\tours/best C\tours/ceiling\t\n")
+	for _, l := range o.loads {
+		var best, ceil float64
+		for _, r := range results {
+			if r.Load != l.Name {
+				continue
+			}
+			switch r.Target {
+			case "tgtd", "istgt":
+				best = max(best, r.IOPS)
+			case "ceiling":
+				ceil = r.IOPS
+			}
+		}
+		for _, r := range results {
+			if r.Load != l.Name {
+				continue
+			}
+			cpuCol, vsBest, vsCeil := "-", "", ""
+			if r.CPUPerGiB > 0 {
+				cpuCol = fmt.Sprintf("%.2f", r.CPUPerGiB)
+			}
+			if strings.HasPrefix(r.Target, "ours") {
+				if best > 0 {
+					vsBest = fmt.Sprintf("%.2fx", r.IOPS/best)
+				}
+				if ceil > 0 {
+					vsCeil = fmt.Sprintf("%.2fx", r.IOPS/ceil)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t\n", l.Name, r.Target, r.IOPS, r.MiBps, cpuCol, vsBest, vsCeil)
+		}
+	}
+	fmt.Fprintf(tw, "\nmedians of %d rounds of %v per run; LUs of %d MiB\t\t\t\t\t\t\t\n", o.rounds, o.dur, o.size>>20)
+	return tw.Flush()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// makeFile creates a file of size bytes filled with a pattern, so that
+// every target reads allocated data rather than holes.
+func makeFile(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i*7 + 1)
+	}
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		if _, err := f.Write(buf[:min(int64(len(buf)), size-off)]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
