@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,14 +70,74 @@ var knownFailures = map[string]map[string]string{
 		// A SendTargets=All in a normal session is answered Reject: RFC
 		// 7143 Appendix C allows "All" only in a discovery session.
 		"iSCSISendTargets.Simple":  "SendTargets=All in a normal session",
-		"iSCSISendTargets.Invalid": "libiscsi drops the connection on a Text Response it cannot parse",
-		"WriteSame16.Unmap":        "not done: 65536-block transfers",
+		"iSCSISendTargets.Invalid": "hangs, see hangs",
+		// Runs only when MAXIMUM TRANSFER LENGTH covers its write; it
+		// wants exactly one PDU in libiscsi's out queue after queueing
+		// a WRITE(10), which unsolicited Data-Out (InitialR2T=No,
+		// RFC 7143 §13.10) seemingly adds to (not analysed further).
+		"iSCSITMF.AbortTaskSimpleAsync": "counts libiscsi's queued PDUs",
+		"WriteSame16.Unmap":             "not done: 65536-block transfers",
 	},
+}
+
+// hangs lists the tests of an iscsi-test-cu version that never end against
+// the target, with the reason; they are not run and count as failed.
+var hangs = map[string]map[string]string{
+	"upstream": {
+		// The Text Response "SendTargetsPlease=NotUnderstood" (RFC 7143
+		// §6.2.1) is no discovery text to libiscsi: it drops the
+		// connection, and the test polls the old one for ever.
+		"iSCSISendTargets.Invalid": "libiscsi waits on a connection it dropped",
+	},
+}
+
+// cuLeaves returns the tests of an iscsi-test-cu --list, without the
+// leading "ALL.": the names no other name extends.
+func cuLeaves(list string) []string {
+	var all []string
+	for _, l := range strings.Fields(list) {
+		if strings.HasPrefix(l, "ALL.") {
+			all = append(all, strings.TrimPrefix(l, "ALL."))
+		}
+	}
+	var leaves []string
+	for i, n := range all {
+		if i+1 < len(all) && strings.HasPrefix(all[i+1], n+".") {
+			continue
+		}
+		leaves = append(leaves, n)
+	}
+	return leaves
+}
+
+// cuRuns groups tests into what one iscsi-test-cu process runs: a whole
+// suite ("Read10"), or, in a suite holding a test of hang, each test alone
+// ("iSCSISendTargets.Simple"), hang's own included for the caller to leave
+// out. Suites run whole keep the order and shared state they are written
+// for.
+func cuRuns(leaves []string, hang map[string]string) []string {
+	suiteOf := func(test string) string { return test[:strings.LastIndexByte(test, '.')] }
+	split := map[string]bool{}
+	for test := range hang {
+		split[suiteOf(test)] = true
+	}
+	var runs []string
+	for _, test := range leaves {
+		suite := suiteOf(test)
+		switch {
+		case split[suite]:
+			runs = append(runs, test)
+		case len(runs) == 0 || runs[len(runs)-1] != suite:
+			runs = append(runs, suite)
+		}
+	}
+	return runs
 }
 
 // TestConformanceLibiscsi runs every test of libiscsi's iscsi-test-cu with
 // --dataloss against a memory disk and logs the passed, skipped and failed
-// counts: the Debian build on PATH (libiscsi 1.19), and the upstream build
+// counts, one iscsi-test-cu process per suite (per test in a suite with a
+// test that hangs, which is left out): the Debian build on PATH (libiscsi 1.19), and the upstream build
 // of upstreamCommit when LIBISCSI_UPSTREAM names its iscsi-test-cu (the
 // test skips that part otherwise, even in CI, which has no copy of it).
 // A failure not in knownFailures fails the test.
@@ -96,10 +157,25 @@ func TestConformanceLibiscsi(t *testing.T) {
 			url := "iscsi://" + startConformanceTarget(t) + "/" + interopTarget + "/0"
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			out, err := peertest.LibiscsiTool(t, ctx, s.tool, "--dataloss", "--test=ALL", url)
-			names, verdicts := cuQualifiedVerdicts(out)
-			if len(names) == 0 {
-				t.Fatalf("no test ran: %v\n%s", err, out)
+			list, err := peertest.LibiscsiTool(t, ctx, s.tool, "--list")
+			if err != nil {
+				t.Fatalf("--list: %v\n%s", err, list)
+			}
+			var names, verdicts []string
+			var out strings.Builder
+			for _, run := range cuRuns(cuLeaves(list), hangs[s.name]) {
+				if why, ok := hangs[s.name][run]; ok {
+					t.Logf("%s: not run: %s", run, why)
+					names, verdicts = append(names, run), append(verdicts, "FAILED")
+					continue
+				}
+				o, err := peertest.LibiscsiTool(t, ctx, s.tool, "--dataloss", "--test=ALL."+run, url)
+				n, v := cuQualifiedVerdicts(o)
+				if len(n) == 0 {
+					t.Errorf("%s: did not run: %v\n%s", run, err, o)
+				}
+				names, verdicts = append(names, n...), append(verdicts, v...)
+				out.WriteString(o)
 			}
 			counts := map[string]int{}
 			for i, name := range names {
@@ -117,7 +193,7 @@ func TestConformanceLibiscsi(t *testing.T) {
 			t.Logf("libiscsi %s: %d passed, %d skipped, %d failed of %d",
 				s.name, counts["passed"], counts["skipped"], counts["FAILED"], len(names))
 			if t.Failed() {
-				t.Logf("output:\n%s", out)
+				t.Logf("output:\n%s", out.String())
 			}
 		})
 	}
