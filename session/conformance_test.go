@@ -157,26 +157,7 @@ func TestConformanceLibiscsi(t *testing.T) {
 			url := "iscsi://" + startConformanceTarget(t) + "/" + interopTarget + "/0"
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			list, err := peertest.LibiscsiTool(t, ctx, s.tool, "--list")
-			if err != nil {
-				t.Fatalf("--list: %v\n%s", err, list)
-			}
-			var names, verdicts []string
-			var out strings.Builder
-			for _, run := range cuRuns(cuLeaves(list), hangs[s.name]) {
-				if why, ok := hangs[s.name][run]; ok {
-					t.Logf("%s: not run: %s", run, why)
-					names, verdicts = append(names, run), append(verdicts, "FAILED")
-					continue
-				}
-				o, err := peertest.LibiscsiTool(t, ctx, s.tool, "--dataloss", "--test=ALL."+run, url)
-				n, v := cuQualifiedVerdicts(o)
-				if len(n) == 0 {
-					t.Errorf("%s: did not run: %v\n%s", run, err, o)
-				}
-				names, verdicts = append(names, n...), append(verdicts, v...)
-				out.WriteString(o)
-			}
+			names, verdicts, out := runCU(t, ctx, s.tool, url, hangs[s.name])
 			counts := map[string]int{}
 			for i, name := range names {
 				counts[verdicts[i]]++
@@ -193,8 +174,65 @@ func TestConformanceLibiscsi(t *testing.T) {
 			t.Logf("libiscsi %s: %d passed, %d skipped, %d failed of %d",
 				s.name, counts["passed"], counts["skipped"], counts["FAILED"], len(names))
 			if t.Failed() {
-				t.Logf("output:\n%s", out.String())
+				t.Logf("output:\n%s", out)
 			}
+		})
+	}
+}
+
+// runCU runs every test of the iscsi-test-cu tool against url, one process
+// per suite of [cuRuns], and returns each test's verdict and the output.
+// The tests of hang are not run and count as failed.
+func runCU(t *testing.T, ctx context.Context, tool, url string, hang map[string]string) (names, verdicts []string, out string) {
+	t.Helper()
+	list, err := peertest.LibiscsiTool(t, ctx, tool, "--list")
+	if err != nil {
+		t.Fatalf("--list: %v\n%s", err, list)
+	}
+	var b strings.Builder
+	for _, run := range cuRuns(cuLeaves(list), hang) {
+		if why, ok := hang[run]; ok {
+			t.Logf("%s: not run: %s", run, why)
+			names, verdicts = append(names, run), append(verdicts, "FAILED")
+			continue
+		}
+		o, err := peertest.LibiscsiTool(t, ctx, tool, "--dataloss", "--test=ALL."+run, url)
+		n, v := cuQualifiedVerdicts(o)
+		if len(n) == 0 {
+			t.Errorf("%s: did not run: %v\n%s", run, err, o)
+		}
+		names, verdicts = append(names, n...), append(verdicts, v...)
+		b.WriteString(o)
+	}
+	return names, verdicts, b.String()
+}
+
+// TestConformanceLibiscsiTGTD runs the suites of TestConformanceLibiscsi
+// against tgtd with a file logical unit when LIBISCSI_COMPARE_TGTD is set,
+// and logs the counts to compare with: tgtd is the reference, its
+// failures fail nothing.
+func TestConformanceLibiscsiTGTD(t *testing.T) {
+	if os.Getenv("LIBISCSI_COMPARE_TGTD") == "" {
+		t.Skip("set LIBISCSI_COMPARE_TGTD to compare with tgtd")
+	}
+	suites := []struct{ name, tool string }{{"1.19", "iscsi-test-cu"}}
+	if p := os.Getenv("LIBISCSI_UPSTREAM"); p != "" {
+		suites = append(suites, struct{ name, tool string }{"upstream", p})
+	}
+	for _, s := range suites {
+		t.Run(s.name, func(t *testing.T) {
+			peertest.Require(t, s.tool)
+			const name = "iqn.2026-11.org.example.go-iscsi:tgtd-conformance"
+			d := peertest.StartTGTD(t, peertest.Target{Name: name})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			_, verdicts, _ := runCU(t, ctx, s.tool, d.URL(name, 1).String(), nil)
+			counts := map[string]int{}
+			for _, v := range verdicts {
+				counts[v]++
+			}
+			t.Logf("tgtd, libiscsi %s: %d passed, %d skipped, %d failed of %d",
+				s.name, counts["passed"], counts["skipped"], counts["FAILED"], len(verdicts))
 		})
 	}
 }
