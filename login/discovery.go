@@ -216,6 +216,13 @@ func SelectSendTargets(value string, discovery bool, currentTarget string, targe
 			}
 		}
 	default:
+		// RFC 7143 §6.2.1: a value without one of the type
+		// designators of an iSCSI name (§4.2.7.2: "iqn.", "eui.",
+		// "naa.") is not a target name to look up; it is answered
+		// Reject.
+		if !hasNameType(value) {
+			return nil, false
+		}
 		if !discovery && value != currentTarget {
 			return nil, true
 		}
@@ -226,6 +233,20 @@ func SelectSendTargets(value string, discovery bool, currentTarget string, targe
 		}
 	}
 	return AppendSendTargets(nil, sel), true
+}
+
+// hasNameType reports whether v starts with the type designator of an
+// iSCSI name format (RFC 7143 §4.2.7.2), compared without case as iSCSI
+// names are (§4.2.7.1).
+func hasNameType(v string) bool {
+	if len(v) < 4 {
+		return false
+	}
+	switch strings.ToLower(v[:4]) {
+	case "iqn.", "eui.", "naa.":
+		return true
+	}
+	return false
 }
 
 // withPortalGroupTag returns targets with tag on every address that carries

@@ -118,6 +118,8 @@ func TestSelectSendTargets(t *testing.T) {
 		{"", true, "", "", false},
 		{"iqn.a", true, "", "TargetName=iqn.a\x00", true},
 		{"iqn.zzz", true, "", "", true},
+		{"Alle", true, "", "", false},
+		{"A", false, "iqn.b", "", false},
 		// Appendix C: an operational session reports only the target
 		// it is connected to.
 		{"iqn.b", false, "iqn.b", "TargetName=iqn.b\x00", true},

@@ -37,7 +37,8 @@ type TextResponder struct {
 	// §13.8).
 	PortalGroupTag uint16
 	// Negotiator, if set, answers the other keys (RFC 7143 §6.4);
-	// otherwise they are answered Reject.
+	// otherwise keys of the key table are answered Reject and unknown
+	// keys NotUnderstood (§6.2.1).
 	Negotiator *Negotiator
 	// MaxSegment is the largest data segment to send: the initiator's
 	// MaxRecvDataSegmentLength (ConnParams.MaxXmitDataSegmentLength).
@@ -149,8 +150,15 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 				return nil, false, err
 			}
 		default:
+			// RFC 7143 §6.2.1: a key the target does not know is
+			// answered NotUnderstood; one it knows but does not
+			// renegotiate here is answered Reject.
 			for _, p := range others {
-				answers = append(answers, Pair{Key: p.Key, Value: Reject})
+				v := Reject
+				if _, known := LookupKey(p.Key); !known {
+					v = NotUnderstood
+				}
+				answers = append(answers, Pair{Key: p.Key, Value: v})
 			}
 		}
 		x.buf = AppendText(x.buf, answers...)

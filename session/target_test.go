@@ -231,9 +231,10 @@ func TestSenseAndResiduals(t *testing.T) {
 	})
 	t.Run("write overflow", func(t *testing.T) {
 		// Two blocks to write with ExpectedDataTransferLength of one:
-		// the command fails and the residual counts the missing block.
+		// the block sent is written, the command ends GOOD and the
+		// residual counts the block not transferred (RFC 7143 §11.4.5.1).
 		res := in.command(lunOf(0), cdbRW10(scsi.OpWrite10, 0, 2), 512, false, make([]byte, 512))
-		if res.Status != scsi.StatusCheckCondition || !res.Overflow || res.Residual != 512 {
+		if res.Status != scsi.StatusGood || !res.Overflow || res.Residual != 512 {
 			t.Fatalf("%+v", res)
 		}
 	})

@@ -48,7 +48,7 @@ func (lu *LU) inquiry(req *Request) Response {
 	case vpdBlockLimits:
 		p = lu.blockLimits()
 	case vpdBlockDeviceCharacteristics:
-		p = scsi.BlockDeviceCharacteristics{MediumRotationRate: 1} // non-rotating
+		p = lu.blockDeviceCharacteristics()
 	case vpdLogicalBlockProvisioning:
 		var lbp scsi.LogicalBlockProvisioning
 		if lu.thin {

@@ -55,12 +55,13 @@ type Request struct {
 	CDB []byte
 	// DataOut holds the data the initiator sent (write data, parameter
 	// lists). [LU.DataOutLength] tells in advance how many bytes the CDB
-	// asks for. Logical block data (WRITE, WRITE SAME, COMPARE AND WRITE,
-	// VERIFY with BYTCHK, ...) must have exactly that length, and a
-	// parameter list at least that length; otherwise the command fails
-	// with ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT and
-	// changes nothing, as a target does for an iSCSI
-	// ExpectedDataTransferLength that disagrees with the CDB.
+	// asks for. WRITE and WRITE AND VERIFY write the bytes DataOut holds
+	// when it is shorter (the transport's expected length ran out first,
+	// RFC 7143 §11.4.5.1). Other logical block data (WRITE SAME, COMPARE
+	// AND WRITE, VERIFY with BYTCHK, ...) must have exactly that length,
+	// and a parameter list at least that length; otherwise the command
+	// fails with ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT
+	// and changes nothing.
 	DataOut []byte
 	// DataIn is the caller's buffer for data to the initiator; its length
 	// caps the transfer together with the CDB's allocation length (for

@@ -236,6 +236,19 @@ func (lu *LU) sanitize(req *Request) Response {
 	})
 }
 
+// wabereqGood is the WABEREQ value of the Block Device Characteristics
+// page (SBC-4 §6.6.2): a read of a logical block that SANITIZE BLOCK ERASE
+// sanitized completes with GOOD status. BLOCK ERASE deallocates every
+// block, and a deallocated block reads back as zeros (LBPRZ).
+const wabereqGood = 0x1
+
+// blockDeviceCharacteristics returns the Block Device Characteristics VPD
+// page (SBC-4 §6.6.2): a non-rotating medium whose blocks read with GOOD
+// status after SANITIZE BLOCK ERASE.
+func (lu *LU) blockDeviceCharacteristics() scsi.BlockDeviceCharacteristics {
+	return scsi.BlockDeviceCharacteristics{MediumRotationRate: scsi.RotationRateNonRotating, WABEREQ: wabereqGood}
+}
+
 // sanitizeWith runs op holding the medium exclusively, with the
 // sanitize-in-progress state set, then flushes.
 func (lu *LU) sanitizeWith(op func() error) Response {

@@ -122,6 +122,15 @@ func hasFUA(cdb []byte) bool {
 // VERIFY(10/12/16) (SBC-4 §5.45-§5.47) straight from DataOut. A transfer
 // length of zero transfers nothing and is not an error (except for
 // WRITE(6), where zero means 256 blocks).
+//
+// A DataOut shorter than the CDB's transfer is the data the transport
+// moved before its expected length ran out (RFC 7143 §11.4.5.1 overflow;
+// FCP-4 §9.4.2 a): the command is processed normally except that data
+// beyond that length is not transferred, so the bytes received are written
+// from the first LBA on, the rest of the range is left as it was, and the
+// status is GOOD; the transport reports the residual. A DataOut longer
+// than the transfer is never sent by a transport that caps it at the CDB
+// length and fails with INVALID FIELD IN COMMAND INFORMATION UNIT.
 func (lu *LU) write(req *Request, verify bool) Response {
 	cdb := req.CDB
 	lba, n := decodeLBA(cdb)
@@ -135,8 +144,11 @@ func (lu *LU) write(req *Request, verify bool) Response {
 		return good(0)
 	}
 	size := int64(n) * lu.bs
-	if int64(len(req.DataOut)) != size {
+	if int64(len(req.DataOut)) > size {
 		return shortDataOut()
+	}
+	if len(req.DataOut) == 0 {
+		return good(0)
 	}
 	lu.io.RLock()
 	_, err := lu.be.WriteAt(req.DataOut, int64(lba)*lu.bs)

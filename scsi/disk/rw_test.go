@@ -70,7 +70,7 @@ func TestReadWriteErrors(t *testing.T) {
 		{"rdprotect", rw10(scsi.OpRead10, 0, 1, 0x20), 0, 512, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(1, 5)}},
 		{"wrprotect", rw10(scsi.OpWrite16, 0, 1, 0x80), 512, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(1, 7)}},
 		{"naca", append(rw10(scsi.OpRead10, 0, 1, 0)[:9], 0x04), 0, 512, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCDB, SKS: fp(9, 2)}},
-		{"short data-out", rw10(scsi.OpWrite10, 0, 2, 0), 512, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCommandInformationUnit}},
+		{"short data-out writes what came", rw10(scsi.OpWrite10, 0, 2, 0), 512, 0, want{}},
 		{"long data-out", rw10(scsi.OpWrite10, 0, 2, 0), 1536, 0, want{Status: 2, Key: scsi.SenseIllegalRequest, Code: scsi.ASCInvalidFieldInCommandInformationUnit}},
 		{"short data-in buffer", rw10(scsi.OpRead10, 0, 2, 0), 0, 700, want{DataIn: 700}},
 		{"fua dpo", rw10(scsi.OpWrite10, 0, 1, 0x18), 512, 0, want{}},
@@ -86,6 +86,40 @@ func TestReadWriteErrors(t *testing.T) {
 			got := want{Status: r.Status, Key: r.Sense.Key, Code: r.Sense.Code, Info: r.Sense.Information, InfoOK: r.Sense.InformationValid, SKS: r.Sense.SenseKeySpecific, DataIn: r.DataInLen}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Fatalf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPartialWrite checks that a WRITE or WRITE AND VERIFY whose Data-Out
+// stops short of the CDB's transfer (an iSCSI ExpectedDataTransferLength
+// below it, RFC 7143 §11.4.5.1) writes the bytes received, leaves the rest
+// of the range alone and ends GOOD.
+func TestPartialWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		op   scsi.OpCode
+		n    uint32
+		sent int
+	}{
+		{"write10 one of two blocks", scsi.OpWrite10, 2, 512},
+		{"write12 200 bytes of a block", scsi.OpWrite12, 1, 200},
+		{"write16 nothing", scsi.OpWrite16, 1, 0},
+		{"write and verify10 one of two", scsi.OpWriteAndVerify10, 2, 512},
+		{"write and verify12 200 bytes", scsi.OpWriteAndVerify12, 1, 200},
+		{"write and verify16 600 bytes", scsi.OpWriteAndVerify16, 2, 600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lu := newLU(t, 1<<20, Config{})
+			ready(t, lu, nexusA)
+			old := bytes.Repeat([]byte{'a'}, 1024)
+			mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 0, 2, 0), old, 0)), "write a")
+			mustGood(t, first(run(lu, nexusA, cdbRW(tc.op, 0, tc.n, 0), bytes.Repeat([]byte{'b'}, tc.sent), 0)), "short write")
+			r, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 0, 2, 0), nil, 1024)
+			mustGood(t, r, "read")
+			want := append(bytes.Repeat([]byte{'b'}, tc.sent), old[tc.sent:]...)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("read back (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -66,8 +66,11 @@ func TestDataAgreesWithScsiPackage(t *testing.T) {
 	if diff := cmp.Diff(wantBL, scsi.ParseBlockLimits(vpd(0xb0))); diff != "" {
 		t.Errorf("block limits (-want +got):\n%s", diff)
 	}
-	if got := scsi.ParseBlockDeviceCharacteristics(vpd(0xb1)); got.MediumRotationRate != 1 {
-		t.Errorf("block device characteristics %+v", got)
+	// WABEREQ 01b: a block read after SANITIZE BLOCK ERASE completes
+	// with GOOD status (SBC-4 §6.6.2).
+	wantBDC := scsi.BlockDeviceCharacteristics{MediumRotationRate: scsi.RotationRateNonRotating, WABEREQ: 1}
+	if diff := cmp.Diff(wantBDC, scsi.ParseBlockDeviceCharacteristics(vpd(0xb1))); diff != "" {
+		t.Errorf("block device characteristics (-want +got):\n%s", diff)
 	}
 	lbp, err := scsi.ParseLogicalBlockProvisioning(vpd(0xb2))
 	if diff := cmp.Diff(scsi.LogicalBlockProvisioning{LBPU: true, LBPWS: true, LBPWS10: true, LBPRZ: 1, ProvisioningType: 2}, lbp); err != nil || diff != "" {
