@@ -135,6 +135,11 @@ type Server struct {
 	AllowShortSecrets bool
 	// DisableDiscovery refuses discovery sessions (RFC 7143 §13.21).
 	DisableDiscovery bool
+	// DiscoveryAuthMethods are the AuthMethod values (RFC 7143 §12.1)
+	// accepted for discovery sessions, in order of preference; {"CHAP"}
+	// requires CHAP, with CHAP called with an empty target name. Nil
+	// means {"None"}.
+	DiscoveryAuthMethods []string
 	// Settings are the operational values negotiated at login (RFC 7143
 	// §13); nil means login.DefaultSettings(). Only ErrorRecoveryLevel 0
 	// is implemented, so the target always answers ErrorRecoveryLevel=0,
@@ -246,14 +251,15 @@ func (s *Server) loginConfig(reg login.SessionRegistry) login.TargetConfig {
 				Authorize: t.Authorize, Settings: s.settings(t),
 			}, true
 		},
-		PortalGroupTag:    s.tpgt,
-		DisableDiscovery:  s.DisableDiscovery,
-		CHAP:              s.CHAP,
-		CHAPAlgorithms:    s.CHAPAlgorithms,
-		AllowShortSecrets: s.AllowShortSecrets,
-		Settings:          s.settings(nil),
-		Sessions:          reg,
-		CmdSNWindow:       s.limits.CmdSNWindow,
+		PortalGroupTag:       s.tpgt,
+		DisableDiscovery:     s.DisableDiscovery,
+		DiscoveryAuthMethods: s.DiscoveryAuthMethods,
+		CHAP:                 s.CHAP,
+		CHAPAlgorithms:       s.CHAPAlgorithms,
+		AllowShortSecrets:    s.AllowShortSecrets,
+		Settings:             s.settings(nil),
+		Sessions:             reg,
+		CmdSNWindow:          s.limits.CmdSNWindow,
 		// libiscsi repeats operational keys in every Login Request of the
 		// operational stage (see login.TargetConfig.AllowRepeatedKeys).
 		AllowRepeatedKeys: true,

@@ -60,6 +60,7 @@ type config struct {
 	mutualSecret string
 	shortSecrets bool
 	verbose      bool
+	configFile   string
 }
 
 func main() {
@@ -87,24 +88,44 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	lu, closeBackend, err := openLogicalUnit(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "target:", err)
-		return 1
-	}
-	defer closeBackend()
-
-	srv := &session.Server{
-		Targets: []session.Target{{
-			Name: cfg.target,
-			LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
-		}},
-		Logger:            logger,
-		AllowShortSecrets: cfg.shortSecrets,
-	}
-	if cfg.chapUser != "" {
-		srv.Targets[0].AuthMethods = []string{"CHAP"}
-		srv.CHAP = chapLookup(cfg)
+	var srv *session.Server
+	var what []any
+	if cfg.configFile != "" {
+		sc, err := loadConfig(cfg.configFile, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		defer sc.close()
+		srv = &session.Server{
+			Targets:              sc.targets,
+			CHAP:                 sc.chap,
+			DiscoveryAuthMethods: sc.discoveryAuthMethods,
+			Limits:               sc.limits,
+			Logger:               logger,
+			AllowShortSecrets:    cfg.shortSecrets,
+		}
+		what = []any{"config", cfg.configFile, "targets", len(sc.targets)}
+	} else {
+		lu, closeBackend, err := openLogicalUnit(cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		defer closeBackend()
+		srv = &session.Server{
+			Targets: []session.Target{{
+				Name: cfg.target,
+				LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
+			}},
+			Logger:            logger,
+			AllowShortSecrets: cfg.shortSecrets,
+		}
+		if cfg.chapUser != "" {
+			srv.Targets[0].AuthMethods = []string{"CHAP"}
+			srv.CHAP = chapLookup(cfg)
+		}
+		what = []any{"target", cfg.target, "lun0", describeBackend(cfg)}
 	}
 
 	l, err := net.Listen("tcp", cfg.listen)
@@ -112,7 +133,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 		fmt.Fprintln(stderr, "target:", err)
 		return 1
 	}
-	logger.Info("serving", "addr", l.Addr().String(), "target", cfg.target, "lun0", describeBackend(cfg))
+	logger.Info("serving", append([]any{"addr", l.Addr().String()}, what...)...)
 	if ready != nil {
 		ready <- l.Addr()
 	}
@@ -144,6 +165,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.mutualUser, "mutual-user", "", "the target's own CHAP user name for mutual CHAP (ietd.conf OutgoingUser)")
 	fs.StringVar(&cfg.mutualSecret, "mutual-secret", "", "the CHAP secret of -mutual-user")
 	fs.BoolVar(&cfg.shortSecrets, "allow-short-secrets", false, "accept CHAP secrets shorter than 12 bytes")
+	fs.StringVar(&cfg.configFile, "config", "", "serve the targets of this IET ietd.conf file instead of -target/-file/-size (see ietdconf.go for the grammar)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -183,7 +205,8 @@ func parseSize(s string) (int64, error) {
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
