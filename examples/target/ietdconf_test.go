@@ -152,9 +152,10 @@ func TestConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, tt.text)
-			sc, err := loadConfig(path, log)
+			var pool luPool
+			defer pool.close()
+			_, err := loadConfig(path, &pool, log)
 			if err == nil {
-				sc.close()
 				t.Fatalf("loadConfig accepted:\n%s", tt.text)
 			}
 			var ce *ConfigError
@@ -179,9 +180,13 @@ func TestConfigErrors(t *testing.T) {
 // nothing: the error comes back and no logical unit is left serving.
 func TestConfigNotHalfOpened(t *testing.T) {
 	path := writeConfig(t, "Target iqn.2001-04.org.example:a\nLun 0 Type=memory,Size=1M\nTarget iqn.2001-04.org.example:b\nLun 0 Path=@DIR@/none,Type=fileio\n")
-	sc, err := loadConfig(path, slog.New(slog.DiscardHandler))
+	var pool luPool
+	sc, err := loadConfig(path, &pool, slog.New(slog.DiscardHandler))
 	if err == nil || sc != nil {
 		t.Fatalf("loadConfig = %v, %v; want no configuration and an error", sc, err)
+	}
+	if n := len(pool.lus); n != 0 {
+		t.Errorf("%d logical units left open", n)
 	}
 }
 
@@ -274,11 +279,12 @@ func TestConfigLimits(t *testing.T) {
 	for _, f := range []string{"a.img", "b.img", "c.img"} {
 		makeImage(t, filepath.Join(dir, f), 8<<20)
 	}
-	sc, err := loadConfig(conf, slog.New(slog.DiscardHandler))
+	var pool luPool
+	defer pool.close()
+	sc, err := loadConfig(conf, &pool, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.close()
 	if sc.limits.NOPInInterval != 5*time.Second || sc.limits.NOPInTimeout != 5*time.Second || sc.limits.CmdSNWindow != 32 {
 		t.Errorf("limits %+v", sc.limits)
 	}

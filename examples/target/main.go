@@ -31,8 +31,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/go-iscsi/iscsi/iqn"
@@ -61,7 +63,12 @@ type config struct {
 	shortSecrets bool
 	verbose      bool
 	configFile   string
+	allowFile    string
+	denyFile     string
 }
+
+// reloaded, when set, is called after each SIGHUP reload with its outcome.
+var reloaded func(error)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -88,24 +95,54 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	policy, err := loadAccess(cfg.allowFile, cfg.denyFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "target:", err)
+		return 1
+	}
 	var srv *session.Server
 	var what []any
 	if cfg.configFile != "" {
-		sc, err := loadConfig(cfg.configFile, logger)
+		var pool luPool
+		defer pool.close()
+		sc, err := loadConfig(cfg.configFile, &pool, logger)
 		if err != nil {
 			fmt.Fprintln(stderr, "target:", err)
 			return 1
 		}
-		defer sc.close()
+		applyAccess(sc.targets, policy)
+		var cur atomic.Pointer[servedConfig]
+		cur.Store(sc)
 		srv = &session.Server{
-			Targets:              sc.targets,
-			CHAP:                 sc.chap,
+			Targets: sc.targets,
+			CHAP: func(initiatorName, targetName, user string) (string, *login.CHAPCredentials, bool) {
+				return cur.Load().chap(initiatorName, targetName, user)
+			},
 			DiscoveryAuthMethods: sc.discoveryAuthMethods,
 			Limits:               sc.limits,
 			Logger:               logger,
 			AllowShortSecrets:    cfg.shortSecrets,
 		}
 		what = []any{"config", cfg.configFile, "targets", len(sc.targets)}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					err := reload(srv, &cur, &pool, cfg, logger)
+					if err != nil {
+						logger.Error("reload refused: the previous configuration keeps serving", "err", err)
+					}
+					if reloaded != nil {
+						reloaded(err)
+					}
+				}
+			}
+		}()
 	} else {
 		lu, closeBackend, err := openLogicalUnit(cfg)
 		if err != nil {
@@ -125,6 +162,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 			srv.Targets[0].AuthMethods = []string{"CHAP"}
 			srv.CHAP = chapLookup(cfg)
 		}
+		applyAccess(srv.Targets, policy)
 		what = []any{"target", cfg.target, "lun0", describeBackend(cfg)}
 	}
 
@@ -166,6 +204,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.mutualSecret, "mutual-secret", "", "the CHAP secret of -mutual-user")
 	fs.BoolVar(&cfg.shortSecrets, "allow-short-secrets", false, "accept CHAP secrets shorter than 12 bytes")
 	fs.StringVar(&cfg.configFile, "config", "", "serve the targets of this IET ietd.conf file instead of -target/-file/-size (see ietdconf.go for the grammar)")
+	fs.StringVar(&cfg.allowFile, "allow", "", "IET initiators.allow file: which initiators (names, regular expressions, addresses, networks) may use each target")
+	fs.StringVar(&cfg.denyFile, "deny", "", "IET initiators.deny file: initiators refused unless -allow admits them")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -197,6 +237,40 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// applyAccess sets the Allow of each target from policy.
+func applyAccess(ts []session.Target, policy *accessPolicy) {
+	for i := range ts {
+		ts[i].Allow = policy.allowFunc(ts[i].Name)
+	}
+}
+
+// reload reads the configuration and access files again and, when they
+// are valid as a whole, replaces the targets served (SIGHUP). Sessions of
+// removed targets keep serving until they log out. The discovery
+// AuthMethod and the server-wide limits cannot change while serving: a
+// change of them is logged and not applied.
+func reload(srv *session.Server, cur *atomic.Pointer[servedConfig], pool *luPool, cfg config, log *slog.Logger) error {
+	policy, err := loadAccess(cfg.allowFile, cfg.denyFile)
+	if err != nil {
+		return err
+	}
+	sc, err := loadConfig(cfg.configFile, pool, log)
+	if err != nil {
+		return err
+	}
+	applyAccess(sc.targets, policy)
+	old := cur.Swap(sc)
+	if err := srv.SetTargets(sc.targets); err != nil {
+		cur.Store(old)
+		return err
+	}
+	if !slices.Equal(old.discoveryAuthMethods, sc.discoveryAuthMethods) || old.limits != sc.limits {
+		log.Warn("reload: discovery IncomingUser presence, NOPInterval, NOPTimeout and QueuedCommands take effect at restart")
+	}
+	log.Info("configuration reloaded", "file", cfg.configFile, "targets", len(sc.targets))
+	return nil
 }
 
 // parseSize reads a byte count with an optional binary suffix.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -30,13 +31,42 @@ type servedConfig struct {
 	chap                 login.CHAPLookup
 	discoveryAuthMethods []string
 	limits               session.Limits
-	close                func()
+}
+
+// luPool holds the logical units opened for the configuration, across
+// reloads: a Lun line that a reload leaves unchanged keeps its logical
+// unit (and its data, for Type=memory), and a removed one stays open for
+// the sessions still using it until the target stops.
+type luPool struct {
+	mu  sync.Mutex
+	lus map[lunKey]pooledLU
+}
+
+// lunKey identifies a Lun line by its target and everything it sets.
+type lunKey struct {
+	target, vendor, product string
+	lun                     lunConfig
+}
+
+type pooledLU struct {
+	lu    *disk.LU
+	close func()
+}
+
+// close closes every logical unit the pool opened.
+func (p *luPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, e := range p.lus {
+		e.close()
+		delete(p.lus, k)
+	}
 }
 
 // loadConfig reads and parses the configuration file at path and opens
 // every logical unit it names. Either every logical unit opens or none
 // stays open: any error closes what was opened. Warnings go to log.
-func loadConfig(path string, log *slog.Logger) (*servedConfig, error) {
+func loadConfig(path string, pool *luPool, log *slog.Logger) (*servedConfig, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &ConfigError{File: path, Err: err}
@@ -46,7 +76,7 @@ func loadConfig(path string, log *slog.Logger) (*servedConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, err := buildConfig(fc)
+	sc, err := buildConfig(fc, pool)
 	if err != nil {
 		return nil, err
 	}
@@ -57,19 +87,22 @@ func loadConfig(path string, log *slog.Logger) (*servedConfig, error) {
 }
 
 // buildConfig opens the logical units of fc.
-func buildConfig(fc *fileConfig) (sc *servedConfig, err error) {
-	var closers []func()
-	closeAll := func() {
-		for _, c := range closers {
-			c()
-		}
+func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if pool.lus == nil {
+		pool.lus = make(map[lunKey]pooledLU)
 	}
+	var opened []lunKey
 	defer func() {
 		if err != nil {
-			closeAll()
+			for _, k := range opened {
+				pool.lus[k].close()
+				delete(pool.lus, k)
+			}
 		}
 	}()
-	sc = &servedConfig{close: closeAll}
+	sc = &servedConfig{}
 	accounts := map[string]*targetConfig{}
 	for _, tc := range fc.Targets {
 		if err := tc.Settings.Validate(); err != nil {
@@ -87,11 +120,19 @@ func buildConfig(fc *fileConfig) (sc *servedConfig, err error) {
 		}
 		accounts[tc.Name] = tc
 		for _, lc := range tc.LUNs {
-			lu, closeLU, err := openConfigLU(fc.File, tc, lc)
-			if err != nil {
-				return nil, err
+			k := lunKey{target: tc.Name, vendor: tc.Vendor, product: tc.Product, lun: *lc}
+			k.lun.Line = 0
+			e, ok := pool.lus[k]
+			if !ok {
+				lu, closeLU, err := openConfigLU(fc.File, tc, lc)
+				if err != nil {
+					return nil, err
+				}
+				e = pooledLU{lu, closeLU}
+				pool.lus[k] = e
+				opened = append(opened, k)
 			}
-			closers = append(closers, closeLU)
+			lu := e.lu
 			lun, err := scsi.EncodeLUN(lc.Number)
 			if err != nil {
 				return nil, &ConfigError{File: fc.File, Line: lc.Line, Key: "Lun", Err: err}
