@@ -217,10 +217,23 @@ func newTargetSet(ts []Target) (*targetSet, error) {
 		if _, dup := set.byName[n.String()]; dup {
 			return nil, &ConfigError{Field: field, Reason: "duplicate name " + t.Name}
 		}
+		numbers := make(map[uint16]scsi.LUN, len(t.LUNs))
 		for lun, lu := range t.LUNs {
+			lf := fmt.Sprintf("Targets[%d].LUNs[%v]", i, lun)
 			if lu == nil {
-				return nil, &ConfigError{Field: fmt.Sprintf("Targets[%d].LUNs[%v]", i, lun), Reason: "nil logical unit"}
+				return nil, &ConfigError{Field: lf, Reason: "nil logical unit"}
 			}
+			// SAM-5 §4.7: REPORT LUNS and the BHS name each logical unit
+			// by one single-level LUN; two encodings of one number
+			// would be one logical unit to an initiator.
+			n, err := lun.Number()
+			if err != nil {
+				return nil, &ConfigError{Field: lf, Reason: err.Error()}
+			}
+			if other, dup := numbers[n]; dup {
+				return nil, &ConfigError{Field: lf, Reason: fmt.Sprintf("same logical unit number as %x", other[:2])}
+			}
+			numbers[n] = lun
 		}
 		set.byName[n.String()] = t
 		set.list = append(set.list, t)

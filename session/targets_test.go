@@ -239,3 +239,26 @@ func TestSetTargets(t *testing.T) {
 		t.Errorf("SendTargets after SetTargets (-want +got):\n%s", diff)
 	}
 }
+
+func TestTargetLUNKeys(t *testing.T) {
+	lu := memoryTarget(t, "iqn.2026-11.org.example:x").LUNs[scsi.LUN{}]
+	tests := []struct {
+		name string
+		luns map[scsi.LUN]LogicalUnit
+		ok   bool
+	}{
+		{"numbers", map[scsi.LUN]LogicalUnit{scsi.LUNNumber(0): lu, scsi.LUNNumber(1): lu, scsi.LUNNumber(300): lu}, true},
+		{"two encodings of LUN 5", map[scsi.LUN]LogicalUnit{{0, 5}: lu, {0x40, 5}: lu}, false},
+		{"beyond flat space", map[scsi.LUN]LogicalUnit{scsi.LUNNumber(20000): lu}, false},
+		{"second level", map[scsi.LUN]LogicalUnit{{0, 1, 0, 1}: lu}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := (&Server{}).SetTargets([]Target{{Name: "iqn.2026-11.org.example:x", LUNs: tt.luns}})
+			var ce *ConfigError
+			if tt.ok != (err == nil) || (!tt.ok && !errors.As(err, &ce)) {
+				t.Errorf("SetTargets: %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
