@@ -46,7 +46,6 @@ import (
 
 // config is what the command line says.
 type config struct {
-	listen       string
 	target       string
 	size         int64
 	file         string
@@ -62,6 +61,11 @@ type config struct {
 	mutualSecret string
 	shortSecrets bool
 	verbose      bool
+	logLevel     string
+	logFormat    string
+	listens      []string
+	removable    bool
+	maxTransfer  uint
 	configFile   string
 	allowFile    string
 	denyFile     string
@@ -89,11 +93,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 		fmt.Fprintln(stderr, "target:", err)
 		return 2
 	}
-	level := slog.LevelInfo
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "target: -log-level:", err)
+		return 2
+	}
 	if cfg.verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, opts)
+	}
+	logger := slog.New(handler)
 
 	policy, err := loadAccess(cfg.allowFile, cfg.denyFile)
 	if err != nil {
@@ -166,21 +179,48 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 		what = []any{"target", cfg.target, "lun0", describeBackend(cfg)}
 	}
 
-	l, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		fmt.Fprintln(stderr, "target:", err)
-		return 1
+	if cfg.configFile == "" {
+		// The per-command buffer must hold a command of the largest
+		// transfer the logical unit advertises (Block Limits VPD page).
+		srv.Limits.MaxDataLength = max(16<<20, uint32(cfg.maxTransfer)*uint32(cfg.blockSize))
 	}
-	logger.Info("serving", append([]any{"addr", l.Addr().String()}, what...)...)
-	if ready != nil {
-		ready <- l.Addr()
+	listeners := make([]net.Listener, 0, len(cfg.listens))
+	for _, addr := range cfg.listens {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		listeners = append(listeners, l)
 	}
-	if err := srv.Serve(ctx, l); err != nil && ctx.Err() == nil {
-		fmt.Fprintln(stderr, "target:", err)
-		return 1
+	for _, l := range listeners {
+		logger.Info("serving", append([]any{"addr", l.Addr().String()}, what...)...)
+		if ready != nil {
+			ready <- l.Addr()
+		}
+	}
+	serveCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			err := srv.Serve(serveCtx, l)
+			cancel()
+			errs <- err
+		}()
+	}
+	status := 0
+	for range listeners {
+		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "target:", err)
+			status = 1
+		}
 	}
 	logger.Info("stopped")
-	return 0
+	return status
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -188,7 +228,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var size string
 	fs := flag.NewFlagSet("target", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:3260", "address to listen on (RFC 7143 §13.5: the well-known port is 3260)")
+	fs.Func("listen", "address to listen on, repeatable (default 127.0.0.1:3260; RFC 7143 §13.5: the well-known port is 3260; IPv6 as [::1]:3260)", func(s string) error {
+		cfg.listens = append(cfg.listens, s)
+		return nil
+	})
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&cfg.removable, "removable", false, "removable medium: INQUIRY RMB=1, START STOP UNIT with LOEJ ejects and loads, PREVENT ALLOW MEDIUM REMOVAL honoured")
+	fs.UintVar(&cfg.maxTransfer, "max-transfer", 65536, "MAXIMUM TRANSFER LENGTH of the Block Limits VPD page, in logical blocks")
 	fs.StringVar(&cfg.target, "target", "iqn.2026-11.org.example.go-iscsi:disk0", "iSCSI name of the target")
 	fs.StringVar(&size, "size", "1GiB", "capacity of the in-memory disk, or of -file when it is created or grown (suffixes KiB, MiB, GiB, TiB)")
 	fs.StringVar(&cfg.file, "file", "", "serve this regular file or block device instead of memory (created if missing)")
@@ -209,6 +256,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if len(cfg.listens) == 0 {
+		cfg.listens = []string{"127.0.0.1:3260"}
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return cfg, fmt.Errorf("-log-format %q is not text or json", cfg.logFormat)
+	}
+	if cfg.maxTransfer == 0 || uint64(cfg.maxTransfer)*uint64(cfg.blockSize) > 1<<30 {
+		return cfg, fmt.Errorf("-max-transfer %d: want 1 to 1 GiB worth of blocks", cfg.maxTransfer)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -309,12 +365,14 @@ func openLogicalUnit(cfg config) (*disk.LU, func(), error) {
 		closeBackend = func() { f.Close() }
 	}
 	lu, err := disk.New(be, disk.Config{
-		BlockSize:        cfg.blockSize,
-		Vendor:           cfg.vendor,
-		Product:          cfg.product,
-		SerialNumber:     cfg.serial,
-		ReadOnly:         cfg.readOnly,
-		ThinProvisioning: cfg.thin,
+		BlockSize:         cfg.blockSize,
+		Vendor:            cfg.vendor,
+		Product:           cfg.product,
+		SerialNumber:      cfg.serial,
+		ReadOnly:          cfg.readOnly,
+		ThinProvisioning:  cfg.thin,
+		Removable:         cfg.removable,
+		MaxTransferLength: uint32(cfg.maxTransfer),
 	})
 	if err != nil {
 		closeBackend()
