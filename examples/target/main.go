@@ -17,8 +17,15 @@
 // the SCSI identity that udev rules key on (vendor, product, serial), and
 // CHAP: -chap-user/-chap-secret require one-way CHAP of the initiator
 // (ietd.conf's IncomingUser), -mutual-user/-mutual-secret add the target's
-// own credentials (OutgoingUser). The process stops cleanly on SIGINT or
-// SIGTERM.
+// own credentials (OutgoingUser). -listen may be repeated; -removable,
+// -max-transfer, -log-level and -log-format shape the logical unit and the
+// log.
+//
+// With -config FILE it serves the targets of an IET ietd.conf instead (the
+// grammar is described in ietdconf.go), with -allow and -deny reading
+// IET's initiators.allow and initiators.deny. SIGHUP reloads these files:
+// a file with an error is refused and the previous configuration keeps
+// serving. The process stops cleanly on SIGINT or SIGTERM.
 package main
 
 import (
