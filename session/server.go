@@ -432,7 +432,7 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 		if reg.opened != nil {
 			s.closeSession(reg.opened, reg.cid)
 		}
-		s.log.Info("login failed", "remote", c.RemoteAddr().String(), "err", err)
+		s.log.Warn("login failed", "remote", c.RemoteAddr().String(), "err", err)
 		return err
 	}
 	c.SetDeadline(time.Time{})
@@ -444,7 +444,16 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	sess.attach(res)
 	cn := newConn(ctx, cancel, sess, c, r, w, res)
 	s.log.Info("login", "remote", c.RemoteAddr().String(), "initiator", res.Session.InitiatorName,
-		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String())
+		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String(),
+		"auth", res.AuthMethod, "chap_user", res.CHAPUser, "mutual_chap", res.MutualCHAP,
+		slog.Group("negotiated",
+			"header_digest", res.Conn.HeaderDigest, "data_digest", res.Conn.DataDigest,
+			"max_recv_data_segment_length", res.Conn.MaxRecvDataSegmentLength,
+			"max_xmit_data_segment_length", res.Conn.MaxXmitDataSegmentLength,
+			"initial_r2t", res.Session.InitialR2T, "immediate_data", res.Session.ImmediateData,
+			"max_burst_length", res.Session.MaxBurstLength, "first_burst_length", res.Session.FirstBurstLength,
+			"max_outstanding_r2t", res.Session.MaxOutstandingR2T,
+			"error_recovery_level", res.Session.ErrorRecoveryLevel))
 	err = cn.serve()
 	s.closeSession(sess, cn.cid)
 	return err

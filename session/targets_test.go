@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -260,5 +262,62 @@ func TestTargetLUNKeys(t *testing.T) {
 				t.Errorf("SetTargets: %v, want ok %v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// lineLog passes each log line the JSON handler writes to a channel.
+type lineLog chan string
+
+func (l lineLog) Write(p []byte) (int, error) {
+	l <- string(p)
+	return len(p), nil
+}
+
+// TestLoginLogged checks the login record: initiator, target, AuthMethod
+// and the negotiated keys at INFO, a refused login at WARN.
+func TestLoginLogged(t *testing.T) {
+	lines := make(lineLog, 64)
+	tg := memoryTarget(t, "iqn.2026-11.org.example:logged")
+	srv := &Server{Targets: []Target{tg}, Logger: slog.New(slog.NewJSONHandler(lines, nil))}
+	addr := serveTCP(t, srv)
+	// Runs before serveTCP's cleanup: later lines must not block the server.
+	t.Cleanup(func() {
+		go func() {
+			for range lines {
+			}
+		}()
+	})
+	if _, err := loginTCP(t, addr, testInitiator, tg.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loginTCP(t, addr, testInitiator, "iqn.2026-11.org.example:absent"); err == nil {
+		t.Fatal("login to an absent target succeeded")
+	}
+	type record struct {
+		Level, Msg, Initiator, Target, Auth string
+		Negotiated                          struct {
+			MaxBurstLength uint32 `json:"max_burst_length"`
+		}
+	}
+	got := map[string]record{}
+	for len(got) < 2 {
+		line := <-lines
+		var r record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if r.Msg == "login" || r.Msg == "login failed" {
+			got[r.Msg] = r
+		}
+	}
+	want := map[string]record{
+		"login":        {Level: "INFO", Msg: "login", Initiator: testInitiator, Target: tg.Name, Auth: "None"},
+		"login failed": {Level: "WARN", Msg: "login failed"},
+	}
+	r := want["login"]
+	r.Negotiated.MaxBurstLength = login.DefaultSessionParams().MaxBurstLength
+	want["login"] = r
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log records (-want +got):\n%s", diff)
 	}
 }
