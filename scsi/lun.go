@@ -56,6 +56,20 @@ func EncodeLUN(n uint16) (LUN, error) {
 	return l, nil
 }
 
+// LUNNumber returns the LUN of logical unit n as users write it, "LUN 1"
+// being the LUN that iscsi-ls lists as Lun:1 and Linux as the last field
+// of H:C:T:L: the encoding of [EncodeLUN], in a single value so that it
+// can key a map literal. n above 16383 has no such encoding; LUNNumber
+// returns for it the reserved extended form FFFFh, which [LUN.Number]
+// refuses and a target must refuse as a configuration error.
+func LUNNumber(n uint16) LUN {
+	l, err := EncodeLUN(n)
+	if err != nil {
+		return LUN{0xff, 0xff}
+	}
+	return l
+}
+
 // WellKnownLUN returns the LUN of well-known logical unit w: extended
 // logical unit addressing, length 00b, extended address method 1h (SAM-5
 // §4.7.10 table 13), byte 0 C1h.

@@ -158,8 +158,11 @@ func (c *conn) discoveredTargets() []login.DiscoveredTarget {
 			addrs = []login.TargetAddress{{Host: host, Port: p, PortalGroupTag: c.srv.tpgt, HasPortalGroupTag: true}}
 		}
 	}
-	out := make([]login.DiscoveredTarget, 0, len(c.srv.Targets))
-	for _, t := range c.srv.Targets {
+	c.sess.mu.Lock()
+	initiator := c.sess.params.InitiatorName
+	c.sess.mu.Unlock()
+	var out []login.DiscoveredTarget
+	for _, t := range c.srv.visibleTargets(initiator, c.nc.RemoteAddr()) {
 		out = append(out, login.DiscoveredTarget{Name: t.Name, Addresses: addrs})
 	}
 	return out

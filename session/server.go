@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/go-iscsi/iscsi/iqn"
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
@@ -51,6 +54,12 @@ type Target struct {
 	// it authenticated as, empty without CHAP) may log in; false fails the
 	// login with 0x0202 Authorization failure (RFC 7143 §11.13.5).
 	Authorize func(initiatorName, chapUser string) bool
+	// Allow, when set, decides by the initiator's iSCSI name and the
+	// remote address of its connection whether it may see and use the
+	// target, as IET's initiators.allow does: false fails a login with
+	// 0x0202 Authorization failure (RFC 7143 §11.13.5) and leaves the
+	// target out of the SendTargets response that initiator gets (§13.3).
+	Allow func(initiatorName string, remote net.Addr) bool
 	// Settings override Server.Settings for this target.
 	Settings *login.Settings
 }
@@ -145,12 +154,17 @@ func (l Limits) withDefaults() Limits {
 // of its Targets.
 //
 // A Server is configured by setting its fields before the first call to
-// Serve or ServeConn; they must not change afterwards. Its methods are safe
-// for use by many goroutines.
+// Serve or ServeConn; they must not change afterwards, except that
+// SetTargets replaces the targets while serving. Its methods are safe for
+// use by many goroutines.
 type Server struct {
-	// Targets are the iSCSI targets offered. SendTargets reports each of
-	// them with the local address of the connection it is asked on (RFC
-	// 7143 §13.3).
+	// Targets are the iSCSI targets first offered; SetTargets replaces
+	// them. SendTargets reports each of them with the local address of the
+	// connection it is asked on (RFC 7143 §13.3). Each Name must be a
+	// valid iSCSI name (RFC 7143 §4.2.7); names are compared in their
+	// normalized form (RFC 3722), so a target configured as
+	// "iqn.2001-04.org.Gentoo:Disk1" is found by a login naming
+	// "iqn.2001-04.org.gentoo:disk1".
 	Targets []Target
 	// PortalGroupTag is the target portal group tag (RFC 7143 §13.9).
 	// Zero is taken as 1.
@@ -166,6 +180,11 @@ type Server struct {
 	AllowShortSecrets bool
 	// DisableDiscovery refuses discovery sessions (RFC 7143 §13.21).
 	DisableDiscovery bool
+	// DiscoveryAuthMethods are the AuthMethod values (RFC 7143 §12.1)
+	// accepted for discovery sessions, in order of preference; {"CHAP"}
+	// requires CHAP, with CHAP called with an empty target name. Nil
+	// means {"None"}.
+	DiscoveryAuthMethods []string
 	// Settings are the operational values negotiated at login (RFC 7143
 	// §13); nil means login.DefaultSettings(). Only ErrorRecoveryLevel 0
 	// is implemented, so the target always answers ErrorRecoveryLevel=0,
@@ -181,7 +200,7 @@ type Server struct {
 	tpgt     uint16
 	limits   Limits
 	log      *slog.Logger
-	targets  map[string]*Target
+	targets  atomic.Pointer[targetSet]
 	registry login.MemoryRegistry
 
 	// logins holds a token for each connection in its login phase
@@ -215,6 +234,87 @@ func (e *ConfigError) Error() string {
 // Is reports whether target is ErrTargetConfig.
 func (e *ConfigError) Is(target error) bool { return target == ErrTargetConfig }
 
+// targetSet is one configuration of targets, looked up by normalized name.
+type targetSet struct {
+	list   []*Target
+	byName map[string]*Target
+}
+
+// newTargetSet validates ts as a whole and indexes it.
+func newTargetSet(ts []Target) (*targetSet, error) {
+	set := &targetSet{byName: make(map[string]*Target, len(ts))}
+	for i := range ts {
+		t := &ts[i]
+		field := fmt.Sprintf("Targets[%d].Name", i)
+		if t.Name == "" {
+			return nil, &ConfigError{Field: field, Reason: "empty"}
+		}
+		n, err := iqn.Parse(t.Name)
+		if err != nil {
+			return nil, &ConfigError{Field: field, Reason: err.Error()}
+		}
+		if _, dup := set.byName[n.String()]; dup {
+			return nil, &ConfigError{Field: field, Reason: "duplicate name " + t.Name}
+		}
+		numbers := make(map[uint16]scsi.LUN, len(t.LUNs))
+		for lun, lu := range t.LUNs {
+			lf := fmt.Sprintf("Targets[%d].LUNs[%v]", i, lun)
+			if lu == nil {
+				return nil, &ConfigError{Field: lf, Reason: "nil logical unit"}
+			}
+			// SAM-5 §4.7: REPORT LUNS and the BHS name each logical unit
+			// by one single-level LUN; two encodings of one number
+			// would be one logical unit to an initiator.
+			n, err := lun.Number()
+			if err != nil {
+				return nil, &ConfigError{Field: lf, Reason: err.Error()}
+			}
+			if other, dup := numbers[n]; dup {
+				return nil, &ConfigError{Field: lf, Reason: fmt.Sprintf("same logical unit number as %x", other[:2])}
+			}
+			numbers[n] = lun
+		}
+		set.byName[n.String()] = t
+		set.list = append(set.list, t)
+	}
+	return set, nil
+}
+
+// target returns the target named name, compared in normalized form.
+func (s *Server) target(name string) *Target {
+	set := s.targets.Load()
+	if set == nil {
+		return nil
+	}
+	if t, ok := set.byName[name]; ok {
+		return t
+	}
+	n, err := iqn.Parse(name)
+	if err != nil {
+		return nil
+	}
+	return set.byName[n.String()]
+}
+
+// SetTargets replaces the targets offered, while serving. ts is validated
+// as a whole, as Targets is: on error nothing changes. A login after
+// SetTargets returns sees the new targets; a session already logged in to
+// a target that ts no longer holds keeps its target and logical units
+// until it ends (RFC 7143 §11.14 logout, or connection loss). The Server
+// keeps ts: it must not change afterwards.
+func (s *Server) SetTargets(ts []Target) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	set, err := newTargetSet(ts)
+	if err != nil {
+		return err
+	}
+	s.targets.Store(set)
+	s.log.Info("targets replaced", "targets", len(set.list))
+	return nil
+}
+
 func (s *Server) init() error {
 	var err error
 	s.initOnce.Do(func() {
@@ -227,30 +327,16 @@ func (s *Server) init() error {
 		if s.tpgt == 0 {
 			s.tpgt = 1
 		}
-		s.targets = make(map[string]*Target, len(s.Targets))
-		for i := range s.Targets {
-			t := &s.Targets[i]
-			if t.Name == "" {
-				err = &ConfigError{Field: fmt.Sprintf("Targets[%d].Name", i), Reason: "empty"}
-				return
-			}
-			if _, dup := s.targets[t.Name]; dup {
-				err = &ConfigError{Field: fmt.Sprintf("Targets[%d].Name", i), Reason: "duplicate name " + t.Name}
-				return
-			}
-			for lun, lu := range t.LUNs {
-				if lu == nil {
-					err = &ConfigError{Field: fmt.Sprintf("Targets[%d].LUNs[%v]", i, lun), Reason: "nil logical unit"}
-					return
-				}
-			}
-			s.targets[t.Name] = t
+		var set *targetSet
+		if set, err = newTargetSet(s.Targets); err != nil {
+			return
 		}
+		s.targets.Store(set)
 		s.sessions = make(map[uint16]*session)
 		s.logins = make(chan struct{}, s.limits.MaxLogins)
 		s.registry.OnClose = s.reinstate
 	})
-	if err == nil && s.targets == nil {
+	if err == nil && s.targets.Load() == nil {
 		err = &ConfigError{Field: "Targets", Reason: "a previous call found the configuration invalid"}
 	}
 	return err
@@ -274,26 +360,52 @@ func (s *Server) settings(t *Target) *login.Settings {
 	return &st
 }
 
-func (s *Server) loginConfig(reg login.SessionRegistry) login.TargetConfig {
+// visibleTargets returns the targets an initiator at remote may see.
+func (s *Server) visibleTargets(initiatorName string, remote net.Addr) []*Target {
+	var out []*Target
+	for _, t := range s.targets.Load().list {
+		if t.Allow == nil || t.Allow(initiatorName, remote) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// authorizer combines t's Allow, for a connection from remote, with its
+// Authorize.
+func authorizer(t *Target, remote net.Addr) func(initiatorName, chapUser string) bool {
+	if t.Allow == nil {
+		return t.Authorize
+	}
+	return func(initiatorName, chapUser string) bool {
+		if !t.Allow(initiatorName, remote) {
+			return false
+		}
+		return t.Authorize == nil || t.Authorize(initiatorName, chapUser)
+	}
+}
+
+func (s *Server) loginConfig(reg login.SessionRegistry, remote net.Addr) login.TargetConfig {
 	return login.TargetConfig{
 		Lookup: func(name string) (login.TargetInfo, bool) {
-			t, ok := s.targets[name]
-			if !ok {
+			t := s.target(name)
+			if t == nil {
 				return login.TargetInfo{}, false
 			}
 			return login.TargetInfo{
 				Name: t.Name, Alias: t.Alias, AuthMethods: t.AuthMethods,
-				Authorize: t.Authorize, Settings: s.settings(t),
+				Authorize: authorizer(t, remote), Settings: s.settings(t),
 			}, true
 		},
-		PortalGroupTag:    s.tpgt,
-		DisableDiscovery:  s.DisableDiscovery,
-		CHAP:              s.CHAP,
-		CHAPAlgorithms:    s.CHAPAlgorithms,
-		AllowShortSecrets: s.AllowShortSecrets,
-		Settings:          s.settings(nil),
-		Sessions:          reg,
-		CmdSNWindow:       s.limits.CmdSNWindow,
+		PortalGroupTag:       s.tpgt,
+		DisableDiscovery:     s.DisableDiscovery,
+		DiscoveryAuthMethods: s.DiscoveryAuthMethods,
+		CHAP:                 s.CHAP,
+		CHAPAlgorithms:       s.CHAPAlgorithms,
+		AllowShortSecrets:    s.AllowShortSecrets,
+		Settings:             s.settings(nil),
+		Sessions:             reg,
+		CmdSNWindow:          s.limits.CmdSNWindow,
 		// libiscsi repeats operational keys in every Login Request of the
 		// operational stage (see login.TargetConfig.AllowRepeatedKeys).
 		AllowRepeatedKeys: true,
@@ -361,13 +473,13 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	r, w := pdu.NewReader(c), pdu.NewWriter(c)
 	c.SetDeadline(time.Now().Add(s.limits.LoginTimeout))
 	reg := &loginRegistry{srv: s}
-	res, err := login.Accept(ctx, r, w, s.loginConfig(reg))
+	res, err := login.Accept(ctx, r, w, s.loginConfig(reg, c.RemoteAddr()))
 	<-s.logins
 	if err != nil {
 		if reg.opened != nil {
 			s.closeSession(reg.opened, reg.cid)
 		}
-		s.log.Info("login failed", "remote", c.RemoteAddr().String(), "err", err)
+		s.log.Warn("login failed", "remote", c.RemoteAddr().String(), "err", err)
 		return err
 	}
 	c.SetDeadline(time.Time{})
@@ -379,7 +491,16 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	sess.attach(res)
 	cn := newConn(ctx, cancel, sess, c, r, w, res)
 	s.log.Info("login", "remote", c.RemoteAddr().String(), "initiator", res.Session.InitiatorName,
-		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String())
+		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String(),
+		"auth", res.AuthMethod, "chap_user", res.CHAPUser, "mutual_chap", res.MutualCHAP,
+		slog.Group("negotiated",
+			"header_digest", res.Conn.HeaderDigest, "data_digest", res.Conn.DataDigest,
+			"max_recv_data_segment_length", res.Conn.MaxRecvDataSegmentLength,
+			"max_xmit_data_segment_length", res.Conn.MaxXmitDataSegmentLength,
+			"initial_r2t", res.Session.InitialR2T, "immediate_data", res.Session.ImmediateData,
+			"max_burst_length", res.Session.MaxBurstLength, "first_burst_length", res.Session.FirstBurstLength,
+			"max_outstanding_r2t", res.Session.MaxOutstandingR2T,
+			"error_recovery_level", res.Session.ErrorRecoveryLevel))
 	err = cn.serve()
 	s.closeSession(sess, cn.cid)
 	return err
@@ -406,7 +527,7 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 	}
 	var t *Target
 	if params.SessionType == login.SessionNormal {
-		t = r.srv.targets[key.TargetName]
+		t = r.srv.target(key.TargetName)
 	}
 	sess := newSession(r.srv, t, key, tsih, params)
 	r.srv.mu.Lock()

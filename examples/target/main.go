@@ -17,8 +17,15 @@
 // the SCSI identity that udev rules key on (vendor, product, serial), and
 // CHAP: -chap-user/-chap-secret require one-way CHAP of the initiator
 // (ietd.conf's IncomingUser), -mutual-user/-mutual-secret add the target's
-// own credentials (OutgoingUser). The process stops cleanly on SIGINT or
-// SIGTERM.
+// own credentials (OutgoingUser). -listen may be repeated; -removable,
+// -max-transfer, -log-level and -log-format shape the logical unit and the
+// log.
+//
+// With -config FILE it serves the targets of an IET ietd.conf instead (the
+// grammar is described in ietdconf.go), with -allow and -deny reading
+// IET's initiators.allow and initiators.deny. SIGHUP reloads these files:
+// a file with an error is refused and the previous configuration keeps
+// serving. The process stops cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -31,8 +38,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/go-iscsi/iscsi/iqn"
@@ -44,7 +53,6 @@ import (
 
 // config is what the command line says.
 type config struct {
-	listen       string
 	target       string
 	size         int64
 	file         string
@@ -60,7 +68,18 @@ type config struct {
 	mutualSecret string
 	shortSecrets bool
 	verbose      bool
+	logLevel     string
+	logFormat    string
+	listens      []string
+	removable    bool
+	maxTransfer  uint
+	configFile   string
+	allowFile    string
+	denyFile     string
 }
+
+// reloaded, when set, is called after each SIGHUP reload with its outcome.
+var reloaded func(error)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,47 +100,134 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 		fmt.Fprintln(stderr, "target:", err)
 		return 2
 	}
-	level := slog.LevelInfo
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "target: -log-level:", err)
+		return 2
+	}
 	if cfg.verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, opts)
+	}
+	logger := slog.New(handler)
 
-	lu, closeBackend, err := openLogicalUnit(cfg)
+	policy, err := loadAccess(cfg.allowFile, cfg.denyFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "target:", err)
 		return 1
 	}
-	defer closeBackend()
+	var srv *session.Server
+	var what []any
+	if cfg.configFile != "" {
+		var pool luPool
+		defer pool.close()
+		sc, err := loadConfig(cfg.configFile, &pool, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		applyAccess(sc.targets, policy)
+		var cur atomic.Pointer[servedConfig]
+		cur.Store(sc)
+		srv = &session.Server{
+			Targets: sc.targets,
+			CHAP: func(initiatorName, targetName, user string) (string, *login.CHAPCredentials, bool) {
+				return cur.Load().chap(initiatorName, targetName, user)
+			},
+			DiscoveryAuthMethods: sc.discoveryAuthMethods,
+			Limits:               sc.limits,
+			Logger:               logger,
+			AllowShortSecrets:    cfg.shortSecrets,
+		}
+		what = []any{"config", cfg.configFile, "targets", len(sc.targets)}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					err := reload(srv, &cur, &pool, cfg, logger)
+					if err != nil {
+						logger.Error("reload refused: the previous configuration keeps serving", "err", err)
+					}
+					if reloaded != nil {
+						reloaded(err)
+					}
+				}
+			}
+		}()
+	} else {
+		lu, closeBackend, err := openLogicalUnit(cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		defer closeBackend()
+		srv = &session.Server{
+			Targets: []session.Target{{
+				Name: cfg.target,
+				LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
+			}},
+			Logger:            logger,
+			AllowShortSecrets: cfg.shortSecrets,
+		}
+		if cfg.chapUser != "" {
+			srv.Targets[0].AuthMethods = []string{"CHAP"}
+			srv.CHAP = chapLookup(cfg)
+		}
+		applyAccess(srv.Targets, policy)
+		what = []any{"target", cfg.target, "lun0", describeBackend(cfg)}
+	}
 
-	srv := &session.Server{
-		Targets: []session.Target{{
-			Name: cfg.target,
-			LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
-		}},
-		Logger:            logger,
-		AllowShortSecrets: cfg.shortSecrets,
+	if cfg.configFile == "" {
+		// The per-command buffer must hold a command of the largest
+		// transfer the logical unit advertises (Block Limits VPD page).
+		srv.Limits.MaxDataLength = max(16<<20, uint32(cfg.maxTransfer)*uint32(cfg.blockSize))
 	}
-	if cfg.chapUser != "" {
-		srv.Targets[0].AuthMethods = []string{"CHAP"}
-		srv.CHAP = chapLookup(cfg)
+	listeners := make([]net.Listener, 0, len(cfg.listens))
+	for _, addr := range cfg.listens {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			fmt.Fprintln(stderr, "target:", err)
+			return 1
+		}
+		listeners = append(listeners, l)
 	}
-
-	l, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		fmt.Fprintln(stderr, "target:", err)
-		return 1
+	for _, l := range listeners {
+		logger.Info("serving", append([]any{"addr", l.Addr().String()}, what...)...)
+		if ready != nil {
+			ready <- l.Addr()
+		}
 	}
-	logger.Info("serving", "addr", l.Addr().String(), "target", cfg.target, "lun0", describeBackend(cfg))
-	if ready != nil {
-		ready <- l.Addr()
+	serveCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			err := srv.Serve(serveCtx, l)
+			cancel()
+			errs <- err
+		}()
 	}
-	if err := srv.Serve(ctx, l); err != nil && ctx.Err() == nil {
-		fmt.Fprintln(stderr, "target:", err)
-		return 1
+	status := 0
+	for range listeners {
+		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "target:", err)
+			status = 1
+		}
 	}
 	logger.Info("stopped")
-	return 0
+	return status
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -129,7 +235,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var size string
 	fs := flag.NewFlagSet("target", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:3260", "address to listen on (RFC 7143 §13.5: the well-known port is 3260)")
+	fs.Func("listen", "address to listen on, repeatable (default 127.0.0.1:3260; RFC 7143 §13.5: the well-known port is 3260; IPv6 as [::1]:3260)", func(s string) error {
+		cfg.listens = append(cfg.listens, s)
+		return nil
+	})
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&cfg.removable, "removable", false, "removable medium: INQUIRY RMB=1, START STOP UNIT with LOEJ ejects and loads, PREVENT ALLOW MEDIUM REMOVAL honoured")
+	fs.UintVar(&cfg.maxTransfer, "max-transfer", 65536, "MAXIMUM TRANSFER LENGTH of the Block Limits VPD page, in logical blocks")
 	fs.StringVar(&cfg.target, "target", "iqn.2026-11.org.example.go-iscsi:disk0", "iSCSI name of the target")
 	fs.StringVar(&size, "size", "1GiB", "capacity of the in-memory disk, or of -file when it is created or grown (suffixes KiB, MiB, GiB, TiB)")
 	fs.StringVar(&cfg.file, "file", "", "serve this regular file or block device instead of memory (created if missing)")
@@ -144,9 +257,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.mutualUser, "mutual-user", "", "the target's own CHAP user name for mutual CHAP (ietd.conf OutgoingUser)")
 	fs.StringVar(&cfg.mutualSecret, "mutual-secret", "", "the CHAP secret of -mutual-user")
 	fs.BoolVar(&cfg.shortSecrets, "allow-short-secrets", false, "accept CHAP secrets shorter than 12 bytes")
+	fs.StringVar(&cfg.configFile, "config", "", "serve the targets of this IET ietd.conf file instead of -target/-file/-size (see ietdconf.go for the grammar)")
+	fs.StringVar(&cfg.allowFile, "allow", "", "IET initiators.allow file: which initiators (names, regular expressions, addresses, networks) may use each target")
+	fs.StringVar(&cfg.denyFile, "deny", "", "IET initiators.deny file: initiators refused unless -allow admits them")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if len(cfg.listens) == 0 {
+		cfg.listens = []string{"127.0.0.1:3260"}
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return cfg, fmt.Errorf("-log-format %q is not text or json", cfg.logFormat)
+	}
+	if cfg.maxTransfer == 0 || uint64(cfg.maxTransfer)*uint64(cfg.blockSize) > 1<<30 {
+		return cfg, fmt.Errorf("-max-transfer %d: want 1 to 1 GiB worth of blocks", cfg.maxTransfer)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -177,13 +302,48 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// applyAccess sets the Allow of each target from policy.
+func applyAccess(ts []session.Target, policy *accessPolicy) {
+	for i := range ts {
+		ts[i].Allow = policy.allowFunc(ts[i].Name)
+	}
+}
+
+// reload reads the configuration and access files again and, when they
+// are valid as a whole, replaces the targets served (SIGHUP). Sessions of
+// removed targets keep serving until they log out. The discovery
+// AuthMethod and the server-wide limits cannot change while serving: a
+// change of them is logged and not applied.
+func reload(srv *session.Server, cur *atomic.Pointer[servedConfig], pool *luPool, cfg config, log *slog.Logger) error {
+	policy, err := loadAccess(cfg.allowFile, cfg.denyFile)
+	if err != nil {
+		return err
+	}
+	sc, err := loadConfig(cfg.configFile, pool, log)
+	if err != nil {
+		return err
+	}
+	applyAccess(sc.targets, policy)
+	old := cur.Swap(sc)
+	if err := srv.SetTargets(sc.targets); err != nil {
+		cur.Store(old)
+		return err
+	}
+	if !slices.Equal(old.discoveryAuthMethods, sc.discoveryAuthMethods) || old.limits != sc.limits {
+		log.Warn("reload: discovery IncomingUser presence, NOPInterval, NOPTimeout and QueuedCommands take effect at restart")
+	}
+	log.Info("configuration reloaded", "file", cfg.configFile, "targets", len(sc.targets))
+	return nil
+}
+
 // parseSize reads a byte count with an optional binary suffix.
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
@@ -212,12 +372,14 @@ func openLogicalUnit(cfg config) (*disk.LU, func(), error) {
 		closeBackend = func() { f.Close() }
 	}
 	lu, err := disk.New(be, disk.Config{
-		BlockSize:        cfg.blockSize,
-		Vendor:           cfg.vendor,
-		Product:          cfg.product,
-		SerialNumber:     cfg.serial,
-		ReadOnly:         cfg.readOnly,
-		ThinProvisioning: cfg.thin,
+		BlockSize:         cfg.blockSize,
+		Vendor:            cfg.vendor,
+		Product:           cfg.product,
+		SerialNumber:      cfg.serial,
+		ReadOnly:          cfg.readOnly,
+		ThinProvisioning:  cfg.thin,
+		Removable:         cfg.removable,
+		MaxTransferLength: uint32(cfg.maxTransfer),
 	})
 	if err != nil {
 		closeBackend()

@@ -70,7 +70,7 @@ func (s *syncBuffer) String() string {
 func start(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
+	ready := make(chan net.Addr, 8)
 	status := make(chan int, 1)
 	var stderr syncBuffer
 	go func() { status <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), &stderr, ready) }()

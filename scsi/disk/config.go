@@ -31,6 +31,11 @@ type Config struct {
 	// Empty means the page reports an empty serial number and the NAA
 	// designator is derived from Vendor and Product.
 	SerialNumber string
+	// DeviceID, when set, is the vendor specific identifier of the T10
+	// vendor ID designator of the Device Identification VPD page (SPC-4
+	// §7.8.6.6.3), as IET's ScsiId sets it; printable ASCII, at most 240
+	// characters. Empty means Product, then ":" and SerialNumber if set.
+	DeviceID string
 	// NAA is the 16-byte NAA IEEE Registered Extended designator (NAA 6,
 	// SPC-4 §7.8.6.6.4) of the Device Identification VPD page. Zero means
 	// one derived from the serial number under the company ID in
@@ -149,7 +154,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct {
 		name, v string
 		max     int
-	}{{"Vendor", c.Vendor, 8}, {"Product", c.Product, 16}, {"Revision", c.Revision, 4}, {"SerialNumber", c.SerialNumber, 252}} {
+	}{{"Vendor", c.Vendor, 8}, {"Product", c.Product, 16}, {"Revision", c.Revision, 4}, {"SerialNumber", c.SerialNumber, 252}, {"DeviceID", c.DeviceID, 240}} {
 		if len(f.v) > f.max {
 			return c, &ConfigError{f.name, fmt.Sprintf("%q is longer than %d bytes", f.v, f.max)}
 		}

@@ -105,6 +105,9 @@ func (lu *LU) deviceIdentification(n Nexus) scsi.DeviceIdentification {
 	if lu.cfg.SerialNumber != "" {
 		id += ":" + lu.cfg.SerialNumber
 	}
+	if lu.cfg.DeviceID != "" {
+		id = lu.cfg.DeviceID
+	}
 	page := scsi.DeviceIdentification{
 		scsi.NAADesignator(lu.cfg.NAA[:]),
 		scsi.T10VendorIDDesignator(lu.cfg.Vendor, id),

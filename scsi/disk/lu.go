@@ -2,6 +2,7 @@ package disk
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -156,6 +157,11 @@ func New(be Backend, cfg Config) (*LU, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	// SBC-4 §4.5: the medium is a whole number of logical blocks, at
+	// least one (READ CAPACITY reports the last LBA).
+	if size := be.Size(); size <= 0 || size%int64(cfg.BlockSize) != 0 {
+		return nil, &ConfigError{"backend", fmt.Sprintf("size %d is not a positive multiple of the block size %d", size, cfg.BlockSize)}
 	}
 	lu := &LU{
 		cfg:        cfg,
