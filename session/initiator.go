@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -169,14 +168,6 @@ type Response struct {
 	Underflow, Overflow bool
 }
 
-// RandomISID returns an ISID of type Random (RFC 7143 §11.12.5): B and C
-// random, qualifier D random.
-func RandomISID() pdu.ISID {
-	var b [5]byte
-	rand.Read(b[:])
-	return pdu.NewISID(pdu.ISIDRandom, 0, binary.BigEndian.Uint16(b[0:2]), b[2], binary.BigEndian.Uint16(b[3:5]))
-}
-
 // Session is the initiator side of one iSCSI session (RFC 7143 §3.4) in
 // full feature phase, over one connection. Its methods are safe for
 // concurrent use.
@@ -289,7 +280,7 @@ func connect(ctx context.Context, addr string, opts *Options, st login.SessionTy
 		return nil, nil, fmt.Errorf("%w: TargetName is required", ErrOptions)
 	}
 	if opts.ISID == (pdu.ISID{}) {
-		opts.ISID = RandomISID()
+		opts.ISID = pdu.RandomISID()
 	}
 	dial := opts.Dialer
 	if dial == nil {
@@ -337,7 +328,7 @@ func connect(ctx context.Context, addr string, opts *Options, st login.SessionTy
 		return nil, nil, err
 	}
 	nc.SetDeadline(time.Time{})
-	c.expStatSN.Store(res.StatSN + 1)
+	c.expStatSN.Store(res.ExpStatSN)
 	c.cid = res.CID
 	c.maxXmit = res.Conn.MaxXmitDataSegmentLength
 	return c, res, nil
