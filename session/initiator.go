@@ -248,7 +248,14 @@ type initiatorTask struct {
 	logout  pdu.LogoutResponseCode
 	sense   []byte
 	scratch []byte
+	tmfFn   pdu.TaskManagementFunction
+	tmfLUN  uint64
 }
+
+// errAbortedByTMF is the cause of a CommandError for a command a task
+// management function ended on the target (RFC 7143 §4.2.3.5, §11.5.1):
+// the target sends no response for it.
+var errAbortedByTMF = errors.New("aborted by task management")
 
 func (s *Session) logger() *slog.Logger {
 	if s.opts.Logger != nil {
@@ -271,8 +278,59 @@ func trimBrackets(h string) string {
 	return h
 }
 
-// connect dials addr and logs in with st as the session type.
+// maxRedirects bounds the temporary redirections a login follows.
+const maxRedirects = 2
+
+// connect logs in as loginOnce does, following temporary redirections
+// (status 0x0101, RFC 7143 §11.13.5) up to maxRedirects times; a permanent
+// redirection (0x0102) is returned as a *LoginError for the caller to act
+// on. When a CHAP login offering stronger algorithms than MD5 fails with
+// an authentication failure it is tried once more offering MD5 alone:
+// some targets accept CHAP_A=7 (SHA-256) but compute SHA-1 for it, which
+// no secret can satisfy.
 func connect(ctx context.Context, addr string, opts *Options, st login.SessionType) (*initiatorConn, *login.Result, error) {
+	md5Only := false
+	for redirects := 0; ; {
+		o := *opts
+		if md5Only {
+			o.CHAPAlgorithms = []login.CHAPAlgorithm{login.CHAPMD5}
+		}
+		c, res, err := loginOnce(ctx, addr, &o, st)
+		opts.ISID = o.ISID
+		var le *LoginError
+		if !errors.As(err, &le) {
+			return c, res, err
+		}
+		switch {
+		case le.Status == pdu.LoginTargetMovedTemporarily && len(le.Redirect) > 0 && redirects < maxRedirects:
+			redirects++
+			to := le.Redirect[0]
+			addr = net.JoinHostPort(to.Host, strconv.Itoa(to.Port))
+			if l := opts.Logger; l != nil {
+				l.Info("iscsi initiator: login redirected", "to", addr)
+			}
+		case le.Status == pdu.LoginAuthenticationFailure && opts.CHAP != nil && !md5Only && offersBeyondMD5(opts.CHAPAlgorithms):
+			md5Only = true
+		default:
+			return nil, nil, err
+		}
+	}
+}
+
+func offersBeyondMD5(algs []login.CHAPAlgorithm) bool {
+	if algs == nil {
+		algs = login.DefaultCHAPAlgorithms
+	}
+	for _, a := range algs {
+		if a != login.CHAPMD5 {
+			return true
+		}
+	}
+	return false
+}
+
+// loginOnce dials addr and logs in with st as the session type.
+func loginOnce(ctx context.Context, addr string, opts *Options, st login.SessionType) (*initiatorConn, *login.Result, error) {
 	if opts.InitiatorName == "" {
 		return nil, nil, fmt.Errorf("%w: InitiatorName is required", ErrOptions)
 	}
@@ -741,6 +799,7 @@ func (s *Session) TaskManagement(ctx context.Context, fn pdu.TaskManagementFunct
 	tm.SetImmediate(true)
 	tm.SetFunction(fn)
 	tm.SetInitiatorTaskTag(t.itt)
+	t.tmfFn, t.tmfLUN = fn, lun.Uint64()
 	if fn == pdu.TMFAbortTask || fn == pdu.TMFAbortTaskSet || fn == pdu.TMFClearTaskSet || fn == pdu.TMFLogicalUnitReset || fn == pdu.TMFClearACA || fn >= pdu.TMFQueryTask {
 		tm.SetLUN(lun.Uint64())
 	}
@@ -987,6 +1046,9 @@ func (s *Session) dispatch(p *pdu.PDU) error {
 		if t := s.tasks[h.InitiatorTaskTag()]; t != nil && t.kind == kindTMF {
 			t.tmfResp = r.Response()
 			s.completeLocked(t, nil)
+			if t.tmfResp == pdu.TMFResponseFunctionComplete {
+				s.endAffectedLocked(t.tmfFn, t.tmfLUN)
+			}
 		}
 		s.mu.Unlock()
 		return nil
@@ -1046,6 +1108,22 @@ func (s *Session) dispatch(p *pdu.PDU) error {
 	default:
 		s.logger().Debug("iscsi initiator: PDU ignored", "opcode", op)
 		return s.c.r.DiscardData()
+	}
+}
+
+// endAffectedLocked fails the SCSI tasks that a completed task management
+// function of this session ended (RFC 7143 §11.5.1): those of lun for
+// ABORT TASK SET, CLEAR TASK SET and LOGICAL UNIT RESET, all for the target
+// resets. Their responses never come.
+func (s *Session) endAffectedLocked(fn pdu.TaskManagementFunction, lun uint64) {
+	all := fn == pdu.TMFTargetWarmReset || fn == pdu.TMFTargetColdReset
+	if !all && fn != pdu.TMFAbortTaskSet && fn != pdu.TMFClearTaskSet && fn != pdu.TMFLogicalUnitReset {
+		return
+	}
+	for _, t := range s.tasks {
+		if t.kind == kindSCSI && (all || t.cmd.LUN.Uint64() == lun) {
+			s.completeLocked(t, &CommandError{ITT: t.itt, Err: errAbortedByTMF})
+		}
 	}
 }
 

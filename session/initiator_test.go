@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
@@ -266,5 +267,152 @@ func TestInitiatorCHAP(t *testing.T) {
 	var le *LoginError
 	if !errors.As(err, &le) || le.Status.Class() != 2 {
 		t.Errorf("Dial with a wrong secret: %v, want a class 2 *LoginError", err)
+	}
+}
+
+// redirector answers every login on a loopback listener with status and a
+// TargetAddress of to (RFC 7143 §11.13.5), and counts the logins.
+func redirector(t *testing.T, status pdu.LoginStatus, to string) (addr string, logins chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins = make(chan struct{}, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			r, w := pdu.NewReader(c), pdu.NewWriter(c)
+			p, err := r.Read()
+			if err != nil {
+				c.Close()
+				continue
+			}
+			req := p.Header.LoginRequest()
+			var h pdu.BHS
+			lr := h.LoginResponse()
+			lr.Init()
+			lr.SetCSG(req.CSG())
+			lr.SetVersionMax(req.VersionMax())
+			lr.SetVersionActive(req.VersionMin())
+			lr.SetISID(req.ISID())
+			lr.SetInitiatorTaskTag(req.InitiatorTaskTag())
+			lr.SetExpCmdSN(req.CmdSN())
+			lr.SetMaxCmdSN(req.CmdSN())
+			lr.SetStatus(status)
+			w.Write(&h, nil, login.AppendText(nil, login.Pair{Key: "TargetAddress", Value: to + ",1"}))
+			logins <- struct{}{}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return l.Addr().String(), logins
+}
+
+func TestInitiatorRedirect(t *testing.T) {
+	real := serveLoopback(t, newTestServer(t, nil))
+	opts := Options{InitiatorName: testInitiator, TargetName: testTarget}
+
+	// Temporary, twice: followed to the real target.
+	hop2, logins2 := redirector(t, pdu.LoginTargetMovedTemporarily, real)
+	hop1, logins1 := redirector(t, pdu.LoginTargetMovedTemporarily, hop2)
+	s, err := Dial(context.Background(), hop1, opts)
+	if err != nil {
+		t.Fatalf("Dial through two temporary redirections: %v", err)
+	}
+	s.Close()
+	if len(logins1) != 1 || len(logins2) != 1 {
+		t.Errorf("logins at the redirectors: %d, %d, want 1, 1", len(logins1), len(logins2))
+	}
+
+	// Permanent: returned with the new address.
+	perm, _ := redirector(t, pdu.LoginTargetMovedPermanently, real)
+	_, err = Dial(context.Background(), perm, opts)
+	var le *LoginError
+	if !errors.As(err, &le) || le.Status != pdu.LoginTargetMovedPermanently {
+		t.Fatalf("Dial to a permanent redirection: %v, want *LoginError 0x0102", err)
+	}
+	if len(le.Redirect) != 1 || le.Redirect[0].String() != real+",1" {
+		t.Errorf("Redirect %v, want %s,1", le.Redirect, real)
+	}
+
+	// More temporary redirections than maxRedirects end the login.
+	loopA, _ := redirector(t, pdu.LoginTargetMovedTemporarily, hop1)
+	_, err = Dial(context.Background(), loopA, Options{InitiatorName: testInitiator, TargetName: testTarget})
+	if !errors.As(err, &le) || le.Status != pdu.LoginTargetMovedTemporarily {
+		t.Fatalf("Dial three redirections from the target: %v, want *LoginError 0x0101", err)
+	}
+}
+
+// TestInitiatorLUNResetInFlight resets the logical unit while 32 commands
+// are outstanding: each ends with a status or a typed error, none hangs.
+func TestInitiatorLUNResetInFlight(t *testing.T) {
+	addr := serveLoopback(t, newTestServer(t, nil))
+	s := dialTest(t, addr, Options{})
+	ctx := context.Background()
+	const n = 32
+	var wg sync.WaitGroup
+	started := make(chan struct{}, n)
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			data := make([]byte, 64<<10)
+			started <- struct{}{}
+			resp, err := write10(ctx, s, scsi.LUN{}, uint32(i*128), data)
+			var ce *CommandError
+			switch {
+			case err == nil && resp.Status == scsi.StatusGood, err == nil && resp.Status == scsi.StatusCheckCondition, errors.As(err, &ce):
+			default:
+				errs <- fmt.Errorf("command %d: %v, %v", i, resp, err)
+			}
+		})
+	}
+	for range n {
+		<-started
+	}
+	code, err := s.LogicalUnitReset(ctx, scsi.LUN{})
+	if err != nil || code != pdu.TMFResponseFunctionComplete {
+		t.Errorf("LOGICAL UNIT RESET: %v, %v", code, err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// The session is still usable.
+	buf := make([]byte, 512)
+	for range 3 {
+		resp, err := read10(ctx, s, scsi.LUN{}, 0, buf)
+		if err != nil {
+			t.Fatalf("READ(10) after the reset: %v", err)
+		}
+		if resp.Status == scsi.StatusGood {
+			return
+		}
+	}
+	t.Error("READ(10) after the reset never GOOD")
+}
+
+// TestInitiatorCancel cancels a command the target holds (waiting for the
+// Data-Out it asked for never comes, as the context is already done when
+// the R2T arrives): Execute returns ctx.Err() after aborting the task.
+func TestInitiatorCancel(t *testing.T) {
+	st := login.DefaultSettings()
+	st.ImmediateData = false
+	addr := serveLoopback(t, newTestServer(t, &st))
+	s := dialTest(t, addr, Options{Settings: &st})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := write10(ctx, s, scsi.LUN{}, 0, make([]byte, 4096)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute with a cancelled context: %v, want context.Canceled", err)
+	}
+	buf := make([]byte, 512)
+	if resp, err := read10(context.Background(), s, scsi.LUN{}, 0, buf); err != nil || resp.Status != scsi.StatusGood {
+		t.Errorf("READ(10) after the cancelled command: %v, %v", resp, err)
 	}
 }
