@@ -295,7 +295,10 @@ func TestDiscoverySession(t *testing.T) {
 	if !res.Conn.HeaderDigest || !res.Conn.DataDigest {
 		t.Errorf("digests not negotiated: %+v", res.Conn)
 	}
-	x := &TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.StatSN + 1, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
+	if res.ExpStatSN != res.StatSN+1 {
+		t.Errorf("Result.ExpStatSN %d, want StatSN+1 = %d", res.ExpStatSN, res.StatSN+1)
+	}
+	x := &TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
 	got, err := SendTargets(ctx, r, w, x, "All")
 	if err != nil {
 		t.Fatal(err)

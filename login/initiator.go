@@ -400,7 +400,7 @@ func (in *Initiator) finish(lr *pdu.LoginResponse) error {
 	}
 	in.result = Result{
 		Session: sp, Conn: cp, TSIH: lr.TSIH(), ISID: in.cfg.ISID, CID: in.cfg.CID,
-		Leading: in.cfg.TSIH == 0, CmdSN: in.cfg.CmdSN, StatSN: lr.StatSN(),
+		Leading: in.cfg.TSIH == 0, CmdSN: in.cfg.CmdSN, StatSN: lr.StatSN(), ExpStatSN: lr.StatSN() + 1,
 		ExpCmdSN: lr.ExpCmdSN(), MaxCmdSN: lr.MaxCmdSN(), AuthMethod: method,
 	}
 	if in.chap != nil {

@@ -162,7 +162,7 @@ func TestInteropTGTDDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v\ntgtd log:\n%s", err, d.Log())
 	}
-	x := &login.TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.StatSN + 1, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
+	x := &login.TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
 	targets, err := login.SendTargets(context.Background(), r, w, x, "All")
 	if err != nil {
 		t.Fatal(err)

@@ -65,6 +65,10 @@ type Result struct {
 	// StatSN is the StatSN of the final Login Response; the next response
 	// on the connection carries StatSN+1 (RFC 7143 §11.13.4).
 	StatSN uint32
+	// ExpStatSN is StatSN+1: the StatSN the next response on the
+	// connection carries, which the initiator acknowledges in the
+	// ExpStatSN of its next PDU (RFC 7143 §11.12.9, §4.2.2.2).
+	ExpStatSN uint32
 	// ExpCmdSN and MaxCmdSN of the final Login Response (RFC 7143 §11.13).
 	ExpCmdSN, MaxCmdSN uint32
 	// AuthMethod is the agreed AuthMethod (RFC 7143 §12.1) and CHAPUser

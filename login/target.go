@@ -535,6 +535,7 @@ func (t *Target) send() (*pdu.PDU, bool, error) {
 	if nsg == FullFeaturePhase {
 		t.state = tsDone
 		t.result.StatSN = resp.Header.LoginResponse().StatSN()
+		t.result.ExpStatSN = t.result.StatSN + 1
 		return resp, true, nil
 	}
 	return resp, false, nil

@@ -1,6 +1,7 @@
 package pdu
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 )
@@ -76,3 +77,11 @@ func (i ISID) Uint64() uint64 {
 // String returns the ISID as 12 lower-case hexadecimal digits, the form
 // SCSI initiator port names append after ",i,0x".
 func (i ISID) String() string { return hex.EncodeToString(i[:]) }
+
+// RandomISID returns an ISID of type Random (RFC 7143 §11.12.5): A zero
+// (reserved), B and C random, and a random qualifier D.
+func RandomISID() ISID {
+	var b [5]byte
+	rand.Read(b[:])
+	return NewISID(ISIDRandom, 0, binary.BigEndian.Uint16(b[0:2]), b[2], binary.BigEndian.Uint16(b[3:5]))
+}

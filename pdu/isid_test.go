@@ -35,3 +35,16 @@ func TestISID(t *testing.T) {
 	}
 	testStrings(t, map[ISIDType]string{ISIDOUI: "OUI-Format", ISIDEN: "EN-Format", ISIDRandom: "Random", ISIDReserved: "Reserved"})
 }
+
+func TestRandomISID(t *testing.T) {
+	a, b := RandomISID(), RandomISID()
+	if a.Type() != ISIDRandom || b.Type() != ISIDRandom {
+		t.Errorf("RandomISID types %v, %v, want %v", a.Type(), b.Type(), ISIDRandom)
+	}
+	if a.A() != 0 {
+		t.Errorf("RandomISID A = %d, want 0 (reserved)", a.A())
+	}
+	if a == b {
+		t.Errorf("two RandomISIDs are both %v", a)
+	}
+}
