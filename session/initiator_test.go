@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -58,14 +57,6 @@ func dialTest(t testing.TB, addr string, opts Options) *Session {
 		}
 	}
 	return s
-}
-
-func rw10(op byte, lba uint32, blocks uint16) []byte {
-	cdb := make([]byte, 10)
-	cdb[0] = op
-	binary.BigEndian.PutUint32(cdb[2:], lba)
-	binary.BigEndian.PutUint16(cdb[7:], blocks)
-	return cdb
 }
 
 func write10(ctx context.Context, s *Session, lun scsi.LUN, lba uint32, data []byte) (*Response, error) {
