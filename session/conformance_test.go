@@ -154,6 +154,7 @@ func TestConformanceLibiscsi(t *testing.T) {
 	}
 	suites := []struct{ name, tool string }{{"1.19", "iscsi-test-cu"}}
 	if p := os.Getenv("LIBISCSI_UPSTREAM"); p != "" {
+		t.Logf("upstream iscsi-test-cu %s, expected to be built from libiscsi %s", p, upstreamCommit)
 		suites = append(suites, struct{ name, tool string }{"upstream", p})
 	}
 	for _, s := range suites {
