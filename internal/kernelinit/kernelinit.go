@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,10 @@ type Image struct {
 	KernelVersion string
 }
 
+// layoutVersion names the way populate lays out the initramfs; a change
+// there changes it, so that no cached image of an older layout is reused.
+const layoutVersion = 2
+
 // Build returns the guest image, assembling the initramfs into a cache
 // directory under os.UserCacheDir()/go-iscsi-kinit named by a hash of its
 // inputs (the init script, the kernel and the package versions), so that a
@@ -121,6 +126,7 @@ func Build(ctx context.Context) (Image, error) {
 	}
 	kernel := "/boot/vmlinuz-" + kver
 	h := sha256.New()
+	fmt.Fprintln(h, "layout", layoutVersion)
 	h.Write(initScript)
 	fmt.Fprintln(h, kver, strings.Join(modules, " "))
 	if st, err := os.Stat(kernel); err == nil {
@@ -320,13 +326,18 @@ func copyBinary(ctx context.Context, root, src, dst string) error {
 	return nil
 }
 
-// copyFile copies src, following symbolic links, to dst.
+// copyFile copies src, following symbolic links, to dst. Whatever is at
+// dst is removed first, never written through: dst may be a busybox
+// applet link whose absolute target names the host's own busybox.
 func copyFile(src, dst string, mode os.FileMode) error {
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return os.WriteFile(dst, data, mode)

@@ -2,6 +2,8 @@ package kernelinit
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,5 +65,43 @@ func TestParse(t *testing.T) {
 				t.Errorf("Result (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestCopyFileReplacesLink checks that copying onto a symbolic link
+// replaces the link and leaves the file it points to alone: the initramfs
+// tree holds busybox applet links to an absolute /bin/busybox, and writing
+// through one would overwrite the host's busybox.
+func TestCopyFileReplacesLink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "busybox")
+	if err := os.WriteFile(target, []byte("busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "mke2fs.src")
+	if err := os.WriteFile(src, []byte("mke2fs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "sbin", "mke2fs")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(src, link, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{{target, "busybox"}, {link, "mke2fs"}} {
+		got, err := os.ReadFile(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s holds %q, want %q", c.path, got, c.want)
+		}
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+		t.Errorf("%s is still a link (%v)", link, err)
 	}
 }
