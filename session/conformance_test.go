@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -35,18 +34,7 @@ func startConformanceTarget(t *testing.T) string {
 		Targets: []session.Target{{Name: interopTarget, Alias: "conformance", LUNs: map[scsi.LUN]session.LogicalUnit{l0: lu}}},
 		Limits:  session.Limits{MaxDataLength: conformanceBlocks * 512},
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return l.Addr().String()
+	return listenAndServe(t, srv)
 }
 
 // upstreamCommit is the commit of github.com/sahlberg/libiscsi whose

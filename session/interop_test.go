@@ -31,6 +31,13 @@ func startTarget(t *testing.T) string {
 		luns[l] = lu
 	}
 	srv := &session.Server{Targets: []session.Target{{Name: interopTarget, Alias: "interop", LUNs: luns}}}
+	return listenAndServe(t, srv)
+}
+
+// listenAndServe serves srv on 127.0.0.1 and returns its address; the
+// test's cleanup stops it.
+func listenAndServe(t *testing.T, srv *session.Server) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
