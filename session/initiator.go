@@ -461,7 +461,10 @@ func (s *Session) ISID() pdu.ISID { return s.res.ISID }
 
 // newTask registers a task under a fresh ITT. ITTs skip the reserved tag
 // 0xffffffff and any still outstanding (RFC 7143 §11.1).
-func (s *Session) newTask(kind taskKind) (*initiatorTask, error) {
+// The fields the read loop reads (cmd of a SCSI task, the function and
+// LUN of a task management request) are set here under s.mu, before the
+// task is visible to it.
+func (s *Session) newTask(kind taskKind, cmd *Command, tmfFn pdu.TaskManagementFunction, tmfLUN uint64) (*initiatorTask, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -488,6 +491,7 @@ func (s *Session) newTask(kind taskKind) (*initiatorTask, error) {
 	}
 	t.kind = kind
 	t.done = make(chan struct{})
+	t.cmd, t.tmfFn, t.tmfLUN = cmd, tmfFn, tmfLUN
 	s.tasks[t.itt] = t
 	return t, nil
 }
@@ -573,11 +577,10 @@ func (s *Session) Execute(ctx context.Context, cmd *Command) (*Response, error) 
 	if outLen > 0 && len(cmd.DataIn) > 0 {
 		return nil, fmt.Errorf("%w: bidirectional commands are not supported", ErrOptions)
 	}
-	t, err := s.newTask(kindSCSI)
+	t, err := s.newTask(kindSCSI, cmd, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	t.cmd = cmd
 	sp := &s.res.Session
 	maxXmit := s.c.maxXmit
 
@@ -788,7 +791,7 @@ func (s *Session) TaskManagement(ctx context.Context, fn pdu.TaskManagementFunct
 	if fn >= pdu.TMFQueryTask && s.res.Session.ProtocolLevel < 2 {
 		return 0, fmt.Errorf("%w: %v needs iSCSIProtocolLevel 2 (RFC 7144)", ErrOptions, fn)
 	}
-	t, err := s.newTask(kindTMF)
+	t, err := s.newTask(kindTMF, nil, fn, lun.Uint64())
 	if err != nil {
 		return 0, err
 	}
@@ -799,7 +802,6 @@ func (s *Session) TaskManagement(ctx context.Context, fn pdu.TaskManagementFunct
 	tm.SetImmediate(true)
 	tm.SetFunction(fn)
 	tm.SetInitiatorTaskTag(t.itt)
-	t.tmfFn, t.tmfLUN = fn, lun.Uint64()
 	if fn == pdu.TMFAbortTask || fn == pdu.TMFAbortTaskSet || fn == pdu.TMFClearTaskSet || fn == pdu.TMFLogicalUnitReset || fn == pdu.TMFClearACA || fn >= pdu.TMFQueryTask {
 		tm.SetLUN(lun.Uint64())
 	}
@@ -849,7 +851,7 @@ func (s *Session) AbortTaskSet(ctx context.Context, lun scsi.LUN) (pdu.TaskManag
 // session" (RFC 7143 §11.14) and waits for the response, then closes the
 // connection.
 func (s *Session) Logout(ctx context.Context) error {
-	t, err := s.newTask(kindLogout)
+	t, err := s.newTask(kindLogout, nil, 0, 0)
 	if err != nil {
 		return err
 	}
