@@ -208,3 +208,93 @@ func TestWriterTCPAllocs(t *testing.T) {
 		t.Errorf("Write on a TCP connection allocates %v times per PDU", n)
 	}
 }
+
+// TestWriterQueue checks that PDUs queued in batches of every size and
+// flushed, with a Write now and then, give the bytes AppendTo gives, in
+// order, and that a PDU Queue refuses leaves the queue as it was.
+func TestWriterQueue(t *testing.T) {
+	for _, batch := range []int{1, 2, 7, 40} {
+		for _, d := range allDigests {
+			ps := mixedPDUs(40, 5000)
+			var buf bytes.Buffer
+			w := newTestWriter(&buf, d)
+			for i := range ps {
+				h := ps[i].Header
+				var err error
+				if i%13 == 12 {
+					err = w.Write(&h, ps[i].AHS, ps[i].Data)
+				} else {
+					err = w.Queue(&h, ps[i].AHS, ps[i].Data)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var bad BHS
+				if err := w.Queue(&bad, make([]byte, 6), nil); !errors.Is(err, ErrBadAHS) {
+					t.Fatalf("AHS of 6 bytes: %v", err)
+				}
+				if (i+1)%batch == 0 {
+					if err := w.Flush(); err != nil {
+						t.Fatal(err)
+					}
+					if w.Queued() != 0 {
+						t.Fatalf("%d bytes queued after Flush", w.Queued())
+					}
+				}
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if want := encodeAll(t, ps, d); !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("batch %d, %+v: queued output differs from AppendTo", batch, d)
+			}
+		}
+	}
+}
+
+func TestWriterQueuedLength(t *testing.T) {
+	w := newTestWriter(io.Discard, Digests{true, true})
+	var h BHS
+	h.DataIn().Init()
+	tests := []struct {
+		ahs, data int
+		want      int
+	}{
+		{0, 0, 48 + 4},
+		{0, 5, 48 + 4 + 5 + 3 + 4},
+		{4, 8, 48 + 4 + 4 + 8 + 4},
+	}
+	total := 0
+	for _, tt := range tests {
+		if err := w.Queue(&h, make([]byte, tt.ahs), make([]byte, tt.data)); err != nil {
+			t.Fatal(err)
+		}
+		total += tt.want
+		if w.Queued() != total {
+			t.Errorf("after %+v: Queued() = %d, want %d", tt, w.Queued(), total)
+		}
+	}
+}
+
+// TestWriterQueueAllocs checks that a steady stream of batches allocates
+// nothing once the Writer's buffers have grown.
+func TestWriterQueueAllocs(t *testing.T) {
+	data := make([]byte, 4096)
+	var h BHS
+	h.DataIn().Init()
+	w := newTestWriter(io.Discard, Digests{true, true})
+	batch := func() {
+		for range 33 {
+			if err := w.Queue(&h, nil, data); err != nil {
+				panic(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			panic(err)
+		}
+	}
+	batch()
+	if n := testing.AllocsPerRun(100, batch); n != 0 {
+		t.Errorf("a batch of 33 PDUs allocates %v times", n)
+	}
+}

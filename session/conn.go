@@ -106,6 +106,10 @@ type conn struct {
 	work       chan *task
 	workers    sync.WaitGroup
 	statSN     uint32 // writer goroutine only
+	// sent are the tasks whose responses the writer has queued and not
+	// yet flushed: their buffers go back to the pool after the flush
+	// (writer goroutine only).
+	sent []*task
 
 	scratch []byte // reader goroutine only
 	text    login.TextResponder
@@ -237,6 +241,10 @@ func (c *conn) send(o *outPDU) bool {
 	}
 }
 
+// maxBatchBytes bounds the bytes of the responses the writer puts in one
+// vectored write.
+const maxBatchBytes = 512 << 10
+
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	for {
@@ -244,17 +252,55 @@ func (c *conn) writeLoop() {
 		case <-c.ctx.Done():
 			return
 		case o := <-c.out:
-			if err := c.write(&o); err != nil {
-				c.log.Debug("write failed", "err", err)
-				c.drop(err)
-				return
-			}
-			if o.closeAfter != nil {
-				c.drop(o.closeAfter)
+			if !c.writeBatch(&o) {
 				return
 			}
 		}
 	}
+}
+
+// writeBatch sends o and the PDUs queued behind it, up to maxBatchBytes, in
+// one vectored write, then releases the tasks whose responses it carried.
+// It reports false once the connection is closing.
+func (c *conn) writeBatch(o *outPDU) bool {
+	var closeAfter, err error
+	for {
+		if err = c.write(o); err != nil {
+			break
+		}
+		if o.closeAfter != nil {
+			closeAfter = o.closeAfter
+			break
+		}
+		if c.w.Queued() >= maxBatchBytes {
+			break
+		}
+		select {
+		case next := <-c.out:
+			*o = next
+			continue
+		default:
+		}
+		break
+	}
+	if ferr := c.w.Flush(); err == nil {
+		err = ferr
+	}
+	for i, t := range c.sent {
+		t.release()
+		c.sent[i] = nil
+	}
+	c.sent = c.sent[:0]
+	switch {
+	case err != nil:
+		c.log.Debug("write failed", "err", err)
+		c.drop(err)
+		return false
+	case closeAfter != nil:
+		c.drop(closeAfter)
+		return false
+	}
+	return true
 }
 
 // stamp fills StatSN, ExpCmdSN and MaxCmdSN, which every PDU a target
@@ -275,7 +321,7 @@ func (c *conn) write(o *outPDU) error {
 	if o.kind == outStatus {
 		c.statSN++
 	}
-	return c.w.Write(&o.h, nil, o.data)
+	return c.w.Queue(&o.h, nil, o.data)
 }
 
 // readData reads the data segment of the PDU just read into the scratch

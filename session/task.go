@@ -519,7 +519,7 @@ func (t *task) execute() {
 	}
 }
 
-// writeTask sends the outcome of a task (writer goroutine): its Data-In
+// writeTask queues the outcome of a task (writer goroutine): its Data-In
 // PDUs (RFC 7143 §11.7) in sequences of at most MaxBurstLength (§13.13)
 // made of segments of at most the initiator's MaxRecvDataSegmentLength
 // (§13.12), and its status: in the last Data-In (§11.7.3 S bit), which
@@ -527,7 +527,9 @@ func (t *task) execute() {
 // with sense data, or else in a SCSI Response (§11.4) carrying the sense
 // data after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
 func (c *conn) writeTask(t *task) error {
-	defer t.release()
+	// The Data-In segments are queued uncopied from t's buffer, which goes
+	// back to its pool once they are flushed.
+	c.sent = append(c.sent, t)
 	exp, maxCmdSN := c.sess.cmdWindow()
 	in := bytesOf(t.dataIn)
 	n := uint32(0)
@@ -587,7 +589,7 @@ func (c *conn) writeTask(t *task) error {
 				d.SetResidualOverflow(over > 0)
 				d.SetResidualCount(under + over)
 			}
-			if err := c.w.Write(&h, nil, in[off:off+l]); err != nil {
+			if err := c.w.Queue(&h, nil, in[off:off+l]); err != nil {
 				return err
 			}
 			off += l
@@ -615,7 +617,7 @@ func (c *conn) writeTask(t *task) error {
 		l := len(data) - 2
 		data[0], data[1] = byte(l>>8), byte(l)
 	}
-	return c.w.Write(&h, nil, data)
+	return c.w.Queue(&h, nil, data)
 }
 
 // blockSizer is a LogicalUnit that tells its logical block length, as
