@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -44,6 +48,21 @@ type pipeInitiator struct {
 	lba        uint32
 	lbaSpan    uint32 // blocks a command may start in
 	rnd        uint32
+	// reads and writes count the initiator's system calls on the
+	// connection, to tell them from the target's.
+	reads, writes int64
+}
+
+// countingReader counts the Read calls that reach the connection, one
+// system call each.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	*c.n++
+	return c.r.Read(p)
 }
 
 // benchSettings are the values libiscsi and the Linux initiator typically
@@ -85,7 +104,8 @@ func startBenchTarget(tb testing.TB, l loadShape) *pipeInitiator {
 			tb.Errorf("Serve: %v", err)
 		}
 	})
-	in := &pipeInitiator{tb: tb, nc: nc, r: pdu.NewReader(nc), w: pdu.NewWriter(nc), rnd: 1}
+	in := &pipeInitiator{tb: tb, nc: nc, w: pdu.NewWriter(nc), rnd: 1}
+	in.r = pdu.NewReader(countingReader{nc, &in.reads})
 	res, err := login.Initiate(ctx, in.r, in.w, login.InitiatorConfig{
 		InitiatorName: testInitiator, TargetName: testTarget, ISID: isid(300),
 		InitiatorTaskTag: 0x1000, CmdSN: 1, Settings: st,
@@ -126,6 +146,7 @@ func (in *pipeInitiator) testUnitReady() {
 	cmd.SetExpStatSN(in.expStatSN)
 	cmd.SetCDB(make([]byte, 6))
 	in.cmdSN++
+	in.writes++
 	if err := in.w.Write(&h, nil, nil); err != nil {
 		in.tb.Fatal(err)
 	}
@@ -139,7 +160,7 @@ func (in *pipeInitiator) testUnitReady() {
 	in.expStatSN = binary.BigEndian.Uint32(p.Header[24:28]) + 1
 }
 
-// issue sends the command of slot itt: the next LBA of the load, and the
+// issue queues the command of slot itt: the next LBA of the load, and the
 // immediate data of a write.
 func (in *pipeInitiator) issue(l loadShape, itt uint32) {
 	blocks := uint16(l.size / 512)
@@ -177,7 +198,20 @@ func (in *pipeInitiator) issue(l loadShape, itt uint32) {
 		cmd.SetRead(true)
 	}
 	cmd.SetCDB(cdb[:])
-	if err := in.w.Write(&h, nil, imm); err != nil {
+	if err := in.w.Queue(&h, nil, imm); err != nil {
+		in.tb.Fatal(err)
+	}
+}
+
+// flush sends the queued PDUs, before the initiator waits for the target:
+// like a real initiator's event loop, it answers all the completions it
+// read together with one write.
+func (in *pipeInitiator) flush() {
+	if in.w.Queued() == 0 {
+		return
+	}
+	in.writes++
+	if err := in.w.Flush(); err != nil {
 		in.tb.Fatal(err)
 	}
 }
@@ -197,7 +231,7 @@ func (in *pipeInitiator) answerR2T(h *pdu.BHS) {
 		do.SetDataSN(sn)
 		do.SetBufferOffset(off)
 		do.SetFinal(l == n)
-		if err := in.w.Write(&d, nil, in.out[off:off+l]); err != nil {
+		if err := in.w.Queue(&d, nil, in.out[off:off+l]); err != nil {
 			in.tb.Fatal(err)
 		}
 		off += l
@@ -209,6 +243,9 @@ func (in *pipeInitiator) answerR2T(h *pdu.BHS) {
 // and returns its Initiator Task Tag.
 func (in *pipeInitiator) complete() uint32 {
 	for {
+		if in.r.Buffered() < pdu.BHSLength {
+			in.flush()
+		}
 		p, err := in.r.Read()
 		if err != nil {
 			in.tb.Fatal(err)
@@ -236,6 +273,18 @@ func (in *pipeInitiator) complete() uint32 {
 		in.expStatSN = binary.BigEndian.Uint32(h[24:28]) + 1
 		return h.InitiatorTaskTag()
 	}
+}
+
+// warm fills the pools with 4*qd commands of l and, for a write load,
+// writes the whole disk once, so that the memory backend has allocated its
+// chunks before the measurement.
+func (in *pipeInitiator) warm(l loadShape) {
+	if l.write {
+		seq := l
+		seq.random = false
+		in.run(seq, testBlocks*512/int(l.size))
+	}
+	in.run(l, 4*l.qd)
 }
 
 // run completes n commands of load l, keeping l.qd in flight.
@@ -281,14 +330,20 @@ func BenchmarkTarget(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				in := startBenchTarget(b, l)
-				in.run(l, 4*l.qd) // warm the pools
+				in.warm(l)
 				b.SetBytes(int64(l.size))
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu0 := cpuTime(b)
+				r0, w0 := syscallCounts(b)
+				ir0, iw0 := in.reads, in.writes
 				in.run(l, b.N)
 				cpu := cpuTime(b) - cpu0
+				r1, w1 := syscallCounts(b)
 				b.StopTimer()
+				n := float64(b.N)
+				b.ReportMetric(float64(r1-r0-(in.reads-ir0))/n, "target-reads/op")
+				b.ReportMetric(float64(w1-w0-(in.writes-iw0))/n, "target-writes/op")
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "IOPS")
 				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 			})
@@ -305,6 +360,34 @@ func cpuTime(tb testing.TB) int64 {
 		tb.Fatal(err)
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// syscallCounts returns the read and write system calls of the process so
+// far (syscr and syscw of /proc/self/io, Linux), or -1, -1 where the file
+// is missing.
+func syscallCounts(tb testing.TB) (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1, -1
+	}
+	reads, writes = -1, -1
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			tb.Fatalf("/proc/self/io: %q", line)
+		}
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 // TestTargetPipelinedZeroAllocs checks that the target allocates nothing
