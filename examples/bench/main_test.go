@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-iscsi/iscsi/internal/peertest"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -20,6 +24,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-t", "0s"}, "whole seconds"},
 		{[]string{"-rounds", "0"}, "at least 1"},
 		{[]string{"-size", "1"}, "16 MiB"},
+		{[]string{"-targets", "tgtd-tuned,istgt-tuned"}, ""},
 		{[]string{"-targets", "ours-memory,lio"}, `unknown target "lio"`},
 		{[]string{"-loads", "1m-read"}, `unknown load "1m-read"`},
 		{[]string{"extra"}, "unexpected argument"},
@@ -69,5 +74,35 @@ func TestEcho(t *testing.T) {
 		if n <= 0 {
 			t.Fatalf("qd %d: %v answers per second", qd, n)
 		}
+	}
+}
+
+// TestTunedTGTD starts tgtd-tuned (control number 35, outside the range of
+// internal/peertest and of the bench's defaults) and checks that it runs
+// with the tuning and serves iscsi-perf's reads.
+func TestTunedTGTD(t *testing.T) {
+	peertest.Require(t, "tgtd", "tgtadm", "iscsi-perf")
+	file := filepath.Join(t.TempDir(), "lu.img")
+	if err := makeFile(file, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := startTGTD("tgtd-tuned", 35, file, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.stop()
+	env := tg.cmd.Env
+	if !slices.Contains(env, peerMallocTuning) {
+		t.Errorf("tgtd environment lacks %q", peerMallocTuning)
+	}
+	if !slices.Contains(tg.cmd.Args, "-t") {
+		t.Errorf("tgtd args %q lack -t", tg.cmd.Args)
+	}
+	r, err := runPerf(context.Background(), tg.url, 256, 4, false, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.IOPS <= 0 {
+		t.Fatalf("iscsi-perf read %v IOPS from tgtd-tuned", r.IOPS)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -125,10 +126,35 @@ func startOurs(bin, name, file string, size int64) (*target, error) {
 		stop: func() { stopProcess(cmd, exited) }}, nil
 }
 
-// startTGTD runs tgtd under control number ctl with file as LUN 1. tgtd
-// ignores SIGTERM: its target is deleted, then its system, and only then is
-// its PID killed if it still runs.
-func startTGTD(ctl int, file string) (*target, error) {
+// peerMallocTuning keeps glibc from serving each command buffer of 128 KiB
+// or more with its own mmap and munmap (its default threshold is 128 KiB):
+// strace of tgtd under 128 KiB reads shows one mmap, one munmap and a
+// pread into fresh pages, each page faulted and zeroed, per command.
+const peerMallocTuning = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432"
+
+// tgtdTuning is what the tgtd-tuned variant changes from tgtd's defaults:
+// peerMallocTuning, as many I/O threads as the machine has cores (its
+// default is 16 per logical unit), and the larger segment and burst
+// lengths that libiscsi and the Linux initiator would take (RFC 7143
+// §13.12-§13.14).
+var tgtdTuning = struct {
+	threads int
+	params  [][2]string
+}{
+	threads: runtime.NumCPU(),
+	params: [][2]string{
+		{"MaxRecvDataSegmentLength", "262144"},
+		{"MaxXmitDataSegmentLength", "262144"},
+		{"FirstBurstLength", "262144"},
+		{"MaxBurstLength", "1048576"},
+	},
+}
+
+// startTGTD runs tgtd under control number ctl with file as LUN 1, with
+// its defaults or, tuned, with tgtdTuning. tgtd ignores SIGTERM: its
+// target is deleted, then its system, and only then is its PID killed if
+// it still runs.
+func startTGTD(name string, ctl int, file string, tuned bool) (*target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -139,8 +165,15 @@ func startTGTD(ctl int, file string) (*target, error) {
 	}
 	env := append(os.Environ(), "TGT_IPC_SOCKET="+filepath.Join(dir, "socket"))
 	c := strconv.Itoa(ctl)
-	cmd := exec.Command("tgtd", "-f", "-C", c, "--iscsi", fmt.Sprintf("portal=127.0.0.1:%d", port))
+	args := []string{"-f", "-C", c, "--iscsi", fmt.Sprintf("portal=127.0.0.1:%d", port)}
+	if tuned {
+		args = append(args, "-t", strconv.Itoa(tgtdTuning.threads))
+	}
+	cmd := exec.Command("tgtd", args...)
 	cmd.Env = env
+	if tuned {
+		cmd.Env = append(env, peerMallocTuning)
+	}
 	out, exited, err := start(cmd)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -169,22 +202,29 @@ func startTGTD(ctl int, file string) (*target, error) {
 		stop()
 		return nil, fmt.Errorf("tgtd: %v\n%s", err, out)
 	}
-	for _, args := range [][]string{
+	lu := []string{"--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1", "-b", file}
+	steps := [][]string{
 		{"--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", "1", "-T", benchIQN},
-		{"--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1", "-b", file},
+		lu,
 		{"--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL"},
-	} {
+	}
+	if tuned {
+		for _, p := range tgtdTuning.params {
+			steps = append(steps, []string{"--lld", "iscsi", "--op", "update", "--mode", "target", "--tid", "1", "-n", p[0], "-v", p[1]})
+		}
+	}
+	for _, args := range steps {
 		if err := admin(args...); err != nil {
 			stop()
 			return nil, err
 		}
 	}
-	return &target{name: "tgtd", url: fmt.Sprintf("iscsi://127.0.0.1:%d/%s/1", port, benchIQN), cmd: cmd, log: out, stop: stop}, nil
+	return &target{name: name, url: fmt.Sprintf("iscsi://127.0.0.1:%d/%s/1", port, benchIQN), cmd: cmd, log: out, stop: stop}, nil
 }
 
 // startISTGT runs istgt in the foreground with a configuration written for
-// file as LUN 0 of one target.
-func startISTGT(file string, size int64) (*target, error) {
+// file as LUN 0 of one target; tuned, with peerMallocTuning.
+func startISTGT(name, file string, size int64, tuned bool) (*target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -244,6 +284,9 @@ func startISTGT(file string, size int64) (*target, error) {
 		return nil, err
 	}
 	cmd := exec.Command("istgt", "-D", "-q", "-c", filepath.Join(dir, "istgt.conf"), "-p", filepath.Join(dir, "istgt.pid"))
+	if tuned {
+		cmd.Env = append(os.Environ(), peerMallocTuning)
+	}
 	out, exited, err := start(cmd)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -257,7 +300,7 @@ func startISTGT(file string, size int64) (*target, error) {
 		stop()
 		return nil, fmt.Errorf("istgt: %v\n%s", err, out)
 	}
-	return &target{name: "istgt", url: fmt.Sprintf("iscsi://127.0.0.1:%d/iqn.2026-12.org.example.go-iscsi:bench/0", port), cmd: cmd, log: out, stop: stop}, nil
+	return &target{name: name, url: fmt.Sprintf("iscsi://127.0.0.1:%d/iqn.2026-12.org.example.go-iscsi:bench/0", port), cmd: cmd, log: out, stop: stop}, nil
 }
 
 // cpuSeconds is the user and system CPU time of process pid so far, from
