@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,10 @@ type conn struct {
 	work       chan *task
 	workers    sync.WaitGroup
 	statSN     uint32 // writer goroutine only
+	// executing counts the tasks in execution, whose responses are still
+	// to come: while it is not zero the writer yields once for them
+	// before it writes.
+	executing atomic.Int32
 	// sent are the tasks whose responses the writer has queued and not
 	// yet flushed: their buffers go back to the pool after the flush
 	// (writer goroutine only).
@@ -264,6 +269,7 @@ func (c *conn) writeLoop() {
 // It reports false once the connection is closing.
 func (c *conn) writeBatch(o *outPDU) bool {
 	var closeAfter, err error
+	yielded := false
 	for {
 		if err = c.write(o); err != nil {
 			break
@@ -275,13 +281,19 @@ func (c *conn) writeBatch(o *outPDU) bool {
 		if c.w.Queued() >= maxBatchBytes {
 			break
 		}
-		select {
-		case next := <-c.out:
-			*o = next
+		if c.next(o) {
 			continue
-		default:
 		}
-		break
+		if yielded || c.executing.Load() == 0 {
+			break
+		}
+		// Tasks are executing: let them run once before the system call,
+		// so that the responses they are about to queue join this write.
+		yielded = true
+		runtime.Gosched()
+		if !c.next(o) {
+			break
+		}
 	}
 	if ferr := c.w.Flush(); err == nil {
 		err = ferr
@@ -301,6 +313,17 @@ func (c *conn) writeBatch(o *outPDU) bool {
 		return false
 	}
 	return true
+}
+
+// next takes the next queued PDU into o without waiting.
+func (c *conn) next(o *outPDU) bool {
+	select {
+	case n := <-c.out:
+		*o = n
+		return true
+	default:
+		return false
+	}
 }
 
 // stamp fills StatSN, ExpCmdSN and MaxCmdSN, which every PDU a target

@@ -425,6 +425,7 @@ func (t *task) run() (next *task) {
 	c.mu.Lock()
 	skip := t.aborted
 	c.mu.Unlock()
+	c.executing.Add(1)
 	if !skip && c.ctx.Err() == nil {
 		t.execute()
 	}
@@ -439,6 +440,7 @@ func (t *task) run() (next *task) {
 	next, extra := c.releaseHeldLocked(t)
 	c.mu.Unlock()
 	// SAM-5 §7.2: an aborted task gets no response.
+	c.executing.Add(-1)
 	if aborted || c.ctx.Err() != nil || !c.send(&outPDU{kind: outTask, task: t}) {
 		t.release()
 	}
