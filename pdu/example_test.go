@@ -55,6 +55,35 @@ func ExampleWriter() {
 	// Output: 64 bytes on the wire
 }
 
+// Queue frames responses that are ready together and Flush sends them in
+// one vectored write (one writev on a TCP connection); the data segments
+// are sent from the caller's buffers, which must stay unchanged until
+// Flush returns.
+func ExampleWriter_Queue() {
+	var conn bytes.Buffer // a net.Conn in real use
+	w := pdu.NewWriter(&conn)
+	blocks := [][]byte{make([]byte, 4096), make([]byte, 4096), make([]byte, 512)}
+	for i, data := range blocks {
+		var h pdu.BHS
+		din := h.DataIn()
+		din.Init()
+		din.SetFinal(true)
+		din.SetInitiatorTaskTag(uint32(i))
+		din.SetTargetTransferTag(pdu.ReservedTag)
+		if err := w.Queue(&h, nil, data); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println(w.Queued(), "bytes queued,", conn.Len(), "sent")
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Queued(), "bytes queued,", conn.Len(), "sent")
+	// Output:
+	// 8848 bytes queued, 0 sent
+	// 0 bytes queued, 8848 sent
+}
+
 // A Reader returns each PDU; its data aliases the Reader's buffer until
 // the next read.
 func ExampleReader() {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -414,5 +416,78 @@ func TestTargetPipelinedZeroAllocs(t *testing.T) {
 				t.Errorf("%.2f allocations per command, want 0", a/n)
 			}
 		})
+	}
+}
+
+// TestWriteBatchOneSyscall checks that responses queued together leave in
+// one vectored write: sixteen NOP-Ins waiting for the writer cost one write
+// system call, and arrive whole, in order, with consecutive StatSNs (RFC
+// 7143 §4.2.2.2).
+func TestWriteBatchOneSyscall(t *testing.T) {
+	if r, _ := syscallCounts(t); r < 0 {
+		t.Skip("no /proc/self/io")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	peer, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer peer.Close()
+
+	const n = 16
+	c := &conn{sess: &session{expCmdSN: 7, window: 32}, w: pdu.NewWriter(nc), out: make(chan outPDU, n), statSN: 100}
+	for i := range n {
+		o := outPDU{kind: outStatus, data: []byte{byte(i), 1, 2, 3, 4}}
+		in := o.h.NOPIn()
+		in.Init()
+		in.SetInitiatorTaskTag(uint32(i))
+		in.SetTargetTransferTag(pdu.ReservedTag)
+		c.out <- o
+	}
+	first := <-c.out
+	_, w0 := syscallCounts(t)
+	if !c.writeBatch(&first) {
+		t.Fatal("writeBatch reported the connection closing")
+	}
+	_, w1 := syscallCounts(t)
+	if got := w1 - w0; got != 1 {
+		t.Errorf("%d PDUs took %d write system calls, want 1", n, got)
+	}
+	r := pdu.NewReader(peer)
+	type seen struct{ ITT, StatSN, ExpCmdSN, MaxCmdSN uint32 }
+	var got, want []seen
+	for i := range n {
+		p, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &p.Header
+		got = append(got, seen{h.InitiatorTaskTag(), binary.BigEndian.Uint32(h[24:28]),
+			binary.BigEndian.Uint32(h[28:32]), binary.BigEndian.Uint32(h[32:36])})
+		want = append(want, seen{uint32(i), 100 + uint32(i), 7, 7 + 31})
+		if len(p.Data) != 5 || p.Data[0] != byte(i) {
+			t.Errorf("PDU %d: data % x", i, p.Data)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
