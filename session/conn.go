@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // ErrCmdSNGap is matched (errors.Is) by the error that ends a connection
@@ -54,6 +56,11 @@ var ErrSessionClosed = errors.New("session: session closed by the target")
 // because a command waited longer than Limits.DataOutTimeout for Data-Out
 // the initiator owed it (solicited by an R2T, or announced as unsolicited).
 var ErrDataOutTimeout = errors.New("session: Data-Out not received in time")
+
+// ErrWriteTimeout is matched (errors.Is) by the error ServeConn returns for
+// a connection dropped because one response could not be sent within
+// Limits.WriteTimeout: the initiator did not read what the target sent.
+var ErrWriteTimeout = errors.New("session: response not sent in time")
 
 // ErrNOPInTimeout is returned by ServeConn for a connection dropped because
 // the initiator did not answer a NOP-In ping within Limits.NOPInTimeout (RFC
@@ -270,6 +277,9 @@ func (c *conn) writeLoop() {
 func (c *conn) writeBatch(o *outPDU) bool {
 	var closeAfter, err error
 	yielded := false
+	if wt := c.srv.limits.WriteTimeout; wt > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(wt))
+	}
 	for {
 		if err = c.write(o); err != nil {
 			break
@@ -305,6 +315,10 @@ func (c *conn) writeBatch(o *outPDU) bool {
 	c.sent = c.sent[:0]
 	switch {
 	case err != nil:
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("%w: %v", ErrWriteTimeout, err)
+			c.log.Info("response not sent in time", "timeout", c.srv.limits.WriteTimeout)
+		}
 		c.log.Debug("write failed", "err", err)
 		c.drop(err)
 		return false
@@ -453,6 +467,12 @@ func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 	}
 	switch h.Opcode() {
 	case pdu.OpSCSICommand:
+		c.mu.Lock()
+		full := len(c.tasks) >= c.srv.limits.MaxPendingTasks
+		c.mu.Unlock()
+		if full {
+			return c.taskSetFull(h)
+		}
 		return c.handleCommand(h, ahs)
 	case pdu.OpSCSIDataOut:
 		return c.handleDataOut(h)
@@ -460,6 +480,35 @@ func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 		return c.handleTMF(h)
 	}
 	return c.rejectRequest(h, pdu.RejectCommandNotSupported)
+}
+
+// taskSetFull answers a command beyond Limits.MaxPendingTasks with SCSI
+// status TASK SET FULL (SAM-5 §5.3.1) and a residual underflow of its whole
+// Expected Data Transfer Length (RFC 7143 §11.4.5), having taken its place
+// in the command sequence and dropped its immediate data. Unsolicited
+// Data-Out that follows it finds no task and is dropped as for any ended
+// task.
+func (c *conn) taskSetFull(h *pdu.BHS) error {
+	if ok, err := c.admit(h); !ok || err != nil {
+		return err
+	}
+	if err := c.r.DiscardData(); err != nil {
+		return c.dataError(h, err)
+	}
+	cmd := h.SCSICommand()
+	c.log.Debug("TASK SET FULL", "itt", cmd.InitiatorTaskTag(), "max_pending_tasks", c.srv.limits.MaxPendingTasks)
+	o := outPDU{kind: outStatus}
+	r := o.h.SCSIResponse()
+	r.Init()
+	r.SetInitiatorTaskTag(cmd.InitiatorTaskTag())
+	r.SetResponse(pdu.ResponseCommandCompleted)
+	r.SetStatus(uint8(scsi.StatusTaskSetFull))
+	if n := cmd.ExpectedDataTransferLength(); n > 0 {
+		r.SetResidualUnderflow(true)
+		r.SetResidualCount(n)
+	}
+	c.send(&o)
+	return nil
 }
 
 // rejectRequest answers h with a Reject PDU (RFC 7143 §11.17). A rejected

@@ -108,6 +108,27 @@ type Limits struct {
 	// more than MaxLogins connections for longer than LoginTimeout.
 	// Default 128.
 	MaxLogins int
+	// WriteTimeout bounds how long the target may take to send one
+	// response (a status PDU, or the Data-In PDUs and status of one
+	// command) to an initiator that does not read what it is sent. RFC
+	// 7143 leaves the bound to the target; past it the connection is
+	// dropped with ErrWriteTimeout, which ends its tasks and frees their
+	// buffers, instead of holding them for as long as the initiator stays
+	// silent. While the writer waits, the target stops reading commands
+	// once its queues are full, so what a connection holds stays bounded
+	// by MaxTasks and the queues. Default 60 seconds; negative disables
+	// the bound.
+	WriteTimeout time.Duration
+	// MaxPendingTasks bounds the commands one connection holds at once:
+	// received and not yet answered, whether waiting for Data-Out,
+	// queued, running or held behind an ORDERED task. The command window
+	// advances as commands arrive (RFC 7143 §4.2.2.1), so without this
+	// bound an initiator could make the target hold a Data-Out buffer of
+	// up to MaxDataLength for every command it sends. A command beyond
+	// it is answered at once with SCSI status TASK SET FULL (SAM-5
+	// §5.3.1), nothing transferred, and the initiator retries it later.
+	// Default 128, the queue an open-iscsi session keeps (cmds_max).
+	MaxPendingTasks int
 }
 
 const (
@@ -118,6 +139,8 @@ const (
 	defaultMaxSessions    = 1024
 	defaultDataOutTimeout = 30 * time.Second
 	defaultMaxLogins      = 128
+	defaultWriteTimeout   = 60 * time.Second
+	defaultMaxPending     = 128
 )
 
 func (l Limits) withDefaults() Limits {
@@ -144,6 +167,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxLogins <= 0 {
 		l.MaxLogins = defaultMaxLogins
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = defaultWriteTimeout
+	}
+	if l.MaxPendingTasks <= 0 {
+		l.MaxPendingTasks = defaultMaxPending
 	}
 	return l
 }
@@ -530,6 +559,7 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 		t = r.srv.target(key.TargetName)
 	}
 	sess := newSession(r.srv, t, key, tsih, params)
+	sess.cid = cid
 	r.srv.mu.Lock()
 	r.srv.sessions[tsih] = sess
 	r.srv.mu.Unlock()
@@ -555,8 +585,22 @@ func (s *Server) admitSession(key login.SessionKey) error {
 	return fmt.Errorf("%w: %d sessions open (Limits.MaxSessions)", login.ErrOutOfResources, s.limits.MaxSessions)
 }
 
-// AddConnection implements login.SessionRegistry.
+// AddConnection implements login.SessionRegistry. A session here has one
+// connection (MaxConnections 1, RFC 7143 §13.2), so a login naming an open
+// session is refused: with another CID as 0x0206 Too many connections, and
+// with the CID in use (connection reinstatement, §6.3.4) as 0x0208 Can't
+// include in session, since this target cannot carry a session over to a
+// new connection; the connection in use is left alone either way. The
+// initiator recovers by session reinstatement instead (§6.3.5).
 func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uint16) (login.SessionParams, error) {
+	r.srv.mu.Lock()
+	sess := r.srv.sessions[tsih]
+	r.srv.mu.Unlock()
+	if sess != nil && sess.cid == cid &&
+		sess.nexus.InitiatorPort == scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID) &&
+		sess.targetName == key.TargetName {
+		return login.SessionParams{}, login.ErrCantIncludeInSession
+	}
 	return r.srv.registry.AddConnection(key, tsih, cid)
 }
 

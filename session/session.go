@@ -20,6 +20,9 @@ type session struct {
 	targetName string
 	params     login.SessionParams
 	nexus      disk.Nexus
+	// cid is the connection ID of the leading login, the session's one
+	// connection (set before the session is visible to other logins).
+	cid uint16
 
 	mu       sync.Mutex
 	expCmdSN uint32

@@ -319,7 +319,10 @@ func (lu *LU) writeRepeated(block []byte, off, size int64) error {
 
 // unmap serves UNMAP (SBC-4 §5.30). The parameter list is an 8-byte
 // header and 16-byte block descriptors; every descriptor is checked
-// before any is applied, so a bad list changes nothing.
+// before any is applied, so a bad list changes nothing. With the write
+// cache disabled (WCE zero, SBC-4 §6.5.5) the deallocation is flushed
+// before GOOD, as WRITE SAME with UNMAP is, so that blocks reported
+// unmapped (and read as zeros with LBPRZ) stay so after a power loss.
 func (lu *LU) unmap(req *Request) Response {
 	cdb := req.CDB
 	plen := int(binary.BigEndian.Uint16(cdb[7:]))
@@ -367,6 +370,9 @@ func (lu *LU) unmap(req *Request) Response {
 		if err := lu.dealloc.Deallocate(int64(lba)*lu.bs, int64(nb)*lu.bs); err != nil {
 			return writeError(err, lba)
 		}
+	}
+	if r, ok := lu.flushAfterWrite(false, 0); !ok {
+		return r
 	}
 	return good(0)
 }
