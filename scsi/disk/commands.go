@@ -61,6 +61,7 @@ const (
 	hWriteSame
 	hUnmap
 	hCompareAndWrite
+	hORWrite
 	hWriteAtomic
 	hSynchronizeCache
 	hPreFetch
@@ -160,6 +161,7 @@ func baseCommands() []command {
 		{op: scsi.OpRead16, usage: cat(u(0x88, 0x1e), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hRead},
 		{op: scsi.OpCompareAndWrite, usage: cat(u(0x89, 0x18), ffs(8), u(0, 0, 0, 0xff, group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hCompareAndWrite},
 		{op: scsi.OpWrite16, usage: cat(u(0x8a, 0x1a), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWrite},
+		{op: scsi.OpOrWrite, usage: cat(u(0x8b, 0x1a), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hORWrite},
 		{op: scsi.OpWriteAndVerify16, usage: cat(u(0x8e, 0x12), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
 		{op: scsi.OpVerify16, usage: cat(u(0x8f, 0x16), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hVerify},
 		{op: scsi.OpPreFetch16, usage: cat(u(0x90, 0x02), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hPreFetch},
@@ -293,6 +295,8 @@ func (lu *LU) dispatch(h handlerID, req *Request) Response {
 		return lu.unmap(req)
 	case hCompareAndWrite:
 		return lu.compareAndWrite(req)
+	case hORWrite:
+		return lu.orWrite(req)
 	case hWriteAtomic:
 		return lu.writeAtomic(req)
 	case hSynchronizeCache:
@@ -335,7 +339,7 @@ func (lu *LU) DataOutLength(cdb []byte) int {
 	}
 	n := int64(0)
 	switch c.handler {
-	case hWrite, hWriteAndVerify, hWriteAtomic:
+	case hWrite, hWriteAndVerify, hWriteAtomic, hORWrite:
 		_, tl := decodeLBA(cdb)
 		n = int64(tl) * lu.bs
 	case hCompareAndWrite:

@@ -116,7 +116,7 @@ func TestReportSupportedOperationCodes(t *testing.T) {
 			t.Fatalf("op %#x: its own usage data is rejected: %v", op, s)
 		}
 	}
-	if n != 60 {
+	if n != 61 {
 		t.Errorf("%d commands listed", n)
 	}
 	// RCTD adds timeouts descriptors.

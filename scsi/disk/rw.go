@@ -409,6 +409,46 @@ func (lu *LU) compareAndWrite(req *Request) Response {
 	return lu.writeDone(err, hasFUA(cdb), lba)
 }
 
+// orWrite serves ORWRITE(16) (SBC-4 §5.8) with BMOP zero, the only
+// operation of ORWRITE(16): each byte of the TRANSFER LENGTH blocks at
+// the LBA becomes its old value ORed with the byte of Data-Out, read,
+// combined and written as one operation atomic with respect to every
+// other command that writes the medium (as COMPARE AND WRITE is).
+// ORPROTECT is zero by the usage data (no protection information); a
+// TRANSFER LENGTH of zero changes nothing and is not an error; more than
+// MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB (SBC-4 §6.6.4). The
+// Data-Out buffer must hold every block: a partial OR would leave the
+// range half combined.
+func (lu *LU) orWrite(req *Request) Response {
+	cdb := req.CDB
+	lba, n := decodeLBA(cdb)
+	if n > lu.cfg.MaxTransferLength {
+		return invalidCDB(lengthField(cdb), -1)
+	}
+	if r, ok := lu.checkRangeBlocks(lba, uint64(n)); !ok {
+		return r
+	}
+	if n == 0 {
+		return good(0)
+	}
+	size := int64(n) * lu.bs
+	if int64(len(req.DataOut)) != size {
+		return shortDataOut()
+	}
+	buf := make([]byte, size)
+	lu.io.Lock()
+	if _, err := lu.be.ReadAt(buf, int64(lba)*lu.bs); err != nil {
+		lu.io.Unlock()
+		return readError(err, lba)
+	}
+	for i, b := range req.DataOut {
+		buf[i] |= b
+	}
+	_, err := lu.be.WriteAt(buf, int64(lba)*lu.bs)
+	lu.io.Unlock()
+	return lu.writeDone(err, hasFUA(cdb), lba)
+}
+
 // writeAtomic serves WRITE ATOMIC(16) (SBC-4 §5.48, §4.29): the write is
 // atomic with respect to every other command that reads or writes the
 // medium. ATOMIC BOUNDARY must be zero (MAXIMUM ATOMIC BOUNDARY SIZE is
