@@ -53,18 +53,22 @@ var knownFailures = map[string]map[string]string{
 		// error. Upstream stops at 255 blocks.
 		"CompareAndWrite.Simple":     "test bug: 256 blocks truncated to 0",
 		"CompareAndWrite.Miscompare": "test bug: 256 blocks truncated to 0",
-		// SANITIZE runs to completion before the command ends, so no
-		// command sees it in progress after a reset (SBC-4 §4.11).
-		"Sanitize.Reset": "not done: SANITIZE is never in progress when the next command comes",
+		// The test looks for the SANITIZE it started still in progress
+		// three seconds later; the 128 MiB memory medium is sanitized in
+		// milliseconds (scsi/disk TestSanitizeInProgress and
+		// TestSanitizeSurvivesAbort check the state while it lasts).
+		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
 	},
 	"upstream": {
 		// A SendTargets=All in a normal session is answered Reject: RFC
 		// 7143 Appendix C allows "All" only in a discovery session.
 		"iSCSISendTargets.Simple":  "SendTargets=All in a normal session",
 		"iSCSISendTargets.Invalid": "hangs, see hangs",
-		// SANITIZE runs to completion before the command ends, so no
-		// command sees it in progress after a reset (SBC-4 §4.11).
-		"Sanitize.Reset": "not done: SANITIZE is never in progress when the next command comes",
+		// The test looks for the SANITIZE it started still in progress
+		// three seconds later; the 128 MiB memory medium is sanitized in
+		// milliseconds (scsi/disk TestSanitizeInProgress and
+		// TestSanitizeSurvivesAbort check the state while it lasts).
+		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
 		// Runs only when MAXIMUM TRANSFER LENGTH covers its write; it
 		// wants exactly one PDU in libiscsi's out queue after queueing
 		// a WRITE(10), which unsolicited Data-Out (InitialR2T=No,

@@ -23,6 +23,9 @@ const (
 	// fSPC2Exempt: allowed while another I_T nexus holds an SPC-2
 	// reservation (SPC-2 §5.5.1 and SPC-4 §5.12.3).
 	fSPC2Exempt
+	// fDuringSanitize: runs while a sanitize operation is in progress
+	// (SBC-4 §4.11); every other command fails with SANITIZE IN PROGRESS.
+	fDuringSanitize
 )
 
 // resClass is how a command fares under a persistent reservation held by
@@ -117,8 +120,8 @@ func baseCommands() []command {
 	const group = 0x3f // GROUP NUMBER, six bits (SBC-4 §4.22)
 	return []command{
 		{op: scsi.OpTestUnitReady, usage: u(0x00, 0, 0, 0, 0, 0), flags: fMedium, res: resAllowed, handler: hTestUnitReady},
-		{op: scsi.OpRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fNoUA | fSPC2Exempt, handler: hRequestSense},
-		{op: scsi.OpInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fNoUA | fSPC2Exempt, handler: hInquiry},
+		{op: scsi.OpRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hRequestSense},
+		{op: scsi.OpInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hInquiry},
 		{op: scsi.OpModeSelect6, usage: u(0x15, 0x11, 0, 0, 0xff, 0), res: resWrite, handler: hModeSelect},
 		{op: scsi.OpReserve6, usage: u(0x16, 0, 0, 0, 0, 0), res: resOwn, handler: hReserve},
 		{op: scsi.OpRelease6, usage: u(0x17, 0, 0, 0, 0, 0), res: resOwn, flags: fSPC2Exempt, handler: hRelease},
@@ -170,8 +173,8 @@ func baseCommands() []command {
 		{op: scsi.OpWriteAtomic16, usage: cat(u(0x9c, 0x18), ffs(8), u(0, 0, 0xff, 0xff, group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAtomic},
 		{op: scsi.OpServiceActionIn16, sa: 0x10, hasSA: true, usage: cat(u(0x9e, 0x1f), make([]byte, 8), ffs(4), u(0, 0)), flags: fMedium, handler: hReadCapacity16},
 		{op: scsi.OpServiceActionIn16, sa: 0x12, hasSA: true, usage: cat(u(0x9e, 0x1f), ffs(12), u(0, 0)), flags: fMedium, res: resRead, handler: hGetLBAStatus},
-		{op: scsi.OpReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fNoUA | fSPC2Exempt, handler: hReportLUNs},
-		{op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true, usage: u(0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fSPC2Exempt, handler: hReportSupportedOpCodes},
+		{op: scsi.OpReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hReportLUNs},
+		{op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true, usage: u(0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fSPC2Exempt | fDuringSanitize, handler: hReportSupportedOpCodes},
 		{op: scsi.OpRead12, usage: cat(u(0xa8, 0x1e), ffs(8), u(group, 0)), flags: fMedium, res: resRead, handler: hRead},
 		{op: scsi.OpWrite12, usage: cat(u(0xaa, 0x1a), ffs(8), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWrite},
 		{op: scsi.OpWriteAndVerify12, usage: cat(u(0xae, 0x12), ffs(8), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
@@ -311,8 +314,6 @@ func (lu *LU) dispatch(h handlerID, req *Request) Response {
 		return lu.persistentReserveIn(req)
 	case hPersistentReserveOut:
 		return lu.persistentReserveOut(req)
-	case hSanitize:
-		return lu.sanitize(req)
 	case hReadDefectData:
 		return lu.readDefectData(req)
 	case hExtendedCopy:

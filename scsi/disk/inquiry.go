@@ -157,7 +157,9 @@ func (lu *LU) blockLimits() scsi.BlockLimits {
 
 // requestSense serves REQUEST SENSE (SPC-4 §6.39): a pending unit
 // attention is returned and cleared; with no medium, NOT READY, MEDIUM
-// NOT PRESENT; otherwise NO SENSE. DESC selects the format.
+// NOT PRESENT; during a sanitize operation, NOT READY, SANITIZE IN
+// PROGRESS with its progress indication (SBC-4 §4.11); otherwise NO
+// SENSE. DESC selects the format.
 func (lu *LU) requestSense(req *Request) Response {
 	cdb := req.CDB
 	desc := cdb[1]&0x01 != 0
@@ -168,7 +170,7 @@ func (lu *LU) requestSense(req *Request) Response {
 	} else if lu.noMedium.Load() {
 		s = scsi.NewSense(scsi.SenseNotReady, scsi.ASCMediumNotPresent)
 	} else if lu.sanitizing.Load() {
-		s = scsi.NewSense(scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress)
+		s = lu.sanitizeInProgress()
 	}
 	var buf [64]byte
 	var out []byte
