@@ -135,7 +135,7 @@ func (lu *LU) deviceIdentification(n Nexus) scsi.DeviceIdentification {
 func (lu *LU) blockLimits() scsi.BlockLimits {
 	c := lu.cfg
 	bl := scsi.BlockLimits{
-		WSNZ:                             true, // WRITE SAME with zero blocks is an error
+		WSNZ:                             false, // zero blocks: to the last LBA (SBC-4 §5.49)
 		MaxCompareAndWriteLength:         c.MaxCompareAndWriteLength,
 		OptimalTransferLengthGranularity: c.OptimalTransferLengthGranularity,
 		MaxTransferLength:                c.MaxTransferLength,

@@ -163,7 +163,7 @@ func TestInquiry(t *testing.T) {
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0xb0, 255), nil, 255)
 	c := lu.Config()
-	if len(d) != 64 || d[4]&1 != 1 || d[5] != c.MaxCompareAndWriteLength ||
+	if len(d) != 64 || d[4]&1 != 0 || d[5] != c.MaxCompareAndWriteLength ||
 		binary.BigEndian.Uint32(d[8:]) != c.MaxTransferLength ||
 		binary.BigEndian.Uint32(d[20:]) != c.MaxUnmapLBACount ||
 		binary.BigEndian.Uint32(d[24:]) != c.MaxUnmapBlockDescriptorCount ||

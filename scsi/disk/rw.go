@@ -252,18 +252,24 @@ func allZero(b []byte) bool {
 }
 
 // writeSame serves WRITE SAME(10/16) (SBC-4 §5.49, §5.50). The logical
-// unit reports WSNZ=1, so NUMBER OF LOGICAL BLOCKS zero is INVALID FIELD
-// IN CDB; more than MAXIMUM WRITE SAME LENGTH is too. With the UNMAP bit
-// (thin provisioning only) and zero data the range is deallocated, which
-// reads back as zeros (LBPRZ=1); NDOB (WRITE SAME(16)) means zero data
-// without a Data-Out buffer. ANCHOR is not supported (ANC_SUP=0).
+// unit reports WSNZ=0, so NUMBER OF LOGICAL BLOCKS zero writes from the
+// LBA through the last LBA (SBC-4 §5.49); a range longer than MAXIMUM
+// WRITE SAME LENGTH, given or implied, is INVALID FIELD IN CDB. With the
+// UNMAP bit (thin provisioning only) and zero data the range is
+// deallocated, which reads back as zeros (LBPRZ=1); NDOB (WRITE SAME(16))
+// means zero data without a Data-Out buffer. ANCHOR is not supported
+// (ANC_SUP=0).
 func (lu *LU) writeSame(req *Request) Response {
 	cdb := req.CDB
-	lba, n := decodeLBA(cdb)
-	if r, ok := lu.checkRangeBlocks(lba, uint64(n)); !ok {
+	lba, n32 := decodeLBA(cdb)
+	n := uint64(n32)
+	if r, ok := lu.checkRangeBlocks(lba, n); !ok {
 		return r
 	}
-	if n == 0 || uint64(n) > lu.cfg.MaxWriteSameLength {
+	if n == 0 {
+		n = lu.blocks() - lba
+	}
+	if n > lu.cfg.MaxWriteSameLength {
 		return invalidCDB(lengthField(cdb), -1)
 	}
 	unmap := cdb[1]&0x08 != 0
@@ -274,6 +280,9 @@ func (lu *LU) writeSame(req *Request) Response {
 		return shortDataOut()
 	case !ndob:
 		block = req.DataOut
+	}
+	if n == 0 {
+		return good(0) // from the LBA after the last: nothing to write
 	}
 	zero := ndob || allZero(block)
 	off, size := int64(lba)*lu.bs, int64(n)*lu.bs
