@@ -12,13 +12,14 @@ const (
 	vpdSupportedPages             = 0x00 // SPC-4 §7.8.14
 	vpdUnitSerialNumber           = 0x80 // SPC-4 §7.8.15
 	vpdDeviceIdentification       = 0x83 // SPC-4 §7.8.6
+	vpdThirdPartyCopy             = 0x8f // SPC-4 §7.8.17
 	vpdBlockLimits                = 0xb0 // SBC-4 §6.6.3
 	vpdBlockDeviceCharacteristics = 0xb1 // SBC-4 §6.6.2
 	vpdLogicalBlockProvisioning   = 0xb2 // SBC-4 §6.6.4
 )
 
 var vpdPages = [...]byte{vpdSupportedPages, vpdUnitSerialNumber, vpdDeviceIdentification,
-	vpdBlockLimits, vpdBlockDeviceCharacteristics, vpdLogicalBlockProvisioning}
+	vpdThirdPartyCopy, vpdBlockLimits, vpdBlockDeviceCharacteristics, vpdLogicalBlockProvisioning}
 
 // Version descriptors of the standard INQUIRY data (SPC-4 §6.6.2 table
 // 144): SAM-5, SPC-4, SBC-3.
@@ -45,6 +46,8 @@ func (lu *LU) inquiry(req *Request) Response {
 		p = scsi.UnitSerialNumber(lu.cfg.SerialNumber)
 	case vpdDeviceIdentification:
 		p = lu.deviceIdentification(req.Nexus)
+	case vpdThirdPartyCopy:
+		p = lu.thirdPartyCopy()
 	case vpdBlockLimits:
 		p = lu.blockLimits()
 	case vpdBlockDeviceCharacteristics:

@@ -130,7 +130,7 @@ func TestInquiry(t *testing.T) {
 		t.Fatalf("allocation length 5 returned %d bytes", r.DataInLen)
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0x00, 255), nil, 255)
-	if diff := cmp.Diff([]byte{0, 0, 0, 6, 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}, d); diff != "" {
+	if diff := cmp.Diff([]byte{0, 0, 0, 7, 0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2}, d); diff != "" {
 		t.Fatalf("supported VPD pages (-want +got):\n%s", diff)
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0x80, 255), nil, 255)
