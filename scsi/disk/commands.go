@@ -113,7 +113,9 @@ func cat(parts ...[]byte) []byte {
 
 // baseCommands is every command the logical unit can support. Byte 1 of
 // READ and WRITE (10/12/16) admits the obsolete FUA_NV bit (bit 1), which
-// initiators still set and the logical unit ignores (SBC-4 §5.15). [New]
+// initiators still set and the logical unit ignores (SBC-4 §5.15); byte 1
+// of SYNCHRONIZE CACHE (10/16) likewise admits the obsolete SYNC_NV bit
+// (bit 2, SBC-4 §5.26, §5.27), which libiscsi sets. [New]
 // copies the rows its configuration allows into the logical unit's own
 // table, which both dispatch and REPORT SUPPORTED OPERATION CODES read.
 func baseCommands() []command {
@@ -136,7 +138,7 @@ func baseCommands() []command {
 		{op: scsi.OpWriteAndVerify10, usage: cat(u(0x2e, 0x12), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
 		{op: scsi.OpVerify10, usage: cat(u(0x2f, 0x16), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resRead, handler: hVerify},
 		{op: scsi.OpPreFetch10, usage: cat(u(0x34, 0x02), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resRead, handler: hPreFetch},
-		{op: scsi.OpSynchronizeCache10, usage: cat(u(0x35, 0x02), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
+		{op: scsi.OpSynchronizeCache10, usage: cat(u(0x35, 0x06), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
 		{op: scsi.OpReadDefectData10, usage: u(0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fMedium, res: resRead, handler: hReadDefectData},
 		{op: scsi.OpWriteSame10, usage: cat(u(0x41, 0x08), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteSame},
 		{op: scsi.OpUnmap, usage: u(0x42, 0, 0, 0, 0, 0, group, 0xff, 0xff, 0), flags: fMedium | fWrite, res: resWrite, handler: hUnmap},
@@ -168,7 +170,7 @@ func baseCommands() []command {
 		{op: scsi.OpWriteAndVerify16, usage: cat(u(0x8e, 0x12), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
 		{op: scsi.OpVerify16, usage: cat(u(0x8f, 0x16), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hVerify},
 		{op: scsi.OpPreFetch16, usage: cat(u(0x90, 0x02), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hPreFetch},
-		{op: scsi.OpSynchronizeCache16, usage: cat(u(0x91, 0x02), ffs(12), u(group, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
+		{op: scsi.OpSynchronizeCache16, usage: cat(u(0x91, 0x06), ffs(12), u(group, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
 		{op: scsi.OpWriteSame16, usage: cat(u(0x93, 0x09), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteSame},
 		{op: scsi.OpWriteAtomic16, usage: cat(u(0x9c, 0x18), ffs(8), u(0, 0, 0xff, 0xff, group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAtomic},
 		{op: scsi.OpServiceActionIn16, sa: 0x10, hasSA: true, usage: cat(u(0x9e, 0x1f), make([]byte, 8), ffs(4), u(0, 0)), flags: fMedium, handler: hReadCapacity16},

@@ -435,3 +435,21 @@ func TestBackendErrors(t *testing.T) {
 	wantSense(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 3, 1, 0x08), make([]byte, 512), 0)), scsi.SenseMediumError, scsi.ASCWriteError, "FUA write with failing flush")
 	wantSense(t, first(run(lu, nexusA, []byte{0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, nil, 0)), scsi.SenseMediumError, scsi.ASCWriteError, "synchronize cache")
 }
+
+// TestSynchronizeCacheSyncNV checks that SYNCHRONIZE CACHE (10/16) take
+// the obsolete SYNC_NV bit (SBC-4 §5.26, §5.27) as initiators send it:
+// GOOD with the medium in, NOT READY, MEDIUM NOT PRESENT with it ejected
+// (libiscsi's NoMedia.NoMediaSBC), never INVALID FIELD IN CDB.
+func TestSynchronizeCacheSyncNV(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{Removable: true})
+	ready(t, lu, nexusA)
+	sync10 := []byte{0x35, 0x06, 0, 0, 0, 0, 0, 0, 1, 0}
+	sync16 := []byte{0x91, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}
+	for _, c := range [][]byte{sync10, sync16} {
+		mustGood(t, first(run(lu, nexusA, c, nil, 0)), "SYNCHRONIZE CACHE with SYNC_NV and IMMED")
+	}
+	mustGood(t, first(run(lu, nexusA, []byte{0x1b, 0, 0, 0, 0x02, 0}, nil, 0)), "eject")
+	for _, c := range [][]byte{sync10, sync16} {
+		wantSense(t, first(run(lu, nexusA, c, nil, 0)), scsi.SenseNotReady, scsi.ASCMediumNotPresent, "SYNCHRONIZE CACHE without medium")
+	}
+}
