@@ -4,83 +4,157 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-iscsi/iscsi/internal/peertest"
+	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/scsi"
 	"github.com/go-iscsi/iscsi/scsi/disk"
 	"github.com/go-iscsi/iscsi/session"
 )
 
-// conformanceBlocks is the MAXIMUM TRANSFER LENGTH of the conformance
-// disk: WriteSame16.Unmap writes and reads 65536 blocks in one command.
-const conformanceBlocks = 65536
+// conformanceCHAP is the CHAP user and secret of the "chap"
+// configuration, sent in the URL as iscsi://user%secret@host/...
+const conformanceCHAPUser, conformanceCHAPSecret = "conform", "conformance-secret"
 
 // startConformanceTarget serves interopTarget with a 128 MiB thin
-// provisioned memory disk at LUN 0 that moves up to conformanceBlocks
-// blocks (32 MiB) in one command, and returns its address.
-func startConformanceTarget(t *testing.T) string {
+// provisioned memory disk at LUN 0, configured by cfg, with the default
+// limits: a MAXIMUM TRANSFER LENGTH of 65536 blocks (32 MiB) and a
+// per-command buffer to match, which WriteSame16.Unmap needs. It listens
+// on portals addresses of one portal group, and returns them; chap
+// requires CHAP with conformanceCHAPUser.
+func startConformanceTarget(t *testing.T, cfg disk.Config, portals int, chap bool) []string {
 	t.Helper()
-	lu, err := disk.New(disk.NewMemory(128<<20), disk.Config{
-		SerialNumber: "CONFORM0", ThinProvisioning: true, MaxTransferLength: conformanceBlocks,
-	})
+	cfg.SerialNumber, cfg.ThinProvisioning = "CONFORM0", true
+	lu, err := disk.New(disk.NewMemory(128<<20), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l0, _ := scsi.EncodeLUN(0)
-	srv := &session.Server{
-		Targets: []session.Target{{Name: interopTarget, Alias: "conformance", LUNs: map[scsi.LUN]session.LogicalUnit{l0: lu}}},
-		Limits:  session.Limits{MaxDataLength: conformanceBlocks * 512},
+	tgt := session.Target{Name: interopTarget, Alias: "conformance", LUNs: map[scsi.LUN]session.LogicalUnit{l0: lu}}
+	srv := &session.Server{}
+	if chap {
+		tgt.AuthMethods = []string{"CHAP"}
+		srv.CHAP = func(_, _, user string) (string, *login.CHAPCredentials, bool) {
+			return conformanceCHAPSecret, nil, user == conformanceCHAPUser
+		}
 	}
-	return listenAndServe(t, srv)
+	srv.Targets = []session.Target{tgt}
+	var addrs []string
+	for range portals {
+		addrs = append(addrs, listenAndServe(t, srv))
+	}
+	return addrs
+}
+
+// conformanceConfig is one configuration of the logical unit and the
+// target that TestConformanceLibiscsi runs iscsi-test-cu against.
+type conformanceConfig struct {
+	name    string
+	disk    disk.Config
+	portals int  // portals of the target; 2 passes a multipath URL
+	chap    bool // CHAP required, credentials in the URL
+	// suites are the suites run, by name; nil runs every suite.
+	suites []string
+}
+
+// conformanceConfigs are the configurations TestConformanceLibiscsi runs:
+// the default runs every suite; the others run the suites whose outcome
+// depends on what they change.
+var conformanceConfigs = []conformanceConfig{
+	{name: "default", portals: 1},
+	// A read-only LU (SBC-4 §4.6): every command that changes the medium
+	// gets DATA PROTECT, WRITE PROTECTED. Of libiscsi's suites only
+	// ReadOnly checks that (it skips on a writable LU); the write suites
+	// expect a writable LU and are not run. The reading suites run to
+	// check nothing else changes.
+	{name: "readonly", disk: disk.Config{ReadOnly: true}, portals: 1, suites: []string{
+		"ReadOnly", "Read10", "Read16", "Verify16", "Inquiry", "ModeSense6", "TestUnitReady", "ReadCapacity16"}},
+	// A removable LU (RMB=1, SPC-4 §6.6.2): PREVENT ALLOW MEDIUM REMOVAL
+	// and START STOP UNIT with LOEJ eject and load the medium.
+	{name: "removable", disk: disk.Config{Removable: true}, portals: 1, suites: []string{
+		"PreventAllow", "StartStopUnit", "NoMedia", "TestUnitReady", "Inquiry", "ReadCapacity16"}},
+	// Two portals of one target: iscsi-test-cu logs in through both
+	// (a second URL), as two initiators.
+	{name: "multipath", portals: 2, suites: []string{"MultipathIO"}},
+	// CHAP (RFC 7143 §12.1.3) with the credentials in the URL.
+	{name: "chap", portals: 1, chap: true, suites: []string{"TestUnitReady", "Inquiry", "Read10", "Write10", "iSCSIcmdsn", "iSCSITMF"}},
 }
 
 // upstreamCommit is the commit of github.com/sahlberg/libiscsi whose
 // iscsi-test-cu LIBISCSI_UPSTREAM is expected to point to.
 const upstreamCommit = "65ebd1415455d5016043a437aeec75e57b3bf043"
 
-// knownFailures lists the tests of an iscsi-test-cu version that fail
-// against the target today, each with the reason. Any other failure fails
-// TestConformanceLibiscsi; a listed test that passes is logged so that the
-// entry can go.
+// knownFailures lists the tests that fail against the target today, by
+// configuration and iscsi-test-cu version ("default/1.19"), each with the
+// reason. Any other failure fails TestConformanceLibiscsi; a listed test
+// that passes is logged so that the entry can go.
 var knownFailures = map[string]map[string]string{
-	"1.19": {
+	"default/1.19": {
+		// The test writes blocks of 0xFF with WRITE SAME(10) and the
+		// UNMAP bit, NUMBER OF LOGICAL BLOCKS zero (to the last LBA,
+		// WSNZ=0), and wants them to read back as zeros; its WRITE
+		// SAME(16) twin clears the buffer first. A deallocated block
+		// reads as zeros here (LBPRZ=1), so a block may be deallocated
+		// only when the data is zeros; other data is written (SBC-4
+		// §4.7.3.4, §5.49).
+		"WriteSame10.UnmapUntilEnd": "test bug: unmaps with 0xFF data and expects zeros",
 		// The 1.19 test sends 256 blocks, which the 8-bit NUMBER OF
 		// LOGICAL BLOCKS field truncates to 0, and wants INVALID FIELD
 		// IN CDB; SBC-4 §5.3 makes zero blocks a no-op that is not an
 		// error. Upstream stops at 255 blocks.
 		"CompareAndWrite.Simple":     "test bug: 256 blocks truncated to 0",
 		"CompareAndWrite.Miscompare": "test bug: 256 blocks truncated to 0",
-		// SANITIZE runs to completion before the command ends, so no
-		// command sees it in progress after a reset (SBC-4 §4.11).
-		"Sanitize.Reset": "not done: SANITIZE is never in progress when the next command comes",
+		// The test looks for the SANITIZE it started still in progress
+		// three seconds later; the 128 MiB memory medium is sanitized in
+		// milliseconds (scsi/disk TestSanitizeInProgress and
+		// TestSanitizeSurvivesAbort check the state while it lasts).
+		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
 	},
-	"upstream": {
-		// A SendTargets=All in a normal session is answered Reject: RFC
-		// 7143 Appendix C allows "All" only in a discovery session.
+	"default/upstream": {
+		// The test writes blocks of 0xFF with WRITE SAME(10) and the
+		// UNMAP bit, NUMBER OF LOGICAL BLOCKS zero (to the last LBA,
+		// WSNZ=0), and wants them to read back as zeros; its WRITE
+		// SAME(16) twin clears the buffer first. A deallocated block
+		// reads as zeros here (LBPRZ=1), so a block may be deallocated
+		// only when the data is zeros; other data is written (SBC-4
+		// §4.7.3.4, §5.49).
+		"WriteSame10.UnmapUntilEnd": "test bug: unmaps with 0xFF data and expects zeros",
+		// libiscsi's discovery sends SendTargets=All in the test's normal
+		// session. RFC 7143 Appendix C: the value All "MUST be supported
+		// on a discovery session and MUST NOT be supported on an
+		// operational session"; the key is answered SendTargets=Reject,
+		// which libiscsi takes for a failed discovery.
 		"iSCSISendTargets.Simple":  "SendTargets=All in a normal session",
 		"iSCSISendTargets.Invalid": "hangs, see hangs",
-		// SANITIZE runs to completion before the command ends, so no
-		// command sees it in progress after a reset (SBC-4 §4.11).
-		"Sanitize.Reset": "not done: SANITIZE is never in progress when the next command comes",
+		// The test looks for the SANITIZE it started still in progress
+		// three seconds later; the 128 MiB memory medium is sanitized in
+		// milliseconds (scsi/disk TestSanitizeInProgress and
+		// TestSanitizeSurvivesAbort check the state while it lasts).
+		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
 		// Runs only when MAXIMUM TRANSFER LENGTH covers its write; it
 		// wants exactly one PDU in libiscsi's out queue after queueing
 		// a WRITE(10), which unsolicited Data-Out (InitialR2T=No,
 		// RFC 7143 §13.10) seemingly adds to (not analysed further).
 		"iSCSITMF.AbortTaskSimpleAsync": "counts libiscsi's queued PDUs",
-		"WriteSame16.Unmap":             "not done: 65536-block transfers",
 	},
 }
 
-// hangs lists the tests of an iscsi-test-cu version that never end against
-// the target, with the reason; they are not run and count as failed.
+// hangs lists the tests that never end against the target, keyed as
+// knownFailures, with the reason; they are not run and count as failed.
 var hangs = map[string]map[string]string{
-	"upstream": {
-		// The Text Response "SendTargetsPlease=NotUnderstood" (RFC 7143
-		// §6.2.1) is no discovery text to libiscsi: it drops the
-		// connection, and the test polls the old one for ever.
+	"default/upstream": {
+		// The first request is the unknown key SendTargetsPlease, which
+		// RFC 7143 §6.2.1 answers SendTargetsPlease=NotUnderstood. That
+		// is no discovery text to libiscsi: it fails the request, drops
+		// the connection and starts a reconnect that never sends its
+		// Login Request while the test polls; the next request waits
+		// for ever. A Reject PDU would end each request cleanly, but
+		// answering a key not understood otherwise than NotUnderstood
+		// breaks §6.2.1's MUST.
 		"iSCSISendTargets.Invalid": "libiscsi waits on a connection it dropped",
 	},
 }
@@ -128,58 +202,72 @@ func cuRuns(leaves []string, hang map[string]string) []string {
 	return runs
 }
 
-// TestConformanceLibiscsi runs every test of libiscsi's iscsi-test-cu with
-// --dataloss and --allow-sanitize against a memory disk and logs the
-// passed, skipped and failed counts, one iscsi-test-cu process per suite
-// (per test in a suite with a test that hangs, which is left out): the
-// Debian build on PATH (libiscsi 1.19), and the upstream build of
-// upstreamCommit when LIBISCSI_UPSTREAM names its iscsi-test-cu (that part
-// is skipped otherwise, even in CI, which has no copy of it). A failure
-// not in knownFailures fails the test.
+// TestConformanceLibiscsi runs libiscsi's iscsi-test-cu with --dataloss
+// and --allow-sanitize against the target in each of conformanceConfigs
+// (a subtest each: every suite for "default", the suites of the
+// configuration for the others) and logs the passed, skipped and failed
+// counts, one iscsi-test-cu process per suite (per test in a suite with a
+// test that hangs, which is left out): the Debian build on PATH (libiscsi
+// 1.19), and the upstream build of upstreamCommit when LIBISCSI_UPSTREAM
+// names its iscsi-test-cu (that part is skipped otherwise, even in CI,
+// which has no copy of it). A failure not in knownFailures fails the
+// test.
 func TestConformanceLibiscsi(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole conformance suite takes minutes")
 	}
-	suites := []struct{ name, tool string }{{"1.19", "iscsi-test-cu"}}
+	tools := []struct{ name, tool string }{{"1.19", "iscsi-test-cu"}}
 	if p := os.Getenv("LIBISCSI_UPSTREAM"); p != "" {
 		t.Logf("upstream iscsi-test-cu %s, expected to be built from libiscsi %s", p, upstreamCommit)
-		suites = append(suites, struct{ name, tool string }{"upstream", p})
+		tools = append(tools, struct{ name, tool string }{"upstream", p})
 	}
-	for _, s := range suites {
-		t.Run(s.name, func(t *testing.T) {
-			peertest.Require(t, s.tool)
-			// A fresh target per suite: the tests leave reservations,
-			// data and mode changes behind.
-			url := "iscsi://" + startConformanceTarget(t) + "/" + interopTarget + "/0"
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			names, verdicts, out := runCU(t, ctx, s.tool, url, hangs[s.name])
-			counts := map[string]int{}
-			for i, name := range names {
-				counts[verdicts[i]]++
-				why, known := knownFailures[s.name][name]
-				switch {
-				case verdicts[i] == "FAILED" && known:
-					t.Logf("%s: FAILED as known: %s", name, why)
-				case verdicts[i] == "FAILED":
-					t.Errorf("%s: FAILED", name)
-				case known:
-					t.Logf("%s: %s, no longer a known failure", name, verdicts[i])
+	for _, cfg := range conformanceConfigs {
+		for _, s := range tools {
+			key := cfg.name + "/" + s.name
+			t.Run(key, func(t *testing.T) {
+				peertest.Require(t, s.tool)
+				// A fresh target per run: the tests leave reservations,
+				// data and mode changes behind.
+				var urls []string
+				for _, addr := range startConformanceTarget(t, cfg.disk, cfg.portals, cfg.chap) {
+					cred := ""
+					if cfg.chap {
+						cred = conformanceCHAPUser + "%" + conformanceCHAPSecret + "@"
+					}
+					urls = append(urls, "iscsi://"+cred+addr+"/"+interopTarget+"/0")
 				}
-			}
-			t.Logf("libiscsi %s: %d passed, %d skipped, %d failed of %d",
-				s.name, counts["passed"], counts["skipped"], counts["FAILED"], len(names))
-			if t.Failed() {
-				t.Logf("output:\n%s", out)
-			}
-		})
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				names, verdicts, out := runCU(t, ctx, s.tool, urls, hangs[key], cfg.suites)
+				counts := map[string]int{}
+				for i, name := range names {
+					counts[verdicts[i]]++
+					why, known := knownFailures[key][name]
+					switch {
+					case verdicts[i] == "FAILED" && known:
+						t.Logf("%s: FAILED as known: %s", name, why)
+					case verdicts[i] == "FAILED":
+						t.Errorf("%s: FAILED", name)
+					case known:
+						t.Logf("%s: %s, no longer a known failure", name, verdicts[i])
+					}
+				}
+				t.Logf("%s, libiscsi %s: %d passed, %d skipped, %d failed of %d",
+					cfg.name, s.name, counts["passed"], counts["skipped"], counts["FAILED"], len(names))
+				if t.Failed() {
+					t.Logf("output:\n%s", out)
+				}
+			})
+		}
 	}
 }
 
-// runCU runs every test of the iscsi-test-cu tool against url, one process
-// per suite of [cuRuns], and returns each test's verdict and the output.
-// The tests of hang are not run and count as failed.
-func runCU(t *testing.T, ctx context.Context, tool, url string, hang map[string]string) (names, verdicts []string, out string) {
+// runCU runs the tests of the iscsi-test-cu tool against urls (a second
+// URL is the multipath one), one process per suite of [cuRuns], and
+// returns each test's verdict and the output. Only the suites named in
+// suites run, all of them when it is nil. The tests of hang are not run
+// and count as failed.
+func runCU(t *testing.T, ctx context.Context, tool string, urls []string, hang map[string]string, suites []string) (names, verdicts []string, out string) {
 	t.Helper()
 	list, err := peertest.LibiscsiTool(t, ctx, tool, "--list")
 	if err != nil {
@@ -187,12 +275,16 @@ func runCU(t *testing.T, ctx context.Context, tool, url string, hang map[string]
 	}
 	var b strings.Builder
 	for _, run := range cuRuns(cuLeaves(list), hang) {
+		if suites != nil && !slices.Contains(suites, strings.SplitN(run, ".", 2)[0]) {
+			continue
+		}
 		if why, ok := hang[run]; ok {
 			t.Logf("%s: not run: %s", run, why)
 			names, verdicts = append(names, run), append(verdicts, "FAILED")
 			continue
 		}
-		o, err := peertest.LibiscsiTool(t, ctx, tool, "--dataloss", "--allow-sanitize", "--test=ALL."+run, url)
+		args := append([]string{"--dataloss", "--allow-sanitize", "--test=ALL." + run}, urls...)
+		o, err := peertest.LibiscsiTool(t, ctx, tool, args...)
 		n, v := cuQualifiedVerdicts(o)
 		if len(n) == 0 {
 			t.Errorf("%s: did not run: %v\n%s", run, err, o)
@@ -222,7 +314,7 @@ func TestConformanceLibiscsiTGTD(t *testing.T) {
 			d := peertest.StartTGTD(t, peertest.Target{Name: name})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			_, verdicts, _ := runCU(t, ctx, s.tool, d.URL(name, 1).String(), nil)
+			_, verdicts, _ := runCU(t, ctx, s.tool, []string{d.URL(name, 1).String()}, nil, nil)
 			counts := map[string]int{}
 			for _, v := range verdicts {
 				counts[v]++

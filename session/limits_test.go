@@ -1,7 +1,9 @@
 package session
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"runtime"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // idleSessionBudget bounds the memory of one idle session.
@@ -138,4 +142,39 @@ func TestDataOutTimeout(t *testing.T) {
 		t.Fatalf("ServeConn: %v, want ErrDataOutTimeout", err)
 	}
 	in.served <- nil
+}
+
+// TestDefaultLimitsMoveMaximumTransfer checks that the default
+// Limits.MaxDataLength carries one command of the default MAXIMUM
+// TRANSFER LENGTH of a scsi/disk logical unit (65536 blocks of 512 bytes,
+// SBC-4 §6.6.3) both ways: a WRITE(16) and a READ(16) of that length
+// complete with GOOD, no residual, and the data read is the data written.
+func TestDefaultLimitsMoveMaximumTransfer(t *testing.T) {
+	const blocks = 65536
+	lu, err := disk.New(disk.NewMemory(blocks*512), disk.Config{SerialNumber: "DEFAULTS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l0, _ := scsi.EncodeLUN(0)
+	srv := &Server{Targets: []Target{{Name: testTarget, LUNs: map[scsi.LUN]LogicalUnit{l0: lu}}}}
+	in := dial(t, srv, nil, pdu.ISID{0x80, 0, 0, 0, 0, 9})
+	data := make([]byte, blocks*512)
+	for i := range data {
+		data[i] = byte(i * 7 / 512)
+	}
+	rw := func(op byte) []byte {
+		c := make([]byte, 16)
+		c[0] = op
+		binary.BigEndian.PutUint32(c[10:], blocks)
+		return c
+	}
+	in.command(0, []byte{0, 0, 0, 0, 0, 0}, 0, false, nil) // the power-on unit attention
+	w := in.command(0, rw(0x8a), uint32(len(data)), false, data)
+	if w.Status != scsi.StatusGood || w.Residual != 0 {
+		t.Fatalf("WRITE(16) of %d blocks: status %v residual %d sense % x", blocks, w.Status, w.Residual, w.Sense)
+	}
+	r := in.command(0, rw(0x88), uint32(len(data)), true, nil)
+	if r.Status != scsi.StatusGood || r.Residual != 0 || !bytes.Equal(r.Data, data) {
+		t.Fatalf("READ(16) of %d blocks: status %v residual %d, %d bytes, same data %v", blocks, r.Status, r.Residual, len(r.Data), bytes.Equal(r.Data, data))
+	}
 }

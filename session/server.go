@@ -77,7 +77,12 @@ type Limits struct {
 	MaxTasks int
 	// MaxDataLength bounds the buffer of one command: Data-In beyond it
 	// is not returned (the residual says so, RFC 7143 §11.4.5) and a
-	// Data-Out longer than it fails the command. Default 16 MiB.
+	// Data-Out longer than it fails the command. Default 32 MiB, the
+	// default MAXIMUM TRANSFER LENGTH of a scsi/disk logical unit with
+	// 512-byte blocks (65536 blocks). Each command's buffer is allocated
+	// when the command arrives, as long as the CDB asks for (at most the
+	// ExpectedDataTransferLength and this limit), so a connection holds
+	// at most MaxTasks such buffers.
 	MaxDataLength uint32
 	// LoginTimeout bounds the login phase of a connection (RFC 7143
 	// §6.3). Default 30 seconds.
@@ -134,7 +139,7 @@ type Limits struct {
 const (
 	defaultCmdSNWindow    = 32
 	defaultMaxTasks       = 32
-	defaultMaxDataLength  = 16 << 20
+	defaultMaxDataLength  = 32 << 20
 	defaultLoginTimeout   = 30 * time.Second
 	defaultMaxSessions    = 1024
 	defaultDataOutTimeout = 30 * time.Second

@@ -23,6 +23,9 @@ const (
 	// fSPC2Exempt: allowed while another I_T nexus holds an SPC-2
 	// reservation (SPC-2 §5.5.1 and SPC-4 §5.12.3).
 	fSPC2Exempt
+	// fDuringSanitize: runs while a sanitize operation is in progress
+	// (SBC-4 §4.11); every other command fails with SANITIZE IN PROGRESS.
+	fDuringSanitize
 )
 
 // resClass is how a command fares under a persistent reservation held by
@@ -61,6 +64,7 @@ const (
 	hWriteSame
 	hUnmap
 	hCompareAndWrite
+	hORWrite
 	hWriteAtomic
 	hSynchronizeCache
 	hPreFetch
@@ -109,15 +113,17 @@ func cat(parts ...[]byte) []byte {
 
 // baseCommands is every command the logical unit can support. Byte 1 of
 // READ and WRITE (10/12/16) admits the obsolete FUA_NV bit (bit 1), which
-// initiators still set and the logical unit ignores (SBC-4 §5.15). [New]
+// initiators still set and the logical unit ignores (SBC-4 §5.15); byte 1
+// of SYNCHRONIZE CACHE (10/16) likewise admits the obsolete SYNC_NV bit
+// (bit 2, SBC-4 §5.26, §5.27), which libiscsi sets. [New]
 // copies the rows its configuration allows into the logical unit's own
 // table, which both dispatch and REPORT SUPPORTED OPERATION CODES read.
 func baseCommands() []command {
 	const group = 0x3f // GROUP NUMBER, six bits (SBC-4 §4.22)
 	return []command{
 		{op: scsi.OpTestUnitReady, usage: u(0x00, 0, 0, 0, 0, 0), flags: fMedium, res: resAllowed, handler: hTestUnitReady},
-		{op: scsi.OpRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fNoUA | fSPC2Exempt, handler: hRequestSense},
-		{op: scsi.OpInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fNoUA | fSPC2Exempt, handler: hInquiry},
+		{op: scsi.OpRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hRequestSense},
+		{op: scsi.OpInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hInquiry},
 		{op: scsi.OpModeSelect6, usage: u(0x15, 0x11, 0, 0, 0xff, 0), res: resWrite, handler: hModeSelect},
 		{op: scsi.OpReserve6, usage: u(0x16, 0, 0, 0, 0, 0), res: resOwn, handler: hReserve},
 		{op: scsi.OpRelease6, usage: u(0x17, 0, 0, 0, 0, 0), res: resOwn, flags: fSPC2Exempt, handler: hRelease},
@@ -132,7 +138,7 @@ func baseCommands() []command {
 		{op: scsi.OpWriteAndVerify10, usage: cat(u(0x2e, 0x12), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
 		{op: scsi.OpVerify10, usage: cat(u(0x2f, 0x16), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resRead, handler: hVerify},
 		{op: scsi.OpPreFetch10, usage: cat(u(0x34, 0x02), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resRead, handler: hPreFetch},
-		{op: scsi.OpSynchronizeCache10, usage: cat(u(0x35, 0x02), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
+		{op: scsi.OpSynchronizeCache10, usage: cat(u(0x35, 0x06), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
 		{op: scsi.OpReadDefectData10, usage: u(0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fMedium, res: resRead, handler: hReadDefectData},
 		{op: scsi.OpWriteSame10, usage: cat(u(0x41, 0x08), ffs(4), u(group, 0xff, 0xff, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteSame},
 		{op: scsi.OpUnmap, usage: u(0x42, 0, 0, 0, 0, 0, group, 0xff, 0xff, 0), flags: fMedium | fWrite, res: resWrite, handler: hUnmap},
@@ -160,16 +166,17 @@ func baseCommands() []command {
 		{op: scsi.OpRead16, usage: cat(u(0x88, 0x1e), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hRead},
 		{op: scsi.OpCompareAndWrite, usage: cat(u(0x89, 0x18), ffs(8), u(0, 0, 0, 0xff, group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hCompareAndWrite},
 		{op: scsi.OpWrite16, usage: cat(u(0x8a, 0x1a), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWrite},
+		{op: scsi.OpOrWrite, usage: cat(u(0x8b, 0x1a), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hORWrite},
 		{op: scsi.OpWriteAndVerify16, usage: cat(u(0x8e, 0x12), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
 		{op: scsi.OpVerify16, usage: cat(u(0x8f, 0x16), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hVerify},
 		{op: scsi.OpPreFetch16, usage: cat(u(0x90, 0x02), ffs(12), u(group, 0)), flags: fMedium, res: resRead, handler: hPreFetch},
-		{op: scsi.OpSynchronizeCache16, usage: cat(u(0x91, 0x02), ffs(12), u(group, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
+		{op: scsi.OpSynchronizeCache16, usage: cat(u(0x91, 0x06), ffs(12), u(group, 0)), flags: fMedium, res: resWrite, handler: hSynchronizeCache},
 		{op: scsi.OpWriteSame16, usage: cat(u(0x93, 0x09), ffs(12), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteSame},
 		{op: scsi.OpWriteAtomic16, usage: cat(u(0x9c, 0x18), ffs(8), u(0, 0, 0xff, 0xff, group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAtomic},
 		{op: scsi.OpServiceActionIn16, sa: 0x10, hasSA: true, usage: cat(u(0x9e, 0x1f), make([]byte, 8), ffs(4), u(0, 0)), flags: fMedium, handler: hReadCapacity16},
 		{op: scsi.OpServiceActionIn16, sa: 0x12, hasSA: true, usage: cat(u(0x9e, 0x1f), ffs(12), u(0, 0)), flags: fMedium, res: resRead, handler: hGetLBAStatus},
-		{op: scsi.OpReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fNoUA | fSPC2Exempt, handler: hReportLUNs},
-		{op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true, usage: u(0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fSPC2Exempt, handler: hReportSupportedOpCodes},
+		{op: scsi.OpReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fNoUA | fSPC2Exempt | fDuringSanitize, handler: hReportLUNs},
+		{op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true, usage: u(0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fSPC2Exempt | fDuringSanitize, handler: hReportSupportedOpCodes},
 		{op: scsi.OpRead12, usage: cat(u(0xa8, 0x1e), ffs(8), u(group, 0)), flags: fMedium, res: resRead, handler: hRead},
 		{op: scsi.OpWrite12, usage: cat(u(0xaa, 0x1a), ffs(8), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWrite},
 		{op: scsi.OpWriteAndVerify12, usage: cat(u(0xae, 0x12), ffs(8), u(group, 0)), flags: fMedium | fWrite, res: resWrite, handler: hWriteAndVerify},
@@ -293,6 +300,8 @@ func (lu *LU) dispatch(h handlerID, req *Request) Response {
 		return lu.unmap(req)
 	case hCompareAndWrite:
 		return lu.compareAndWrite(req)
+	case hORWrite:
+		return lu.orWrite(req)
 	case hWriteAtomic:
 		return lu.writeAtomic(req)
 	case hSynchronizeCache:
@@ -307,8 +316,6 @@ func (lu *LU) dispatch(h handlerID, req *Request) Response {
 		return lu.persistentReserveIn(req)
 	case hPersistentReserveOut:
 		return lu.persistentReserveOut(req)
-	case hSanitize:
-		return lu.sanitize(req)
 	case hReadDefectData:
 		return lu.readDefectData(req)
 	case hExtendedCopy:
@@ -335,7 +342,7 @@ func (lu *LU) DataOutLength(cdb []byte) int {
 	}
 	n := int64(0)
 	switch c.handler {
-	case hWrite, hWriteAndVerify, hWriteAtomic:
+	case hWrite, hWriteAndVerify, hWriteAtomic, hORWrite:
 		_, tl := decodeLBA(cdb)
 		n = int64(tl) * lu.bs
 	case hCompareAndWrite:

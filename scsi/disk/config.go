@@ -67,7 +67,9 @@ type Config struct {
 
 	// MaxTransferLength is the MAXIMUM TRANSFER LENGTH in logical blocks
 	// (SBC-4 §6.6.3); a longer READ or WRITE fails with INVALID FIELD IN
-	// CDB. Default 8 MiB worth of blocks.
+	// CDB. Default 32 MiB worth of blocks (65536 blocks of 512 bytes),
+	// which is the default per-command buffer of session.Limits
+	// MaxDataLength.
 	MaxTransferLength uint32
 	// OptimalTransferLength is the OPTIMAL TRANSFER LENGTH in blocks;
 	// default MaxTransferLength.
@@ -133,6 +135,10 @@ func printableASCII(s string) bool {
 	return true
 }
 
+// defaultMaxTransferBytes is the default MAXIMUM TRANSFER LENGTH in
+// bytes.
+const defaultMaxTransferBytes = 32 << 20
+
 func (c Config) withDefaults() (Config, error) {
 	if c.BlockSize == 0 {
 		c.BlockSize = 512
@@ -164,7 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	bs := uint64(c.BlockSize)
 	if c.MaxTransferLength == 0 {
-		c.MaxTransferLength = uint32((8 << 20) / bs)
+		c.MaxTransferLength = uint32(defaultMaxTransferBytes / bs)
 	}
 	if c.OptimalTransferLength == 0 {
 		c.OptimalTransferLength = c.MaxTransferLength

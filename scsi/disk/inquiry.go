@@ -12,13 +12,14 @@ const (
 	vpdSupportedPages             = 0x00 // SPC-4 §7.8.14
 	vpdUnitSerialNumber           = 0x80 // SPC-4 §7.8.15
 	vpdDeviceIdentification       = 0x83 // SPC-4 §7.8.6
+	vpdThirdPartyCopy             = 0x8f // SPC-4 §7.8.17
 	vpdBlockLimits                = 0xb0 // SBC-4 §6.6.3
 	vpdBlockDeviceCharacteristics = 0xb1 // SBC-4 §6.6.2
 	vpdLogicalBlockProvisioning   = 0xb2 // SBC-4 §6.6.4
 )
 
 var vpdPages = [...]byte{vpdSupportedPages, vpdUnitSerialNumber, vpdDeviceIdentification,
-	vpdBlockLimits, vpdBlockDeviceCharacteristics, vpdLogicalBlockProvisioning}
+	vpdThirdPartyCopy, vpdBlockLimits, vpdBlockDeviceCharacteristics, vpdLogicalBlockProvisioning}
 
 // Version descriptors of the standard INQUIRY data (SPC-4 §6.6.2 table
 // 144): SAM-5, SPC-4, SBC-3.
@@ -45,6 +46,8 @@ func (lu *LU) inquiry(req *Request) Response {
 		p = scsi.UnitSerialNumber(lu.cfg.SerialNumber)
 	case vpdDeviceIdentification:
 		p = lu.deviceIdentification(req.Nexus)
+	case vpdThirdPartyCopy:
+		p = lu.thirdPartyCopy()
 	case vpdBlockLimits:
 		p = lu.blockLimits()
 	case vpdBlockDeviceCharacteristics:
@@ -135,7 +138,7 @@ func (lu *LU) deviceIdentification(n Nexus) scsi.DeviceIdentification {
 func (lu *LU) blockLimits() scsi.BlockLimits {
 	c := lu.cfg
 	bl := scsi.BlockLimits{
-		WSNZ:                             true, // WRITE SAME with zero blocks is an error
+		WSNZ:                             false, // zero blocks: to the last LBA (SBC-4 §5.49)
 		MaxCompareAndWriteLength:         c.MaxCompareAndWriteLength,
 		OptimalTransferLengthGranularity: c.OptimalTransferLengthGranularity,
 		MaxTransferLength:                c.MaxTransferLength,
@@ -157,7 +160,9 @@ func (lu *LU) blockLimits() scsi.BlockLimits {
 
 // requestSense serves REQUEST SENSE (SPC-4 §6.39): a pending unit
 // attention is returned and cleared; with no medium, NOT READY, MEDIUM
-// NOT PRESENT; otherwise NO SENSE. DESC selects the format.
+// NOT PRESENT; during a sanitize operation, NOT READY, SANITIZE IN
+// PROGRESS with its progress indication (SBC-4 §4.11); otherwise NO
+// SENSE. DESC selects the format.
 func (lu *LU) requestSense(req *Request) Response {
 	cdb := req.CDB
 	desc := cdb[1]&0x01 != 0
@@ -168,7 +173,7 @@ func (lu *LU) requestSense(req *Request) Response {
 	} else if lu.noMedium.Load() {
 		s = scsi.NewSense(scsi.SenseNotReady, scsi.ASCMediumNotPresent)
 	} else if lu.sanitizing.Load() {
-		s = scsi.NewSense(scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress)
+		s = lu.sanitizeInProgress()
 	}
 	var buf [64]byte
 	var out []byte

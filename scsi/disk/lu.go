@@ -125,8 +125,13 @@ type LU struct {
 
 	// noMedium: ejected by START STOP UNIT (removable only); sanitizing: a
 	// SANITIZE is running. Atomics, so media access checks take no lock.
-	noMedium   atomic.Bool
-	sanitizing atomic.Bool
+	// sanitizeFailed: the last sanitize operation failed (sanitize
+	// failure mode, SBC-4 §4.11); sanitizeRun: the last sanitize
+	// operation started, for its progress.
+	noMedium       atomic.Bool
+	sanitizing     atomic.Bool
+	sanitizeFailed atomic.Bool
+	sanitizeRun    atomic.Pointer[sanitizeOp]
 
 	// mu guards the state below it.
 	mu         sync.RWMutex
@@ -309,14 +314,14 @@ func (lu *LU) Execute(ctx context.Context, req *Request) Response {
 	if ctx != nil && ctx.Err() != nil {
 		return Response{Status: scsi.StatusTaskAborted}
 	}
-	r := lu.execute(req)
+	r := lu.execute(ctx, req)
 	if r.Status == scsi.StatusCheckCondition {
 		r.DescriptorSense = lu.mode.dsense.Load()
 	}
 	return r
 }
 
-func (lu *LU) execute(req *Request) Response {
+func (lu *LU) execute(ctx context.Context, req *Request) Response {
 	cdb := req.CDB
 	var (
 		cmd   *command
@@ -340,14 +345,22 @@ func (lu *LU) execute(req *Request) Response {
 	if s, bad := checkUsage(cmd, cdb); bad {
 		return checkCondition(s)
 	}
+	// SBC-4 §4.11: while a sanitize operation is in progress, every
+	// command but INQUIRY, REPORT LUNS, REPORT SUPPORTED OPERATION CODES
+	// and REQUEST SENSE fails with NOT READY, LOGICAL UNIT NOT READY,
+	// SANITIZE IN PROGRESS and a progress indication.
+	if cmd.flags&fDuringSanitize == 0 && lu.sanitizing.Load() {
+		return checkCondition(lu.sanitizeInProgress())
+	}
 	if cmd.flags&fMedium != 0 {
 		if lu.noMedium.Load() {
 			return checkCondition(scsi.NewSense(scsi.SenseNotReady, scsi.ASCMediumNotPresent))
 		}
-		// SBC-4 §4.11.2: while a sanitize operation is in progress, media
-		// access fails with LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS.
-		if lu.sanitizing.Load() {
-			return checkCondition(scsi.NewSense(scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress))
+		// SBC-4 §4.11: in sanitize failure mode media access fails
+		// with MEDIUM ERROR, SANITIZE COMMAND FAILED until a sanitize
+		// operation completes or EXIT FAILURE MODE ends the mode.
+		if cmd.handler != hSanitize && lu.sanitizeFailed.Load() {
+			return checkCondition(scsi.NewSense(scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed))
 		}
 	}
 	if cmd.flags&fWrite != 0 {
@@ -358,6 +371,9 @@ func (lu *LU) execute(req *Request) Response {
 		if lu.mode.swp.Load() {
 			return checkCondition(scsi.NewSense(scsi.SenseDataProtect, scsi.ASCLogicalUnitSoftwareWriteProtected))
 		}
+	}
+	if cmd.handler == hSanitize {
+		return lu.sanitize(ctx, req)
 	}
 	return lu.dispatch(cmd.handler, req)
 }

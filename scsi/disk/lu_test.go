@@ -130,7 +130,7 @@ func TestInquiry(t *testing.T) {
 		t.Fatalf("allocation length 5 returned %d bytes", r.DataInLen)
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0x00, 255), nil, 255)
-	if diff := cmp.Diff([]byte{0, 0, 0, 6, 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}, d); diff != "" {
+	if diff := cmp.Diff([]byte{0, 0, 0, 7, 0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2}, d); diff != "" {
 		t.Fatalf("supported VPD pages (-want +got):\n%s", diff)
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0x80, 255), nil, 255)
@@ -163,7 +163,7 @@ func TestInquiry(t *testing.T) {
 	}
 	_, d = run(lu, nexusA, cdbInquiry(true, 0xb0, 255), nil, 255)
 	c := lu.Config()
-	if len(d) != 64 || d[4]&1 != 1 || d[5] != c.MaxCompareAndWriteLength ||
+	if len(d) != 64 || d[4]&1 != 0 || d[5] != c.MaxCompareAndWriteLength ||
 		binary.BigEndian.Uint32(d[8:]) != c.MaxTransferLength ||
 		binary.BigEndian.Uint32(d[20:]) != c.MaxUnmapLBACount ||
 		binary.BigEndian.Uint32(d[24:]) != c.MaxUnmapBlockDescriptorCount ||
@@ -294,4 +294,22 @@ func TestModeSelectErrors(t *testing.T) {
 	lu.Reset(LogicalUnitReset)
 	wantSense(t, first(run(lu, nexusA, cdbTUR(), nil, 0)), scsi.SenseUnitAttention, scsi.ASCBusDeviceResetFunctionOccurred, "after reset")
 	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 0, 1, 0), make([]byte, 512), 0)), "write after reset clears SWP")
+}
+
+// TestDefaultMaxTransferLength checks the default MAXIMUM TRANSFER LENGTH
+// of the Block Limits page (SBC-4 §6.6.3): 32 MiB worth of blocks, so
+// that a 65536-block WRITE SAME(16) or READ of 512-byte blocks fits one
+// command (libiscsi's WriteSame16.Unmap), and that a READ of that length
+// is accepted and one block more is not.
+func TestDefaultMaxTransferLength(t *testing.T) {
+	for _, tc := range []struct{ bs, want int }{{512, 65536}, {4096, 8192}} {
+		lu := newLU(t, int64(tc.want+1)*int64(tc.bs), Config{BlockSize: tc.bs, ThinProvisioning: true})
+		ready(t, lu, nexusA)
+		_, d := run(lu, nexusA, cdbInquiry(true, 0xb0, 64), nil, 64)
+		if got := binary.BigEndian.Uint32(d[8:]); got != uint32(tc.want) {
+			t.Errorf("block size %d: MAXIMUM TRANSFER LENGTH %d, want %d", tc.bs, got, tc.want)
+		}
+		mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpRead16, 0, uint32(tc.want), 0), nil, tc.want*tc.bs)), "read of the maximum")
+		wantSense(t, first(run(lu, nexusA, cdbRW(scsi.OpRead16, 0, uint32(tc.want)+1, 0), nil, 0)), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCDB, "read over the maximum")
+	}
 }

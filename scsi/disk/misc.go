@@ -1,7 +1,9 @@
 package disk
 
 import (
+	"context"
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/go-iscsi/iscsi/scsi"
 )
@@ -177,14 +179,21 @@ func (lu *LU) readDefectData(req *Request) Response {
 // initialization pattern over every block (the passes of OVERWRITE COUNT
 // leave the same result as the last one, so one is written: the pattern,
 // inverted when INVERT is set and the count is even); BLOCK ERASE
-// deallocates every block; EXIT FAILURE MODE completes at once, since a
-// sanitize never stops half done. CRYPTOGRAPHIC ERASE is not supported.
-// The operation runs before the command completes (IMMED needs no
-// action); meanwhile media access from other commands fails with NOT
-// READY, SANITIZE IN PROGRESS.
-func (lu *LU) sanitize(req *Request) Response {
+// deallocates every block; EXIT FAILURE MODE leaves the failure mode a
+// failed sanitize operation left (SBC-4 §4.11.4). CRYPTOGRAPHIC ERASE is
+// not supported.
+//
+// The sanitize operation runs on a goroutine of its own (SBC-4 §4.11.2):
+// with IMMED set the command completes with GOOD once the operation has
+// started; with IMMED clear it completes when the operation does, but an
+// abort of the command (ctx done) ends only the command, since neither a
+// task management function nor a reset stops a sanitize operation (SBC-4
+// §4.11.2). Meanwhile media access fails with NOT READY, SANITIZE IN
+// PROGRESS and a progress indication, which REQUEST SENSE also returns.
+func (lu *LU) sanitize(ctx context.Context, req *Request) Response {
 	cdb := req.CDB
 	sa := cdb[1] & 0x1f
+	immed := cdb[1]&0x80 != 0
 	plen := int(binary.BigEndian.Uint16(cdb[7:]))
 	size := int64(lu.blocks()) * lu.bs
 	switch sa {
@@ -192,12 +201,13 @@ func (lu *LU) sanitize(req *Request) Response {
 		if plen != 0 {
 			return invalidCDB(7, -1)
 		}
+		lu.sanitizeFailed.Store(false)
 		return good(0)
 	case 0x02: // BLOCK ERASE
 		if plen != 0 {
 			return invalidCDB(7, -1)
 		}
-		return lu.sanitizeWith(func() error { return lu.dealloc.Deallocate(0, size) })
+		return lu.startSanitize(ctx, immed, size, func(off, n int64) error { return lu.dealloc.Deallocate(off, n) })
 	}
 	// OVERWRITE: parameter list of SBC-4 §5.36.3: byte 0 INVERT, TEST,
 	// OVERWRITE COUNT; bytes 2-3 INITIALIZATION PATTERN LENGTH; pattern.
@@ -228,12 +238,89 @@ func (lu *LU) sanitize(req *Request) Response {
 			block[i] = ^block[i]
 		}
 	}
-	return lu.sanitizeWith(func() error {
-		if allZero(block) && lu.zeroer != nil {
-			return lu.zeroer.WriteZeroes(0, size)
+	if allZero(block) && lu.zeroer != nil {
+		return lu.startSanitize(ctx, immed, size, lu.zeroer.WriteZeroes)
+	}
+	return lu.startSanitize(ctx, immed, size, func(off, n int64) error { return lu.writeRepeated(block, off, n) })
+}
+
+// sanitizeChunk is how much of the medium a sanitize operation treats at
+// a time, between updates of its progress.
+const sanitizeChunk = 1 << 20
+
+// sanitizeOp is a sanitize operation in progress.
+type sanitizeOp struct {
+	total int64        // bytes to sanitize
+	done  atomic.Int64 // bytes sanitized so far
+	end   chan struct{}
+	err   error // set before end is closed
+}
+
+// progress is the PROGRESS INDICATION of op (SPC-4 §4.5.2.4.4): the
+// fraction done, in 65536ths.
+func (op *sanitizeOp) progress() uint16 {
+	if op.total <= 0 {
+		return 0
+	}
+	return uint16(min(65535, op.done.Load()*65536/op.total))
+}
+
+// sanitizeInProgress is the sense data of a command that meets a sanitize
+// operation: NOT READY, LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS with
+// the progress indication (SBC-4 §4.11.2, SPC-4 §4.5.2.4.4).
+func (lu *LU) sanitizeInProgress() scsi.Sense {
+	s := scsi.NewSense(scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress)
+	if op := lu.sanitizeRun.Load(); op != nil {
+		s.SenseKeySpecific = scsi.ProgressIndication(op.progress())
+	}
+	return s
+}
+
+// startSanitize starts a sanitize operation that applies op to the whole
+// medium (size bytes) in chunks, holding the medium exclusively, then
+// flushes. The sanitizing state is set before it returns, so every
+// command after the SANITIZE sees it. With immed the answer is GOOD at
+// once; otherwise it is the outcome of the operation, or TASK ABORTED when
+// ctx ends first.
+func (lu *LU) startSanitize(ctx context.Context, immed bool, size int64, op func(off, n int64) error) Response {
+	run := &sanitizeOp{total: size, end: make(chan struct{})}
+	lu.sanitizeRun.Store(run)
+	lu.sanitizing.Store(true)
+	go func() {
+		lu.io.Lock()
+		var err error
+		for off := int64(0); off < size && err == nil; off += sanitizeChunk {
+			n := min(sanitizeChunk, size-off)
+			err = op(off, n)
+			run.done.Add(n)
 		}
-		return lu.writeRepeated(block, 0, size)
-	})
+		lu.io.Unlock()
+		if err == nil && lu.flusher != nil {
+			err = lu.flusher.Flush()
+		}
+		run.err = err
+		// SBC-4 §4.11.4: a failed sanitize operation leaves the logical
+		// unit in sanitize failure mode; a completed one ends it.
+		lu.sanitizeFailed.Store(err != nil)
+		lu.sanitizing.Store(false)
+		close(run.end)
+	}()
+	if immed {
+		return good(0)
+	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case <-run.end:
+	case <-done:
+		return Response{Status: scsi.StatusTaskAborted}
+	}
+	if run.err != nil {
+		return senseResponse(scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed)
+	}
+	return good(0)
 }
 
 // wabereqGood is the WABEREQ value of the Block Device Characteristics
@@ -247,21 +334,4 @@ const wabereqGood = 0x1
 // status after SANITIZE BLOCK ERASE.
 func (lu *LU) blockDeviceCharacteristics() scsi.BlockDeviceCharacteristics {
 	return scsi.BlockDeviceCharacteristics{MediumRotationRate: scsi.RotationRateNonRotating, WABEREQ: wabereqGood}
-}
-
-// sanitizeWith runs op holding the medium exclusively, with the
-// sanitize-in-progress state set, then flushes.
-func (lu *LU) sanitizeWith(op func() error) Response {
-	lu.sanitizing.Store(true)
-	lu.io.Lock()
-	err := op()
-	lu.io.Unlock()
-	lu.sanitizing.Store(false)
-	if err == nil && lu.flusher != nil {
-		err = lu.flusher.Flush()
-	}
-	if err != nil {
-		return senseResponse(scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed)
-	}
-	return good(0)
 }

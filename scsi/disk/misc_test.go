@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -116,7 +117,7 @@ func TestReportSupportedOperationCodes(t *testing.T) {
 			t.Fatalf("op %#x: its own usage data is rejected: %v", op, s)
 		}
 	}
-	if n != 60 {
+	if n != 61 {
 		t.Errorf("%d commands listed", n)
 	}
 	// RCTD adds timeouts descriptors.
@@ -249,43 +250,142 @@ func TestCompareAndWriteAtomic(t *testing.T) {
 	}
 }
 
-// blockingBackend holds Deallocate until released, so a test can look at
-// the logical unit while a SANITIZE runs.
+// blockingBackend holds each Deallocate until a value comes on release
+// (or release is closed), after telling entered, so that a test can look
+// at the logical unit while a SANITIZE runs. With fail set Deallocate
+// fails.
 type blockingBackend struct {
 	*Memory
-	entered chan struct{}
+	entered chan struct{} // buffered: one value per call
 	release chan struct{}
+	fail    error
+}
+
+func newBlockingBackend(size int64) *blockingBackend {
+	return &blockingBackend{Memory: NewMemory(size), entered: make(chan struct{}, 64), release: make(chan struct{})}
 }
 
 func (b *blockingBackend) Deallocate(off, n int64) error {
-	close(b.entered)
+	b.entered <- struct{}{}
 	<-b.release
+	if b.fail != nil {
+		return b.fail
+	}
 	return b.Memory.Deallocate(off, n)
 }
 
+// sanitizeEnd returns the channel closed when lu's last sanitize
+// operation ends.
+func sanitizeEnd(lu *LU) <-chan struct{} { return lu.sanitizeRun.Load().end }
+
+var (
+	cdbBlockEraseImmed = []byte{0x48, 0x82, 0, 0, 0, 0, 0, 0, 0, 0}
+	cdbBlockErase      = []byte{0x48, 0x02, 0, 0, 0, 0, 0, 0, 0, 0}
+	cdbExitFailureMode = []byte{0x48, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0}
+	cdbRequestSense    = []byte{0x03, 0, 0, 0, 18, 0}
+)
+
+// TestSanitizeInProgress checks SBC-4 §4.11 while a SANITIZE with IMMED
+// runs: the command has already completed with GOOD, and every command
+// but INQUIRY, REPORT LUNS, REPORT SUPPORTED OPERATION CODES and REQUEST
+// SENSE fails with NOT READY, SANITIZE IN PROGRESS and a progress
+// indication that REQUEST SENSE reports too.
 func TestSanitizeInProgress(t *testing.T) {
-	be := &blockingBackend{Memory: NewMemory(1 << 20), entered: make(chan struct{}), release: make(chan struct{})}
-	lu, err := New(be, Config{})
+	be := newBlockingBackend(4 * sanitizeChunk)
+	lu, err := New(be, Config{ThinProvisioning: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ready(t, lu, nexusA, nexusB)
-	done := make(chan Response)
-	go func() {
-		r, _ := run(lu, nexusA, []byte{0x48, 0x82, 0, 0, 0, 0, 0, 0, 0, 0}, nil, 0)
-		done <- r
-	}()
+	mustGood(t, first(run(lu, nexusA, cdbBlockEraseImmed, nil, 0)), "sanitize with IMMED")
 	<-be.entered
-	wantSense(t, first(run(lu, nexusB, cdbRW(scsi.OpRead16, 0, 1, 0), nil, 512)), scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress, "read during sanitize")
-	wantSense(t, first(run(lu, nexusB, cdbTUR(), nil, 0)), scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress, "TUR during sanitize")
+	be.release <- struct{}{}
+	<-be.entered // a quarter is done, the second chunk is under way
+	const quarter = 65536 / 4
+	for _, tc := range []struct {
+		name string
+		cdb  []byte
+	}{
+		{"TEST UNIT READY", cdbTUR()},
+		{"READ(16)", cdbRW(scsi.OpRead16, 0, 1, 0)},
+		{"START STOP UNIT", []byte{0x1b, 1, 0, 0, 1, 0}},
+		{"MODE SENSE(6)", []byte{0x1a, 0, 0x3f, 0, 255, 0}},
+		{"SANITIZE", cdbBlockEraseImmed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := run(lu, nexusB, tc.cdb, nil, 512)
+			want := scsi.NewSense(scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress)
+			want.SenseKeySpecific = scsi.ProgressIndication(quarter)
+			if diff := cmp.Diff(want, r.Sense); r.Status != scsi.StatusCheckCondition || diff != "" {
+				t.Fatalf("status %v (-want +got):\n%s", r.Status, diff)
+			}
+		})
+	}
 	mustGood(t, first(run(lu, nexusB, cdbInquiry(false, 0, 36), nil, 36)), "inquiry during sanitize")
-	_, d := run(lu, nexusB, []byte{0x03, 0, 0, 0, 18, 0}, nil, 18)
-	if s, err := scsi.ParseSense(d); err != nil || s.Code != scsi.ASCLogicalUnitNotReadySanitizeInProgress {
-		t.Fatalf("REQUEST SENSE during sanitize: %v %v", s, err)
+	mustGood(t, first(run(lu, nexusB, []byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0}, nil, 64)), "report luns during sanitize")
+	_, d := run(lu, nexusB, cdbRequestSense, nil, 18)
+	s, err := scsi.ParseSense(d)
+	if err != nil || s.Key != scsi.SenseNotReady || s.Code != scsi.ASCLogicalUnitNotReadySanitizeInProgress || s.SenseKeySpecific != scsi.ProgressIndication(quarter) {
+		t.Fatalf("REQUEST SENSE during sanitize: %v %+v %v", s, s.SenseKeySpecific, err)
 	}
 	close(be.release)
-	mustGood(t, <-done, "sanitize")
+	<-sanitizeEnd(lu)
 	mustGood(t, first(run(lu, nexusB, cdbRW(scsi.OpRead16, 0, 1, 0), nil, 512)), "read after sanitize")
+	_, d = run(lu, nexusB, cdbRequestSense, nil, 18)
+	if s, err := scsi.ParseSense(d); err != nil || s.Key != scsi.SenseNoSense {
+		t.Fatalf("REQUEST SENSE after sanitize: %v %v", s, err)
+	}
+}
+
+// TestSanitizeSurvivesAbort checks that a SANITIZE without IMMED waits for
+// its operation, and that aborting the command (its context ends) ends
+// the command alone: the operation goes on (SBC-4 §4.11).
+func TestSanitizeSurvivesAbort(t *testing.T) {
+	be := newBlockingBackend(2 * sanitizeChunk)
+	lu, err := New(be, Config{ThinProvisioning: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready(t, lu, nexusA)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Response)
+	go func() { done <- lu.Execute(ctx, &Request{Nexus: nexusA, CDB: cdbBlockErase}) }()
+	<-be.entered
+	cancel()
+	if r := <-done; r.Status != scsi.StatusTaskAborted {
+		t.Fatalf("aborted SANITIZE: status %v, want TASK ABORTED", r.Status)
+	}
+	wantSense(t, first(run(lu, nexusA, cdbTUR(), nil, 0)), scsi.SenseNotReady, scsi.ASCLogicalUnitNotReadySanitizeInProgress, "TUR after the abort")
+	close(be.release)
+	<-sanitizeEnd(lu)
+	mustGood(t, first(run(lu, nexusA, cdbTUR(), nil, 0)), "TUR after the sanitize")
+
+	// Without an abort the command ends with the operation.
+	go func() { done <- lu.Execute(context.Background(), &Request{Nexus: nexusA, CDB: cdbBlockErase}) }()
+	mustGood(t, <-done, "SANITIZE without IMMED")
+	select {
+	case <-sanitizeEnd(lu):
+	default:
+		t.Fatal("SANITIZE without IMMED completed before its operation")
+	}
+}
+
+// TestSanitizeFailureMode checks SBC-4 §4.11: after a sanitize operation
+// fails, media access fails with MEDIUM ERROR, SANITIZE COMMAND FAILED
+// until EXIT FAILURE MODE.
+func TestSanitizeFailureMode(t *testing.T) {
+	be := newBlockingBackend(sanitizeChunk)
+	be.fail = errors.New("EIO")
+	close(be.release)
+	lu, err := New(be, Config{ThinProvisioning: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready(t, lu, nexusA)
+	wantSense(t, first(run(lu, nexusA, cdbBlockErase, nil, 0)), scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed, "failed sanitize")
+	wantSense(t, first(run(lu, nexusA, cdbRW(scsi.OpRead16, 0, 1, 0), nil, 512)), scsi.SenseMediumError, scsi.ASCSanitizeCommandFailed, "read in failure mode")
+	mustGood(t, first(run(lu, nexusA, cdbExitFailureMode, nil, 0)), "exit failure mode")
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpRead16, 0, 1, 0), nil, 512)), "read after exit failure mode")
 }
 
 // failingBackend fails reads, writes and flushes with the errors it holds.
@@ -334,4 +434,22 @@ func TestBackendErrors(t *testing.T) {
 	be.flushErr = errors.New("EIO")
 	wantSense(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 3, 1, 0x08), make([]byte, 512), 0)), scsi.SenseMediumError, scsi.ASCWriteError, "FUA write with failing flush")
 	wantSense(t, first(run(lu, nexusA, []byte{0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, nil, 0)), scsi.SenseMediumError, scsi.ASCWriteError, "synchronize cache")
+}
+
+// TestSynchronizeCacheSyncNV checks that SYNCHRONIZE CACHE (10/16) take
+// the obsolete SYNC_NV bit (SBC-4 §5.26, §5.27) as initiators send it:
+// GOOD with the medium in, NOT READY, MEDIUM NOT PRESENT with it ejected
+// (libiscsi's NoMedia.NoMediaSBC), never INVALID FIELD IN CDB.
+func TestSynchronizeCacheSyncNV(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{Removable: true})
+	ready(t, lu, nexusA)
+	sync10 := []byte{0x35, 0x06, 0, 0, 0, 0, 0, 0, 1, 0}
+	sync16 := []byte{0x91, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}
+	for _, c := range [][]byte{sync10, sync16} {
+		mustGood(t, first(run(lu, nexusA, c, nil, 0)), "SYNCHRONIZE CACHE with SYNC_NV and IMMED")
+	}
+	mustGood(t, first(run(lu, nexusA, []byte{0x1b, 0, 0, 0, 0x02, 0}, nil, 0)), "eject")
+	for _, c := range [][]byte{sync10, sync16} {
+		wantSense(t, first(run(lu, nexusA, c, nil, 0)), scsi.SenseNotReady, scsi.ASCMediumNotPresent, "SYNCHRONIZE CACHE without medium")
+	}
 }

@@ -252,18 +252,24 @@ func allZero(b []byte) bool {
 }
 
 // writeSame serves WRITE SAME(10/16) (SBC-4 §5.49, §5.50). The logical
-// unit reports WSNZ=1, so NUMBER OF LOGICAL BLOCKS zero is INVALID FIELD
-// IN CDB; more than MAXIMUM WRITE SAME LENGTH is too. With the UNMAP bit
-// (thin provisioning only) and zero data the range is deallocated, which
-// reads back as zeros (LBPRZ=1); NDOB (WRITE SAME(16)) means zero data
-// without a Data-Out buffer. ANCHOR is not supported (ANC_SUP=0).
+// unit reports WSNZ=0, so NUMBER OF LOGICAL BLOCKS zero writes from the
+// LBA through the last LBA (SBC-4 §5.49); a range longer than MAXIMUM
+// WRITE SAME LENGTH, given or implied, is INVALID FIELD IN CDB. With the
+// UNMAP bit (thin provisioning only) and zero data the range is
+// deallocated, which reads back as zeros (LBPRZ=1); NDOB (WRITE SAME(16))
+// means zero data without a Data-Out buffer. ANCHOR is not supported
+// (ANC_SUP=0).
 func (lu *LU) writeSame(req *Request) Response {
 	cdb := req.CDB
-	lba, n := decodeLBA(cdb)
-	if r, ok := lu.checkRangeBlocks(lba, uint64(n)); !ok {
+	lba, n32 := decodeLBA(cdb)
+	n := uint64(n32)
+	if r, ok := lu.checkRangeBlocks(lba, n); !ok {
 		return r
 	}
-	if n == 0 || uint64(n) > lu.cfg.MaxWriteSameLength {
+	if n == 0 {
+		n = lu.blocks() - lba
+	}
+	if n > lu.cfg.MaxWriteSameLength {
 		return invalidCDB(lengthField(cdb), -1)
 	}
 	unmap := cdb[1]&0x08 != 0
@@ -274,6 +280,9 @@ func (lu *LU) writeSame(req *Request) Response {
 		return shortDataOut()
 	case !ndob:
 		block = req.DataOut
+	}
+	if n == 0 {
+		return good(0) // from the LBA after the last: nothing to write
 	}
 	zero := ndob || allZero(block)
 	off, size := int64(lba)*lu.bs, int64(n)*lu.bs
@@ -411,6 +420,46 @@ func (lu *LU) compareAndWrite(req *Request) Response {
 		return miscompare(int64(d))
 	}
 	_, err := lu.be.WriteAt(req.DataOut[size:2*size], int64(lba)*lu.bs)
+	lu.io.Unlock()
+	return lu.writeDone(err, hasFUA(cdb), lba)
+}
+
+// orWrite serves ORWRITE(16) (SBC-4 §5.8) with BMOP zero, the only
+// operation of ORWRITE(16): each byte of the TRANSFER LENGTH blocks at
+// the LBA becomes its old value ORed with the byte of Data-Out, read,
+// combined and written as one operation atomic with respect to every
+// other command that writes the medium (as COMPARE AND WRITE is).
+// ORPROTECT is zero by the usage data (no protection information); a
+// TRANSFER LENGTH of zero changes nothing and is not an error; more than
+// MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB (SBC-4 §6.6.4). The
+// Data-Out buffer must hold every block: a partial OR would leave the
+// range half combined.
+func (lu *LU) orWrite(req *Request) Response {
+	cdb := req.CDB
+	lba, n := decodeLBA(cdb)
+	if n > lu.cfg.MaxTransferLength {
+		return invalidCDB(lengthField(cdb), -1)
+	}
+	if r, ok := lu.checkRangeBlocks(lba, uint64(n)); !ok {
+		return r
+	}
+	if n == 0 {
+		return good(0)
+	}
+	size := int64(n) * lu.bs
+	if int64(len(req.DataOut)) != size {
+		return shortDataOut()
+	}
+	buf := make([]byte, size)
+	lu.io.Lock()
+	if _, err := lu.be.ReadAt(buf, int64(lba)*lu.bs); err != nil {
+		lu.io.Unlock()
+		return readError(err, lba)
+	}
+	for i, b := range req.DataOut {
+		buf[i] |= b
+	}
+	_, err := lu.be.WriteAt(buf, int64(lba)*lu.bs)
 	lu.io.Unlock()
 	return lu.writeDone(err, hasFUA(cdb), lba)
 }

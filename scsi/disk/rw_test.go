@@ -415,3 +415,48 @@ func TestDecodeAgreesWithScsiPackage(t *testing.T) {
 		t.Fatalf("only %d CDBs checked", checked)
 	}
 }
+
+// TestORWrite checks ORWRITE(16) (SBC-4 §5.8): the blocks become old OR
+// new, and the errors of a WRITE(16)-shaped CDB.
+func TestORWrite(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{MaxTransferLength: 8, ThinProvisioning: true})
+	ready(t, lu, nexusA)
+	fill := func(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite16, 4, 2, 0), fill(0xa5, 1024), 0)), "write")
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpOrWrite, 4, 2, 0), fill(0x5a, 1024), 0)), "orwrite")
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead16, 4, 2, 0), nil, 1024); !bytes.Equal(got, fill(0xff, 1024)) {
+		t.Fatal("ORWRITE did not OR the data into the blocks")
+	}
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpOrWrite, 0, 1, 0x18), fill(0x01, 512), 0)), "orwrite with DPO and FUA")
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead16, 0, 1, 0), nil, 512); !bytes.Equal(got, fill(0x01, 512)) {
+		t.Fatal("ORWRITE over zeros is not the data")
+	}
+	for _, tc := range []struct {
+		name     string
+		cdb      []byte
+		data     []byte
+		key      scsi.SenseKey
+		asc      scsi.ASC
+		fieldPtr int
+	}{
+		{"past the end", cdbRW(scsi.OpOrWrite, 2047, 2, 0), make([]byte, 1024), scsi.SenseIllegalRequest, scsi.ASCLBAOutOfRange, -1},
+		{"over MAXIMUM TRANSFER LENGTH", cdbRW(scsi.OpOrWrite, 0, 9, 0), make([]byte, 9*512), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCDB, 10},
+		{"ORPROTECT", cdbRW(scsi.OpOrWrite, 0, 1, 0x20), make([]byte, 512), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCDB, 1},
+		{"short data-out", cdbRW(scsi.OpOrWrite, 0, 2, 0), make([]byte, 512), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := run(lu, nexusA, tc.cdb, tc.data, 0)
+			wantSense(t, r, tc.key, tc.asc, tc.name)
+			if tc.fieldPtr >= 0 && int(r.Sense.SenseKeySpecific.FieldPointer) != tc.fieldPtr {
+				t.Fatalf("field pointer %d, want %d", r.Sense.SenseKeySpecific.FieldPointer, tc.fieldPtr)
+			}
+		})
+	}
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpOrWrite, 4, 0, 0), nil, 0)), "zero blocks")
+	if n := lu.DataOutLength(cdbRW(scsi.OpOrWrite, 4, 3, 0)); n != 3*512 {
+		t.Fatalf("DataOutLength %d, want %d", n, 3*512)
+	}
+	ro := newLU(t, 1<<20, Config{ReadOnly: true})
+	ready(t, ro, nexusA)
+	wantSense(t, first(run(ro, nexusA, cdbRW(scsi.OpOrWrite, 0, 1, 0), make([]byte, 512), 0)), scsi.SenseDataProtect, scsi.ASCWriteProtected, "read-only")
+}

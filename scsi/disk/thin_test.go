@@ -108,6 +108,22 @@ func testThin(t *testing.T, be Backend) {
 		t.Fatal("NDOB did not write zeros")
 	}
 
+	// WSNZ=0 (SBC-4 §5.49): zero blocks writes from the LBA through the
+	// last LBA, here the last 10 blocks, and no block before them.
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 8181, 1, 0), bytes.Repeat([]byte{7}, 512), 0)), "write")
+	for _, sixteen := range []bool{false, true} {
+		mustGood(t, first(run(lu, nexusA, cdbWriteSame(sixteen, 8182, 0, 0), bytes.Repeat([]byte{0x5c}, 512), 0)), "write same zero blocks")
+		_, d = run(lu, nexusA, cdbRW(scsi.OpRead10, 8181, 11, 0), nil, 11*512)
+		if !bytes.Equal(d[:512], bytes.Repeat([]byte{7}, 512)) || !bytes.Equal(d[512:], bytes.Repeat([]byte{0x5c}, 10*512)) {
+			t.Fatalf("WRITE SAME (16: %v) with zero blocks did not write exactly LBA 8182 through the last", sixteen)
+		}
+		mustGood(t, first(run(lu, nexusA, cdbWriteSame(sixteen, 8192, 0, 0), make([]byte, 512), 0)), "write same zero blocks after the last LBA")
+	}
+	_, d = run(lu, nexusA, cdbInquiry(true, 0xb0, 64), nil, 64)
+	if d[4]&0x01 != 0 {
+		t.Fatal("Block Limits WSNZ set")
+	}
+
 	c := make([]byte, 16)
 	c[0], c[1] = 0x9e, 0x12
 	binary.BigEndian.PutUint64(c[2:], 8192)
@@ -120,7 +136,8 @@ func testThin(t *testing.T, be Backend) {
 		p    []byte
 		want scsi.Sense
 	}{
-		{"ws zero blocks (WSNZ)", cdbWriteSame(false, 0, 0, 0), make([]byte, 512), scsi.InvalidFieldInCDB(7, -1)},
+		{"ws zero blocks: to the last LBA, over max", cdbWriteSame(false, 0, 0, 0), make([]byte, 512), scsi.InvalidFieldInCDB(7, -1)},
+		{"ws16 zero blocks: to the last LBA, over max", cdbWriteSame(true, 4095, 0, 0), make([]byte, 512), scsi.InvalidFieldInCDB(10, -1)},
 		{"ws over max", cdbWriteSame(true, 0, 4097, 0), make([]byte, 512), scsi.InvalidFieldInCDB(10, -1)},
 		{"ws past end", cdbWriteSame(true, 8000, 193, 0), make([]byte, 512), scsi.LBAOutOfRange(8000)},
 		{"ws anchor", cdbWriteSame(true, 0, 1, 0x10), make([]byte, 512), scsi.InvalidFieldInCDB(1, 4)},

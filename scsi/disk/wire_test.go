@@ -57,7 +57,7 @@ func TestDataAgreesWithScsiPackage(t *testing.T) {
 	if diff := cmp.Diff(wantIDs, ids); diff != "" {
 		t.Errorf("device identification (-want +got):\n%s", diff)
 	}
-	wantBL := scsi.BlockLimits{WSNZ: true, MaxCompareAndWriteLength: c.MaxCompareAndWriteLength,
+	wantBL := scsi.BlockLimits{WSNZ: false, MaxCompareAndWriteLength: c.MaxCompareAndWriteLength,
 		OptimalTransferLengthGranularity: c.OptimalTransferLengthGranularity, MaxTransferLength: c.MaxTransferLength,
 		OptimalTransferLength: c.OptimalTransferLength, MaxPrefetchLength: c.MaxTransferLength,
 		MaxUnmapLBACount: c.MaxUnmapLBACount, MaxUnmapBlockDescriptorCount: c.MaxUnmapBlockDescriptorCount,

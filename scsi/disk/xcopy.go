@@ -33,6 +33,34 @@ type copyResult struct {
 	failed   bool   // completed with errors
 }
 
+// thirdPartyCopy returns the Third-party Copy VPD page (SPC-4 §7.8.17)
+// of the copy manager of extendedCopy: the commands of the dispatch
+// table with their service actions, and the limits that RECEIVE COPY
+// RESULTS with OPERATING PARAMETERS reports. Copies run one at a time
+// per command, with no inline data.
+func (lu *LU) thirdPartyCopy() scsi.ThirdPartyCopy {
+	p := scsi.ThirdPartyCopy{
+		MaxCSCDDescriptorCount:        xcopyMaxCSCDDescriptors,
+		MaxSegmentDescriptorCount:     xcopyMaxSegmentDescriptors,
+		MaxDescriptorListLength:       xcopyMaxDescriptorListLen,
+		Descriptors:                   []uint8{segBlockToBlock, cscdIdentification},
+		TotalConcurrentCopies:         1,
+		MaxIdentifiedConcurrentCopies: 1,
+		MaxSegmentLength:              uint32(min(xcopyMaxSegmentBlocks*lu.bs, 0xffffffff)),
+		DataSegmentGranularityLog2:    uint8(bitsLen(lu.bs)),
+	}
+	for _, op := range []scsi.OpCode{scsi.OpExtendedCopy, scsi.OpReceiveCopyResults} {
+		c := scsi.ThirdPartyCopyCommand{OpCode: op}
+		for _, row := range lu.table[op] {
+			c.ServiceActions = append(c.ServiceActions, row.sa)
+		}
+		if len(c.ServiceActions) > 0 {
+			p.Commands = append(p.Commands, c)
+		}
+	}
+	return p
+}
+
 // maxHeldCopyResults bounds the copy results kept per I_T nexus.
 const maxHeldCopyResults = 64
 

@@ -172,3 +172,38 @@ func TestExtendedCopy(t *testing.T) {
 		t.Fatalf("COPY STATUS after a failed copy % x", d)
 	}
 }
+
+// TestThirdPartyCopyVPD checks the Third-party Copy VPD page (SPC-4
+// §7.8.17): listed among the supported pages, and describing the copy
+// manager EXTENDED COPY and RECEIVE COPY RESULTS implement.
+func TestThirdPartyCopyVPD(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{BlockSize: 4096})
+	ready(t, lu, nexusA)
+	_, d := run(lu, nexusA, cdbInquiry(true, 0x00, 255), nil, 255)
+	if !bytes.Contains(d[4:], []byte{0x83, 0x8f, 0xb0}) {
+		t.Fatalf("supported VPD pages % x: no 8Fh between 83h and B0h", d)
+	}
+	r, d := run(lu, nexusA, cdbInquiry(true, 0x8f, 1024), nil, 1024)
+	mustGood(t, r, "inquiry 8Fh")
+	_, code, body, err := scsi.ParseVPD(d)
+	if err != nil || code != 0x8f {
+		t.Fatalf("ParseVPD: page %#x, %v", code, err)
+	}
+	got, err := scsi.ParseThirdPartyCopy(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := scsi.ThirdPartyCopy{
+		Commands: []scsi.ThirdPartyCopyCommand{
+			{OpCode: scsi.OpExtendedCopy, ServiceActions: []uint8{0x00}},
+			{OpCode: scsi.OpReceiveCopyResults, ServiceActions: []uint8{0x00, 0x03}},
+		},
+		MaxCSCDDescriptorCount: 2, MaxSegmentDescriptorCount: 8, MaxDescriptorListLength: 1024,
+		Descriptors:           []uint8{0x02, 0xe4},
+		TotalConcurrentCopies: 1, MaxIdentifiedConcurrentCopies: 1, MaxSegmentLength: 0xffff * 4096,
+		DataSegmentGranularityLog2: 12,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Third-party Copy page (-want +got):\n%s", diff)
+	}
+}
