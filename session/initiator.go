@@ -46,6 +46,19 @@ const (
 	RecoveryNone
 )
 
+// String names the policy as its constant does.
+func (p RecoveryPolicy) String() string {
+	switch p {
+	case RecoveryFail:
+		return "RecoveryFail"
+	case RecoveryRetry:
+		return "RecoveryRetry"
+	case RecoveryNone:
+		return "RecoveryNone"
+	}
+	return "RecoveryPolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
 // RecoveryReissue is the former name of RecoveryRetry.
 //
 // Deprecated: use RecoveryRetry.

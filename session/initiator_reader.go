@@ -334,8 +334,10 @@ func (s *Session) textResponse(c *initiatorConn, h *pdu.BHS) error {
 	}
 	t.bufMu.Lock()
 	t.sense = append(t.sense, data...)
+	text := t.sense
 	t.bufMu.Unlock()
 	if r.Final() && !r.Continue() {
+		s.applyTextAnswer(c, text)
 		s.mu.Lock()
 		s.completeITTLocked(itt, t, nil)
 		s.mu.Unlock()

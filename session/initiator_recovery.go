@@ -390,8 +390,7 @@ func (s *Session) requestedLogout(within time.Duration) {
 
 // renegotiate answers AsyncEvent 4 (RFC 7143 §11.9.1) with a Text Request
 // in full feature phase (§11.10) that declares again the operational keys
-// negotiable there, and takes MaxRecvDataSegmentLength from the answer
-// when the target declares it (§13.12).
+// negotiable there; the read loop applies the answer (applyTextAnswer).
 func (s *Session) renegotiate(c *initiatorConn, within time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), max(within, DefaultLoginTimeout))
 	defer cancel()
@@ -432,9 +431,13 @@ func (s *Session) renegotiate(c *initiatorConn, within time.Duration) {
 		s.logger().Warn("iscsi initiator: renegotiation failed", "err", t.err)
 		return
 	}
-	t.bufMu.Lock()
-	pairs, err := login.ParseText(t.sense)
-	t.bufMu.Unlock()
+}
+
+// applyTextAnswer takes MaxRecvDataSegmentLength from the text a target
+// answered a renegotiation with, when it declares it (RFC 7143 §13.12).
+// The read loop calls it before it reads the next PDU.
+func (s *Session) applyTextAnswer(c *initiatorConn, text []byte) {
+	pairs, err := login.ParseText(text)
 	if err != nil {
 		s.logger().Warn("iscsi initiator: renegotiation answer", "err", err)
 		return
