@@ -106,7 +106,9 @@ func (c *asyncConn) close() {
 func (c *asyncConn) send(h *pdu.BHS, data []byte, status bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	putU32 := func(off int, v uint32) { h[off], h[off+1], h[off+2], h[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v) }
+	putU32 := func(off int, v uint32) {
+		h[off], h[off+1], h[off+2], h[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	}
 	putU32(24, c.statSN)
 	if status {
 		c.statSN++
