@@ -311,9 +311,15 @@ func TestInitiatorRecoveryFaults(t *testing.T) {
 func TestInitiatorRecoveryGiveUp(t *testing.T) {
 	p := newFaultProxy(t, serveLoopback(t, newTestServer(t, quickSettings(1, nil))), false)
 	s := dialTest(t, p.addr(), Options{Settings: quickSettings(1, nil)})
+	for len(p.acceptCh) > 0 {
+		<-p.acceptCh
+	}
 	p.refusing.Store(true)
 	before := p.accepted.Load()
 	p.cut()
+	// The first refused login: the session is recovering, and a command
+	// now waits for the recovery's outcome.
+	<-p.acceptCh
 	_, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)})
 	var re *RecoveryError
 	if !errors.As(err, &re) || !errors.Is(err, ErrConnectionLost) {

@@ -220,10 +220,11 @@ func (s *Session) Logout(ctx context.Context) error {
 // progress; outstanding commands fail with ErrClosed. It returns once the
 // connection's reader has stopped.
 func (s *Session) Close() error {
-	s.closeOnce.Do(func() { close(s.closing) })
+	// Closed first, so that a recovery ended by closing says ErrClosed.
 	s.mu.Lock()
 	s.closeLocked(ErrClosed)
 	s.mu.Unlock()
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.loops.Wait()
 	return nil
 }
