@@ -232,11 +232,13 @@ type Session struct {
 	expCmdSN uint32
 	maxCmdSN uint32
 	window   chan struct{} // closed when MaxCmdSN advances or the conn dies
-	tasks    map[uint32]*initiatorTask
-	nextITT  uint32
-	err      error // why the session ended
-	free     []*initiatorTask
-	stats    Stats
+	// windowWanted says a goroutine waits on window.
+	windowWanted bool
+	tasks        map[uint32]*initiatorTask
+	nextITT      uint32
+	err          error // why the session ended
+	free         []*initiatorTask
+	stats        Stats
 	// wait overrides DefaultTime2Wait for the next recovery (Parameter2
 	// of an Asynchronous Message, RFC 7143 §11.9.1); logoutAsked is set
 	// once the target asked for a logout.

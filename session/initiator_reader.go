@@ -62,8 +62,13 @@ func (s *Session) updateWindow(c *initiatorConn, h *pdu.BHS) {
 		}
 		if pdu.SerialLess(s.maxCmdSN, maxSN) {
 			s.maxCmdSN = maxSN
-			close(s.window)
-			s.window = make(chan struct{})
+			// A new channel only when someone waits on this one: an
+			// open window costs nothing per command.
+			if s.windowWanted {
+				s.windowWanted = false
+				close(s.window)
+				s.window = make(chan struct{})
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -218,6 +218,7 @@ func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
 	s.stats.CommandsRetried++
 	for !pdu.SerialLessOrEqual(s.cmdSN, s.maxCmdSN) {
 		w := s.window
+		s.windowWanted = true
 		s.mu.Unlock()
 		select {
 		case <-w:

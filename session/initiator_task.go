@@ -246,6 +246,7 @@ func (s *Session) reserve(ctx context.Context, immediate bool, t *initiatorTask)
 			return c, sn, nil
 		}
 		w, c := s.window, s.c
+		s.windowWanted = true
 		s.mu.Unlock()
 		s.seqMu.Unlock()
 		select {
