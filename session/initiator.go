@@ -239,12 +239,13 @@ type Session struct {
 	err          error // why the session ended
 	free         []*initiatorTask
 	stats        Stats
-	// wait overrides DefaultTime2Wait for the next recovery (Parameter2
-	// of an Asynchronous Message, RFC 7143 §11.9.1); logoutAsked is set
-	// once the target asked for a logout.
-	wait        time.Duration
-	waitSet     bool
-	logoutAsked bool
+	// wait and retain override DefaultTime2Wait and DefaultTime2Retain
+	// for the next recovery when waitSet (Parameter2 and Parameter3 of an
+	// Asynchronous Message, RFC 7143 §11.9.1); logoutAsked is set once the
+	// target asked for a logout.
+	wait, retain time.Duration
+	waitSet      bool
+	logoutAsked  bool
 
 	// closing is closed by Close: it ends a recovery in progress.
 	closing   chan struct{}

@@ -411,6 +411,7 @@ func (s *Session) asyncMessage(c *initiatorConn, h *pdu.BHS) error {
 		log.Info("iscsi initiator: target will drop the connection", "event", ev, "time2wait", a.Parameter2(), "time2retain", a.Parameter3())
 		s.mu.Lock()
 		s.wait, s.waitSet = time.Duration(a.Parameter2())*time.Second, true
+		s.retain = time.Duration(a.Parameter3()) * time.Second
 		s.mu.Unlock()
 		return fmt.Errorf("asynchronous message: %v", ev)
 	case pdu.AsyncNegotiationRequested:

@@ -83,10 +83,11 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 		s.completeITTLocked(itt, t, &CommandError{ITT: itt, Err: lost})
 	}
 	wait := time.Duration(s.res.Session.DefaultTime2Wait) * time.Second
+	retain := time.Duration(s.res.Session.DefaultTime2Retain) * time.Second
 	if s.waitSet {
-		wait, s.waitSet = s.wait, false
+		wait, retain, s.waitSet = s.wait, s.retain, false
 	}
-	retain := max(time.Duration(s.res.Session.DefaultTime2Retain)*time.Second, minTime2Retain)
+	retain = max(retain, minTime2Retain)
 	s.mu.Unlock()
 	s.recover(wait, retain)
 }

@@ -336,25 +336,47 @@ func TestInitiatorRecoveryGiveUp(t *testing.T) {
 	}
 }
 
-// TestInitiatorCloseDuringRecovery: Close ends a recovery in progress, and
-// the commands waiting for it return ErrClosed.
-func TestInitiatorCloseDuringRecovery(t *testing.T) {
-	p := newFaultProxy(t, serveLoopback(t, newTestServer(t, quickSettings(20, nil))), false)
-	s := dialTest(t, p.addr(), Options{Settings: quickSettings(20, nil)})
-	for len(p.acceptCh) > 0 {
-		<-p.acceptCh
+// TestInitiatorDuringRecovery: a command issued while the session is
+// being reinstated waits for the new session and runs there; Close or
+// Logout during a recovery end it, and the waiting command returns
+// ErrClosed.
+func TestInitiatorDuringRecovery(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(*Session) error
+		want error
+	}{
+		{"reinstated", nil, nil},
+		{"Close", (*Session).Close, ErrClosed},
+		{"Logout", func(s *Session) error { return s.Logout(context.Background()) }, ErrClosed},
 	}
-	p.refusing.Store(true)
-	p.cut()
-	// The first refused login: the session is recovering.
-	<-p.acceptCh
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)})
-		done <- err
-	}()
-	s.Close()
-	if err := <-done; !errors.Is(err, ErrClosed) {
-		t.Errorf("Execute waiting for the recovery: %v, want ErrClosed", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newFaultProxy(t, serveLoopback(t, newTestServer(t, quickSettings(20, nil))), false)
+			s := dialTest(t, p.addr(), Options{Settings: quickSettings(20, nil)})
+			for len(p.acceptCh) > 0 {
+				<-p.acceptCh
+			}
+			p.refusing.Store(true)
+			p.cut()
+			// The first refused login: the session is recovering.
+			<-p.acceptCh
+			done := make(chan error, 1)
+			go func() { done <- good(context.Background(), s, &Command{CDB: make([]byte, 6)}) }()
+			if tc.end != nil {
+				if err := tc.end(s); err != nil {
+					t.Errorf("%s during the recovery: %v", tc.name, err)
+				}
+			} else {
+				p.refusing.Store(false)
+			}
+			err := <-done
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("command issued during the recovery: %v, want %v", err, tc.want)
+			}
+			if st := s.Stats(); tc.want == nil && st.Reinstatements != 1 {
+				t.Errorf("Stats %+v, want 1 reinstatement", st)
+			}
+		})
 	}
 }
