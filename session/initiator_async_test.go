@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,7 +28,9 @@ type asyncTarget struct {
 	l      net.Listener
 	conns  chan *asyncConn
 	logins chan login.Result
-	wg     sync.WaitGroup
+	// holdNew makes new connections hold their SCSI commands.
+	holdNew atomic.Bool
+	wg      sync.WaitGroup
 }
 
 type asyncConn struct {
@@ -63,7 +66,7 @@ func newAsyncTarget(t *testing.T) *asyncTarget {
 				return
 			}
 			c := &asyncConn{c: nc, r: pdu.NewReader(nc), w: pdu.NewWriter(nc), reqs: make(chan pdu.PDU, 64),
-				pongs: make(chan uint32, 8), closed: make(chan struct{})}
+				pongs: make(chan uint32, 8), closed: make(chan struct{}), hold: at.holdNew.Load()}
 			res, err := login.Accept(context.Background(), c.r, c.w, login.TargetConfig{
 				Lookup: func(name string) (login.TargetInfo, bool) {
 					return login.TargetInfo{Name: testTarget}, name == testTarget
@@ -404,4 +407,96 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestInitiatorRetryLimit: with RecoveryRetry a command is issued again on
+// each reinstated session at most RetryLimit times, and a command whose
+// Data-Out comes from a reader is not issued again. The target holds every
+// command unanswered and announces a connection drop (AsyncEvent 2) each
+// time it receives one.
+func TestInitiatorRetryLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int
+		reader  bool
+		drops   int // connection drops before the failure or the answer
+		fail    bool
+		retried uint64
+	}{
+		{"limit 1, two drops", 1, false, 2, true, 1},
+		{"limit 2, two drops", 2, false, 2, false, 2},
+		{"DataOutReader", 3, true, 1, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at := newAsyncTarget(t)
+			at.holdNew.Store(true)
+			s, c := dialAsync(t, at, Options{Recovery: RecoveryRetry, RetryLimit: tc.limit})
+			cmd := &Command{CDB: make([]byte, 6)}
+			if tc.reader {
+				cmd = &Command{CDB: rw10(0x2a, 0, 1), DataOutReader: bytes.NewReader(make([]byte, 512)), DataOutLength: 512}
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Execute(context.Background(), cmd)
+				done <- err
+			}()
+			first := c.next(t, pdu.OpSCSICommand)
+			itt := first.Header.InitiatorTaskTag()
+			for i := range tc.drops {
+				c.async(pdu.AsyncConnectionDropped, c.cid, 0, 20, 0, nil)
+				<-at.logins
+				c = <-at.conns
+				if uint64(i) >= tc.retried {
+					break // not issued again: it fails
+				}
+				q := c.next(t, pdu.OpSCSICommand)
+				if got := q.Header.InitiatorTaskTag(); got != itt {
+					t.Fatalf("ITT 0x%x issued again, want 0x%x", got, itt)
+				}
+			}
+			if !tc.fail {
+				c.release()
+			}
+			err := <-done
+			var ce *CommandError
+			if tc.fail && !(errors.As(err, &ce) && errors.Is(err, ErrConnectionLost)) || !tc.fail && err != nil {
+				t.Fatalf("Execute: %v, want failure %v", err, tc.fail)
+			}
+			if st := s.Stats(); st.CommandsRetried != tc.retried {
+				t.Errorf("Stats %+v, want %d retried", st, tc.retried)
+			}
+		})
+	}
+}
+
+// TestInitiatorRecoveryNone: with RecoveryNone a failed connection ends
+// the session: the command in flight and every later one fail with
+// ErrConnectionLost, and no login follows.
+func TestInitiatorRecoveryNone(t *testing.T) {
+	at := newAsyncTarget(t)
+	at.holdNew.Store(true)
+	s, c := dialAsync(t, at, Options{Recovery: RecoveryNone})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)})
+		done <- err
+	}()
+	c.next(t, pdu.OpSCSICommand)
+	c.async(pdu.AsyncConnectionDropped, c.cid, 0, 20, 0, nil)
+	var ce *CommandError
+	if err := <-done; !errors.As(err, &ce) || !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("command in flight: %v, want a *CommandError wrapping ErrConnectionLost", err)
+	}
+	if _, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)}); !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("Execute afterwards: %v, want ErrConnectionLost", err)
+	}
+	select {
+	case <-at.logins:
+		t.Error("a login followed the connection failure")
+	default:
+	}
+	if st := s.Stats(); st.Reinstatements != 0 || st.ReconnectAttempts != 0 || st.CommandsFailed != 1 {
+		t.Errorf("Stats %+v, want no reinstatement or login and 1 failed command", st)
+	}
 }
