@@ -137,7 +137,7 @@ func TestInitiatorNOPTimeout(t *testing.T) {
 		t.Run(fmt.Sprint(policy), func(t *testing.T) {
 			p := newFaultProxy(t, serveLoopback(t, newTestServer(t, quickSettings(20, nil))), false)
 			s := dialTest(t, p.addr(), Options{Settings: quickSettings(20, nil), Recovery: policy,
-				NOPInterval: 50 * time.Millisecond, NOPTimeout: 200 * time.Millisecond})
+				NOPInterval: 100 * time.Millisecond, NOPTimeout: time.Second})
 			ctx := context.Background()
 			data := bytes.Repeat([]byte{0x3c}, 4096)
 			if err := good(ctx, s, &Command{CDB: rw10(0x2a, 100, 8), DataOut: data}); err != nil {
