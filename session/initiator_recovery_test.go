@@ -337,7 +337,8 @@ func TestInitiatorRecoveryGiveUp(t *testing.T) {
 }
 
 // TestInitiatorDuringRecovery: a command issued while the session is
-// being reinstated waits for the new session and runs there; Close or
+// being reinstated waits for the new session, as long as its context
+// allows, and runs there; Close or
 // Logout during a recovery end it, and the waiting command returns
 // ErrClosed.
 func TestInitiatorDuringRecovery(t *testing.T) {
@@ -361,6 +362,12 @@ func TestInitiatorDuringRecovery(t *testing.T) {
 			p.cut()
 			// The first refused login: the session is recovering.
 			<-p.acceptCh
+			// The wait for the recovery is bounded by the context.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			if _, err := s.Execute(ctx, &Command{CDB: make([]byte, 6)}); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Execute with a deadline during the recovery: %v, want context.DeadlineExceeded", err)
+			}
+			cancel()
 			done := make(chan error, 1)
 			go func() { done <- good(context.Background(), s, &Command{CDB: make([]byte, 6)}) }()
 			if tc.end != nil {
