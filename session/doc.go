@@ -1,7 +1,10 @@
-// Package session is the session layer of iSCSI on the target side (RFC
-// 7143 §4 to §11): a Server that serves the iSCSI targets it is given on a
-// net.Listener (Server.Serve) or on single connections (Server.ServeConn),
-// carrying SCSI commands to the logical units of each target.
+// Package session is the session layer of iSCSI (RFC 7143 §4 to §11) on
+// both sides. On the target side a Server serves the iSCSI targets it is
+// given on a net.Listener (Server.Serve) or on single connections
+// (Server.ServeConn), carrying SCSI commands to the logical units of each
+// target. On the initiator side Dial logs in to a target and returns a
+// Session that carries SCSI commands to it (Session.Execute), and Discover
+// asks a portal for its targets.
 //
 // # Place among the layers
 //
@@ -55,9 +58,60 @@
 // and data buffers are pooled: a READ or WRITE allocates nothing in the
 // steady state.
 //
+// # The initiator side
+//
+//   - Login (Dial, Discover) through login.Initiate: AuthMethod None, CHAP
+//     and mutual CHAP with the strongest CHAP_A first and a retry offering
+//     MD5 alone (§12.1.3), temporary redirections followed (§11.13.5),
+//     the login bounded by Options.LoginTimeout; discovery with
+//     SendTargets=All (§13.3).
+//   - SCSI commands (Session.Execute, ExecuteInto): Data-In placed in the
+//     caller's buffer at its BufferOffset with DataSN checked (§11.7);
+//     immediate data, unsolicited Data-Out and R2T-driven Data-Out within
+//     FirstBurstLength, MaxBurstLength and the target's
+//     MaxRecvDataSegmentLength (§11.8, §13); the CmdSN window (§4.2.2.1);
+//     a command whose context ends is aborted with ABORT TASK (§11.5.1)
+//     and nothing touches its buffers once Execute has returned.
+//   - Task management (§11.5, RFC 7144 §4.1): ABORT TASK, ABORT TASK SET,
+//     CLEAR TASK SET, LOGICAL UNIT RESET, TARGET WARM RESET, TARGET COLD
+//     RESET (which ends the session), and, only when iSCSIProtocolLevel 2
+//     was negotiated, QUERY TASK, QUERY TASK SET, I_T NEXUS RESET and
+//     QUERY ASYNCHRONOUS EVENT; the commands a completed function ended
+//     return a *CommandError.
+//   - NOP-Out keep-alive (§11.18) after Options.NOPInterval of silence,
+//     with Options.NOPTimeout declaring the connection dead; target pings
+//     answered (§11.19).
+//   - Asynchronous Messages (§11.9): SCSI events to Options.OnAsyncEvent
+//     with their sense data decoded; a requested logout done after the
+//     commands in flight, within Parameter3; an announced connection drop
+//     recovered after Parameter2; a requested renegotiation answered with
+//     a Text Request declaring MaxRecvDataSegmentLength, the only
+//     operational key of §13 negotiable in full feature phase; other
+//     events logged.
+//   - Recovery at ErrorRecoveryLevel 0 (§6.3.5, §7.1.4.3): when the
+//     connection fails the session is reinstated — after DefaultTime2Wait,
+//     a login with the same ISID and names and TSIH 0, retried with a
+//     growing backoff until DefaultTime2Retain has passed, then a
+//     *RecoveryError. Options.Recovery decides the unfinished commands:
+//     RecoveryFail fails them (outcome unknown), RecoveryRetry issues them
+//     again in CmdSN order at most Options.RetryLimit times, RecoveryNone
+//     ends the session instead. Commands issued meanwhile wait for the new
+//     session; Close and Logout end a recovery. Session.Stats counts
+//     reinstatements, retries, failures and NOP timeouts.
+//
+// Tasks are pooled and reused with their channels: a command allocates
+// nothing in the initiator in the steady state except the *Response that
+// Execute returns (ExecuteInto reuses the caller's).
+//
 // # Not implemented
 //
-// Several connections per session (a CmdSN gap ends the connection instead
+// On the initiator side: several connections per session (MC/S),
+// ErrorRecoveryLevel 1 and 2 (no SNACK, no task reassignment, no
+// connection recovery within a session: every failure reinstates the
+// session), Extended CDB and bidirectional commands, iSER, and
+// renegotiation of any key other than MaxRecvDataSegmentLength.
+//
+// On the target side: several connections per session (a CmdSN gap ends the connection instead
 // of waiting for the missing command), ErrorRecoveryLevel 1 and 2 (SNACK is
 // rejected, a Data-Out with a data digest error ends the connection),
 // asynchronous messages, renegotiation of

@@ -109,3 +109,70 @@ func ExampleServer_ServeConn() {
 	// connection or session closed successfully
 	// <nil>
 }
+
+// serveExample serves a 1 MiB memory disk as LUN 0 of target name on a
+// loopback port and returns its address and a function that stops it.
+func serveExample(name string) (string, func()) {
+	lu, err := disk.New(disk.NewMemory(1<<20), disk.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &session.Server{Targets: []session.Target{{
+		Name: name,
+		LUNs: map[scsi.LUN]session.LogicalUnit{{}: lu},
+	}}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	return l.Addr().String(), func() { stop(); <-done }
+}
+
+// An initiator logs in to a target, sends an INQUIRY and logs out.
+func ExampleDial() {
+	addr, stop := serveExample("iqn.2026-11.org.example:disk2")
+	defer stop()
+	ctx := context.Background()
+	s, err := session.Dial(ctx, addr, session.Options{
+		InitiatorName: "iqn.2026-11.org.example:host",
+		TargetName:    "iqn.2026-11.org.example:disk2",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// INQUIRY (SPC-4 §6.6) with ALLOCATION LENGTH 36: the standard data.
+	buf := make([]byte, 36)
+	resp, err := s.Execute(ctx, &session.Command{CDB: []byte{0x12, 0, 0, 0, 36, 0}, DataIn: buf})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status, resp.DataInLength, "bytes")
+	fmt.Printf("peripheral device type %d, vendor %q\n", buf[0]&0x1f, buf[8:16])
+	if err := s.Logout(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// GOOD 36 bytes
+	// peripheral device type 0, vendor "GOISCSI "
+}
+
+// An initiator asks a portal for its targets with SendTargets (RFC 7143
+// §13.3).
+func ExampleDiscover() {
+	addr, stop := serveExample("iqn.2026-11.org.example:disk3")
+	defer stop()
+	targets, err := session.Discover(context.Background(), addr, session.Options{
+		InitiatorName: "iqn.2026-11.org.example:host",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range targets {
+		fmt.Println(t.Name, t.Addresses[0].PortalGroupTag)
+	}
+	// Output:
+	// iqn.2026-11.org.example:disk3 1
+}

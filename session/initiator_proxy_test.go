@@ -1,0 +1,211 @@
+package session
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// faultProxy forwards TCP connections from a loopback listener to a target
+// and breaks them on demand: cut closes the connections of the moment,
+// stall stops forwarding from the target to the initiator, refuse closes
+// new connections at once. With tap it decodes the PDU headers the
+// initiator sends (no digests) for the test to inspect.
+type faultProxy struct {
+	t      testing.TB
+	l      net.Listener
+	target string
+	tap    bool
+
+	refusing atomic.Bool
+	toInit   atomic.Int64 // bytes forwarded target → initiator
+	accepted atomic.Int64
+	acceptCh chan struct{} // a token per connection accepted, if room
+
+	mu    sync.Mutex
+	pairs []*proxyPair
+	sent  []pdu.BHS // headers initiator → target, with tap
+	waits []byteWait
+	wg    sync.WaitGroup
+}
+
+type byteWait struct {
+	n  int64
+	ch chan struct{}
+}
+
+// after returns a channel closed once n more bytes than now have gone
+// from the target to the initiator.
+func (p *faultProxy) after(n int64) <-chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.waits = append(p.waits, byteWait{p.toInit.Load() + n, ch})
+	p.mu.Unlock()
+	return ch
+}
+
+func (p *faultProxy) counted(n int64) {
+	total := p.toInit.Add(n)
+	p.mu.Lock()
+	kept := p.waits[:0]
+	for _, w := range p.waits {
+		if total >= w.n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	p.waits = kept
+	p.mu.Unlock()
+}
+
+type proxyPair struct {
+	a, b    net.Conn // initiator side, target side
+	stalled chan struct{}
+	stall   sync.Once
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func (p *proxyPair) close() {
+	p.once.Do(func() {
+		close(p.closed)
+		p.a.Close()
+		p.b.Close()
+	})
+}
+
+func newFaultProxy(t testing.TB, target string, tap bool) *faultProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{t: t, l: l, target: target, tap: tap, acceptCh: make(chan struct{}, 64)}
+	p.wg.Go(p.accept)
+	t.Cleanup(func() {
+		l.Close()
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *faultProxy) addr() string { return p.l.Addr().String() }
+
+func (p *faultProxy) accept() {
+	for {
+		a, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.accepted.Add(1)
+		refuse := p.refusing.Load()
+		select {
+		case p.acceptCh <- struct{}{}:
+		default:
+		}
+		if refuse {
+			a.Close()
+			continue
+		}
+		b, err := net.Dial("tcp", p.target)
+		if err != nil {
+			a.Close()
+			continue
+		}
+		pair := &proxyPair{a: a, b: b, stalled: make(chan struct{}), closed: make(chan struct{})}
+		p.mu.Lock()
+		p.pairs = append(p.pairs, pair)
+		p.mu.Unlock()
+		var tapW *io.PipeWriter
+		if p.tap {
+			r, w := io.Pipe()
+			tapW = w
+			p.wg.Go(func() { p.decode(r) })
+		}
+		p.wg.Go(func() { p.forward(pair, a, b, tapW, false) })
+		p.wg.Go(func() { p.forward(pair, b, a, nil, true) })
+	}
+}
+
+// forward copies src to dst until either fails; from the target it stops
+// while the pair is stalled.
+func (p *faultProxy) forward(pair *proxyPair, src, dst net.Conn, tap *io.PipeWriter, toInit bool) {
+	defer pair.close()
+	if tap != nil {
+		defer tap.Close()
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if toInit {
+				select {
+				case <-pair.stalled:
+					<-pair.closed
+					return
+				default:
+				}
+			}
+			if tap != nil {
+				tap.Write(buf[:n])
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			if toInit {
+				p.counted(int64(n))
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *faultProxy) decode(r *io.PipeReader) {
+	defer r.Close()
+	pr := pdu.NewReader(r)
+	pr.SetMaxRecvDataSegmentLength(1 << 24)
+	for {
+		q, err := pr.Read()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.sent = append(p.sent, q.Header)
+		p.mu.Unlock()
+	}
+}
+
+// headers returns the PDU headers the initiator sent so far.
+func (p *faultProxy) headers() []pdu.BHS {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]pdu.BHS(nil), p.sent...)
+}
+
+// cut closes every connection open now.
+func (p *faultProxy) cut() {
+	p.mu.Lock()
+	pairs := p.pairs
+	p.pairs = nil
+	p.mu.Unlock()
+	for _, pair := range pairs {
+		pair.close()
+	}
+}
+
+// stall stops forwarding target → initiator on the connections open now.
+func (p *faultProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pair := range p.pairs {
+		pair.stall.Do(func() { close(pair.stalled) })
+	}
+}

@@ -1,0 +1,467 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// RecoveryError ends a session whose reinstatement failed: no login
+// succeeded within DefaultTime2Retain after DefaultTime2Wait (RFC 7143
+// §6.3.5, §13.15, §13.16), or the target refused it for good (a login
+// status of class 2, initiator error). It wraps ErrConnectionLost and
+// the error of the last login.
+type RecoveryError struct {
+	// Attempts is the number of logins tried.
+	Attempts int
+	// Err is the error of the last one.
+	Err error
+}
+
+// Error says why the reinstatement failed.
+func (e *RecoveryError) Error() string {
+	return fmt.Sprintf("iscsi: session reinstatement failed after %d logins: %v", e.Attempts, e.Err)
+}
+
+// Unwrap returns ErrConnectionLost and the last login's error.
+func (e *RecoveryError) Unwrap() []error { return []error{ErrConnectionLost, e.Err} }
+
+// Redial backoff: the first retry of a failed login waits minRedialBackoff,
+// each next one twice as long up to maxRedialBackoff.
+const (
+	minRedialBackoff = 25 * time.Millisecond
+	maxRedialBackoff = 2 * time.Second
+)
+
+// minTime2Retain is the least time a recovery keeps trying: with a
+// DefaultTime2Retain of 0 there is still room for one login.
+const minTime2Retain = time.Second
+
+// connEnded runs in the read loop of c once it has stopped reading: the
+// session recovers (RFC 7143 §7.1.4.3: at ErrorRecoveryLevel 0 a
+// connection failure is recovered by session reinstatement) or ends.
+func (s *Session) connEnded(c *initiatorConn, cause error) {
+	<-c.ready
+	s.mu.Lock()
+	if s.c != c || s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	lost := fmt.Errorf("%w: %v", ErrConnectionLost, cause)
+	s.logger().Warn("iscsi initiator: connection failed", "err", cause)
+	if s.opts.Recovery == RecoveryNone || s.logoutAsked || s.res.Session.SessionType != login.SessionNormal {
+		s.closeLocked(lost)
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateRecovering
+	s.up = make(chan struct{})
+	close(s.window)
+	s.window = make(chan struct{})
+	limit := s.opts.RetryLimit
+	if limit <= 0 {
+		limit = DefaultRetryLimit
+	}
+	for itt, t := range s.tasks {
+		if t.c != c {
+			continue
+		}
+		if t.kind != kindSCSI {
+			s.completeITTLocked(itt, t, lost)
+			continue
+		}
+		if s.opts.Recovery == RecoveryRetry && t.src.r == nil && t.tries < limit {
+			t.retry = true
+			continue
+		}
+		s.stats.CommandsFailed++
+		s.completeITTLocked(itt, t, &CommandError{ITT: itt, Err: lost})
+	}
+	wait := time.Duration(s.res.Session.DefaultTime2Wait) * time.Second
+	retain := time.Duration(s.res.Session.DefaultTime2Retain) * time.Second
+	if s.waitSet {
+		wait, retain, s.waitSet = s.wait, s.retain, false
+	}
+	retain = max(retain, minTime2Retain)
+	s.mu.Unlock()
+	s.recover(wait, retain)
+}
+
+// recover reinstates the session (RFC 7143 §6.3.5): after Time2Wait it
+// logs in with the same ISID, InitiatorName and TargetName and TSIH 0,
+// which makes the target end the old session, retrying with a growing
+// backoff until Time2Retain has passed.
+func (s *Session) recover(wait, retain time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait+retain)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if !sleepCtx(ctx, wait) {
+		s.giveUp(&RecoveryError{Err: fmt.Errorf("closed while waiting Time2Wait: %w", ctx.Err())})
+		return
+	}
+	backoff := minRedialBackoff
+	for attempt := 1; ; attempt++ {
+		s.mu.Lock()
+		s.stats.ReconnectAttempts++
+		opts := s.opts
+		s.mu.Unlock()
+		c, res, err := connect(ctx, s.addr, &opts, login.SessionNormal)
+		if err == nil {
+			s.install(c, res)
+			return
+		}
+		s.logger().Warn("iscsi initiator: reinstatement login failed", "attempt", attempt, "err", err)
+		var le *LoginError
+		if errors.As(err, &le) && le.Status.Class() == 2 || !sleepCtx(ctx, backoff) {
+			s.giveUp(&RecoveryError{Attempts: attempt, Err: err})
+			return
+		}
+		backoff = min(2*backoff, maxRedialBackoff)
+	}
+}
+
+// sleepCtx waits d or until ctx is done, and reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// giveUp ends a session whose recovery failed.
+func (s *Session) giveUp(err error) {
+	s.mu.Lock()
+	s.closeLocked(err)
+	s.mu.Unlock()
+}
+
+// install makes c, just logged in, the session's connection, issues the
+// commands to retry on it in their old CmdSN order, and opens the session
+// to new commands.
+func (s *Session) install(c *initiatorConn, res *login.Result) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		c.kill()
+		close(c.ready)
+		return
+	}
+	s.c, s.res = c, res
+	s.cmdSN, s.expCmdSN, s.maxCmdSN = res.CmdSN, res.ExpCmdSN, res.MaxCmdSN
+	close(s.window)
+	s.window = make(chan struct{})
+	s.stats.Reinstatements++
+	var retry []*initiatorTask
+	for _, t := range s.tasks {
+		if t.retry {
+			retry = append(retry, t)
+		}
+	}
+	s.mu.Unlock()
+	s.logger().Info("iscsi initiator: session reinstated", "tsih", res.TSIH, "retrying", len(retry))
+	slices.SortFunc(retry, func(a, b *initiatorTask) int {
+		switch {
+		case a.cmdSN == b.cmdSN:
+			return 0
+		case pdu.SerialLess(a.cmdSN, b.cmdSN):
+			return -1
+		}
+		return 1
+	})
+	s.loops.Add(1)
+	s.start(c)
+	s.seqMu.Lock()
+	for _, t := range retry {
+		s.reissue(c, t)
+	}
+	s.seqMu.Unlock()
+	s.mu.Lock()
+	if s.state == stateRecovering {
+		s.state = stateUp
+		close(s.up)
+	}
+	s.mu.Unlock()
+	close(c.ready)
+}
+
+// reissue sends a command again on the reinstated session's connection c
+// with a new CmdSN, its data state reset. s.seqMu is held.
+func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
+	t.bufMu.Lock()
+	defer t.bufMu.Unlock()
+	s.mu.Lock()
+	itt := t.itt
+	if s.tasks[itt] != t || !t.retry {
+		s.mu.Unlock()
+		return
+	}
+	t.retry = false
+	t.c = c
+	t.tries++
+	s.stats.CommandsRetried++
+	for !pdu.SerialLessOrEqual(s.cmdSN, s.maxCmdSN) {
+		w := s.window
+		s.windowWanted = true
+		s.mu.Unlock()
+		select {
+		case <-w:
+		case <-c.dead:
+			return
+		case <-s.closing:
+			return
+		}
+		s.mu.Lock()
+		if s.tasks[itt] != t {
+			s.mu.Unlock()
+			return
+		}
+	}
+	sn := s.cmdSN
+	s.cmdSN++
+	t.cmdSN = sn
+	t.dataSN, t.got = 0, 0
+	t.resp = Response{}
+	t.sense = t.sense[:0]
+	for len(t.r2t) > 0 {
+		<-t.r2t
+	}
+	s.mu.Unlock()
+	t.hdr.SCSICommand().SetCmdSN(sn)
+	if err := c.write(&t.hdr, t.immediate, true); err != nil {
+		c.kill()
+		return
+	}
+	if t.unsolicited > len(t.immediate) {
+		if err := s.sendData(c, t, pdu.ReservedTag, uint32(len(t.immediate)), uint32(t.unsolicited-len(t.immediate))); err != nil {
+			c.kill()
+		}
+	}
+}
+
+// closeLocked ends the session with err: every outstanding task fails, a
+// recovery in progress stops. Called with s.mu held.
+func (s *Session) closeLocked(err error) {
+	if s.state == stateClosed {
+		return
+	}
+	if s.state == stateRecovering {
+		close(s.up)
+	}
+	s.state = stateClosed
+	s.err = err
+	for itt, t := range s.tasks {
+		if t.kind == kindSCSI && t.issued {
+			if errors.Is(err, ErrConnectionLost) {
+				s.stats.CommandsFailed++
+			}
+			s.completeITTLocked(itt, t, &CommandError{ITT: itt, Err: err})
+			continue
+		}
+		s.completeITTLocked(itt, t, err)
+	}
+	close(s.window)
+	s.window = make(chan struct{})
+	s.c.kill()
+}
+
+// keepAlive pings the target over c after each NOPInterval without a PDU
+// from it (RFC 7143 §11.18) and drops the connection when a ping goes
+// unanswered for NOPTimeout.
+func (s *Session) keepAlive(c *initiatorConn) {
+	interval := s.opts.NOPInterval
+	timeout := s.opts.NOPTimeout
+	if timeout <= 0 {
+		timeout = interval
+	}
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+		case <-c.dead:
+			return
+		case <-s.closing:
+			return
+		}
+		if idle := time.Since(time.Unix(0, c.lastRecv.Load())); idle < interval {
+			timer.Reset(interval - idle)
+			continue
+		}
+		if !s.ping(c, timeout) {
+			return
+		}
+		timer.Reset(interval)
+	}
+}
+
+// ping sends one NOP-Out ping on c, ITT from the task table and TTT
+// 0xffffffff (RFC 7143 §11.18.2, §11.18.3), as an immediate PDU, and
+// waits for its NOP-In. It reports whether the keep-alive goes on.
+func (s *Session) ping(c *initiatorConn, timeout time.Duration) bool {
+	t, err := s.newTask(kindNOP, nil, 0, 0)
+	if err != nil {
+		return false
+	}
+	defer s.release(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var h pdu.BHS
+	no := h.NOPOut()
+	no.Init()
+	no.SetImmediate(true)
+	no.SetInitiatorTaskTag(t.itt)
+	no.SetTargetTransferTag(pdu.ReservedTag)
+	c2, sn, err := s.reserve(ctx, true, t)
+	if err != nil {
+		return false
+	}
+	if c2 != c {
+		s.seqMu.Unlock()
+		return false
+	}
+	no.SetCmdSN(sn)
+	err = c.write(&h, nil, true)
+	s.seqMu.Unlock()
+	if err != nil {
+		c.kill()
+		return false
+	}
+	select {
+	case <-t.done:
+		return t.err == nil
+	case <-c.dead:
+		return false
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.stats.NOPTimeouts++
+		s.mu.Unlock()
+		s.logger().Warn("iscsi initiator: NOP-Out ping unanswered", "timeout", timeout)
+		c.kill()
+		return false
+	}
+}
+
+// requestedLogout logs out as the target asked with AsyncEvent 1 (RFC
+// 7143 §11.9.1): once the commands in flight have ended, or three
+// quarters of the allowed time have passed, whichever comes first.
+func (s *Session) requestedLogout(within time.Duration) {
+	deadline := time.Now().Add(within)
+	s.mu.Lock()
+	var idle chan struct{}
+	if s.inflight > 0 {
+		s.idle = make(chan struct{})
+		idle = s.idle
+	}
+	s.mu.Unlock()
+	if idle != nil {
+		t := time.NewTimer(within * 3 / 4)
+		select {
+		case <-idle:
+		case <-t.C:
+		case <-s.closing:
+		}
+		t.Stop()
+	}
+	if soon := time.Now().Add(time.Second); deadline.Before(soon) {
+		deadline = soon
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := s.Logout(ctx); err != nil {
+		s.logger().Warn("iscsi initiator: requested logout failed", "err", err)
+	}
+}
+
+// renegotiate answers AsyncEvent 4 (RFC 7143 §11.9.1) with a Text Request
+// in full feature phase (§11.10) that declares again the operational keys
+// negotiable there; the read loop applies the answer (applyTextAnswer).
+func (s *Session) renegotiate(c *initiatorConn, within time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(within, DefaultLoginTimeout))
+	defer cancel()
+	t, err := s.newTask(kindText, nil, 0, 0)
+	if err != nil {
+		return
+	}
+	defer s.release(t)
+	var h pdu.BHS
+	tr := h.TextRequest()
+	tr.Init()
+	tr.SetFinal(true)
+	tr.SetInitiatorTaskTag(t.itt)
+	tr.SetTargetTransferTag(pdu.ReservedTag)
+	data := login.AppendText(nil, s.operationalDeclarations()...)
+	c2, sn, err := s.reserve(ctx, false, t)
+	if err != nil {
+		return
+	}
+	if c2 != c {
+		// A new connection negotiated everything at its login.
+		s.seqMu.Unlock()
+		return
+	}
+	tr.SetCmdSN(sn)
+	err = c.write(&h, data, true)
+	s.seqMu.Unlock()
+	if err != nil {
+		c.kill()
+		return
+	}
+	select {
+	case <-t.done:
+	case <-ctx.Done():
+		s.failTask(t, ctx.Err())
+	}
+	if t.err != nil {
+		s.logger().Warn("iscsi initiator: renegotiation failed", "err", t.err)
+		return
+	}
+}
+
+// applyTextAnswer takes MaxRecvDataSegmentLength from the text a target
+// answered a renegotiation with, when it declares it (RFC 7143 §13.12).
+// The read loop calls it before it reads the next PDU.
+func (s *Session) applyTextAnswer(c *initiatorConn, text []byte) {
+	pairs, err := login.ParseText(text)
+	if err != nil {
+		s.logger().Warn("iscsi initiator: renegotiation answer", "err", err)
+		return
+	}
+	for _, p := range pairs {
+		if p.Key != "MaxRecvDataSegmentLength" {
+			continue
+		}
+		// RFC 7143 §13.12: 512 to 2^24-1.
+		n, err := login.ParseNumber(p.Value)
+		if err != nil || n < 512 || n > 1<<24-1 {
+			s.logger().Warn("iscsi initiator: renegotiated MaxRecvDataSegmentLength out of range", "value", p.Value)
+			continue
+		}
+		c.maxXmit.Store(uint32(n))
+		s.mu.Lock()
+		if s.c == c {
+			res := *s.res
+			res.Conn.MaxXmitDataSegmentLength = uint32(n)
+			s.res = &res
+		}
+		s.mu.Unlock()
+		s.logger().Info("iscsi initiator: renegotiated", "MaxXmitDataSegmentLength", n)
+	}
+}
