@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -299,5 +300,56 @@ func TestStatusErrorText(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestLongDataReadAgain checks that a VPD page or a LUN list longer than
+// the first allocation length is read again with one large enough.
+func TestLongDataReadAgain(t *testing.T) {
+	// A Device Identification page of 100 vendor specific designators of
+	// 20 bytes: 2400 bytes of body.
+	var ids scsi.DeviceIdentification
+	for i := range 100 {
+		ids = append(ids, scsi.T10VendorIDDesignator("VENDOR", strings.Repeat(string(rune('a'+i%26)), 4)))
+	}
+	page, err := scsi.AppendVPD(nil, 0, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &scriptedExecutor{replies: []func(*Command) *Response{good(page)}}
+	got, err := DeviceIdentification(context.Background(), x, scsi.LUN{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 {
+		t.Errorf("%d designators, want 100", len(got))
+	}
+	var allocs []uint16
+	for _, c := range x.cdbs {
+		inq, err := scsi.ParseInquiry(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allocs = append(allocs, inq.AllocationLength)
+	}
+	if diff := cmp.Diff([]uint16{1024, uint16(len(page))}, allocs); diff != "" {
+		t.Errorf("INQUIRY allocation lengths (-want +got):\n%s", diff)
+	}
+
+	luns := make([]scsi.LUN, 100)
+	for i := range luns {
+		luns[i], _ = scsi.EncodeLUN(uint16(i))
+	}
+	list := scsi.AppendReportLUNsData(nil, luns)
+	x = &scriptedExecutor{replies: []func(*Command) *Response{good(list)}}
+	gotLUNs, err := ReportLUNs(context.Background(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(luns, gotLUNs); diff != "" {
+		t.Errorf("ReportLUNs (-want +got):\n%s", diff)
+	}
+	if len(x.cdbs) != 2 {
+		t.Errorf("%d REPORT LUNS sent, want 2", len(x.cdbs))
 	}
 }
