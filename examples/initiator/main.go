@@ -20,7 +20,9 @@
 // InitiatorName of /etc/iscsi/initiatorname.iscsi, else a generated name
 // that is printed on standard error), -target-user and -target-secret for
 // mutual CHAP, -header-digest and -data-digest to propose CRC32C (RFC 7143
-// §13.1), and -timeout, which bounds each login and each SCSI command.
+// §13.1), -max-recv-data-segment-length (RFC 7143 §13.12, default 262144 as
+// libiscsi declares), and -timeout, which bounds each login and each SCSI
+// command.
 //
 // The exit status is 0 on success; otherwise one line "initiator: ..." is
 // printed on standard error and the status is 1, or 2 for a usage error.

@@ -171,6 +171,7 @@ func TestErrors(t *testing.T) {
 		{"dd without -if", nil, []string{"dd", "-of", "-"}, 2, "-if and -of are required"},
 		{"dd -seek to stdout", nil, []string{"dd", "-if", "-", "-of", "-", "-seek", "1"}, 2, "-seek needs"},
 		{"dd missing input file", nil, []string{"dd", "-if", filepath.Join(t.TempDir(), "none"), "-of", "-"}, 1, "no such file"},
+		{"segment length too small", nil, []string{"-max-recv-data-segment-length", "511", "ls", addr}, 2, "want 512 to 16777215"},
 		{"timeout zero", nil, []string{"-timeout", "0s", "ls", addr}, 2, "-timeout"},
 		{"target user without secret", nil, []string{"-target-user", "t", "ls", addr}, 2, "go together"},
 		{"mutual CHAP without CHAP", nil, []string{"-target-user", "t", "-target-secret", "tsecret123456", "ls", addr}, 2, "needs the initiator's CHAP"},
@@ -206,7 +207,7 @@ func TestDD(t *testing.T) {
 	for _, lun := range []string{"0", "1"} {
 		u := "iscsi://" + addr + "/" + testTarget + "/" + lun
 		mustRun(t, nil, "dd", "-if", src, "-of", u, "-seek", "1001", "-bs", "65536")
-		mustRun(t, nil, "dd", "-if", u, "-of", dst, "-skip", "1001", "-count", "300017", "-bs", "7000")
+		mustRun(t, nil, "-max-recv-data-segment-length", "512", "dd", "-if", u, "-of", dst, "-skip", "1001", "-count", "300017", "-bs", "7000")
 		got, err := os.ReadFile(dst)
 		if err != nil {
 			t.Fatal(err)
