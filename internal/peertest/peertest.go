@@ -34,6 +34,7 @@ var debianPackage = map[string]string{
 	"iscsi-test-cu":        "libiscsi-bin",
 	"tshark":               "tshark",
 	"dumpcap":              "tshark",
+	"istgt":                "istgt",
 }
 
 // InCI reports whether the environment says it is CI (CI=true), where a
