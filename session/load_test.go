@@ -35,9 +35,9 @@ const (
 	loadMaxXfer   = 256 // blocks per command
 )
 
-// faultProxy forwards TCP connections to a target and closes pairs of them
+// loadProxy forwards TCP connections to a target and closes pairs of them
 // at random moments, as a failing network would.
-type faultProxy struct {
+type loadProxy struct {
 	l      net.Listener
 	target string
 
@@ -49,21 +49,21 @@ type faultProxy struct {
 	wg     sync.WaitGroup
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+func newLoadProxy(t *testing.T, target string) *loadProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{l: l, target: target, pairs: make(map[int][2]net.Conn)}
+	p := &loadProxy{l: l, target: target, pairs: make(map[int][2]net.Conn)}
 	p.wg.Add(1)
 	go p.accept()
 	return p
 }
 
-func (p *faultProxy) addr() string { return p.l.Addr().String() }
+func (p *loadProxy) addr() string { return p.l.Addr().String() }
 
-func (p *faultProxy) accept() {
+func (p *loadProxy) accept() {
 	defer p.wg.Done()
 	for {
 		c, err := p.l.Accept()
@@ -103,7 +103,7 @@ func (p *faultProxy) accept() {
 
 // kill closes one live pair chosen at random and reports whether there was
 // one.
-func (p *faultProxy) kill(rng *rand.Rand) bool {
+func (p *loadProxy) kill(rng *rand.Rand) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.pairs) == 0 {
@@ -124,7 +124,7 @@ func (p *faultProxy) kill(rng *rand.Rand) bool {
 }
 
 // close stops accepting, closes every pair and waits for the copies.
-func (p *faultProxy) close() {
+func (p *loadProxy) close() {
 	p.l.Close()
 	p.mu.Lock()
 	p.closed = true
@@ -306,7 +306,7 @@ func TestLoadWithFaults(t *testing.T) {
 	served := make(chan struct{})
 	go func() { srv.Serve(sctx, l); close(served) }()
 	defer func() { stopServer(); <-served }()
-	proxy := newFaultProxy(t, l.Addr().String())
+	proxy := newLoadProxy(t, l.Addr().String())
 
 	model := newLoadModel(loadBlocks)
 	var st loadStats
