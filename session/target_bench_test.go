@@ -453,7 +453,7 @@ func TestWriteBatchOneSyscall(t *testing.T) {
 	defer peer.Close()
 
 	const n = 16
-	c := &conn{sess: &session{expCmdSN: 7, window: 32}, w: pdu.NewWriter(nc), out: make(chan outPDU, n), statSN: 100}
+	c := &conn{srv: &Server{}, sess: &session{expCmdSN: 7, window: 32}, w: pdu.NewWriter(nc), out: make(chan outPDU, n), statSN: 100}
 	for i := range n {
 		o := outPDU{kind: outStatus, data: []byte{byte(i), 1, 2, 3, 4}}
 		in := o.h.NOPIn()
