@@ -198,13 +198,13 @@ func TestBlockDeviceUnitAttention(t *testing.T) {
 	}
 	ua := checkCondition(scsi.NewSense(scsi.SenseUnitAttention, scsi.NewASC(0x29, 0x03)))
 	block := bytes.Repeat([]byte{7}, 512)
-	open := []func(*Command) *Response{good(nil), good(rc16), good(vpd00)}
+	open := []func(*Command) *Response{respondGood(nil), respondGood(rc16), respondGood(vpd00)}
 	tests := []struct {
 		name    string
 		replies []func(*Command) *Response
 		wantErr bool
 	}{
-		{"two unit attentions", []func(*Command) *Response{ua, ua, good(block)}, false},
+		{"two unit attentions", []func(*Command) *Response{ua, ua, respondGood(block)}, false},
 		{"unit attention forever", []func(*Command) *Response{ua}, true},
 	}
 	for _, tc := range tests {

@@ -37,7 +37,7 @@ func checkCondition(s scsi.Sense) func(*Command) *Response {
 	return func(*Command) *Response { return &Response{Status: scsi.StatusCheckCondition, Sense: &s} }
 }
 
-func good(data []byte) func(*Command) *Response {
+func respondGood(data []byte) func(*Command) *Response {
 	return func(cmd *Command) *Response {
 		n := copy(cmd.DataIn, data)
 		return &Response{Status: scsi.StatusGood, DataInLength: n}
@@ -185,7 +185,7 @@ func TestReadWriteCDBChoice(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			x := &scriptedExecutor{replies: []func(*Command) *Response{good(nil)}}
+			x := &scriptedExecutor{replies: []func(*Command) *Response{respondGood(nil)}}
 			buf := make([]byte, int(tc.blocks)*8)
 			var err error
 			if tc.write {
@@ -224,9 +224,9 @@ func TestReadCapacityFallback(t *testing.T) {
 		ops     []byte
 		wantErr scsi.SenseKey
 	}{
-		{"16 answered", []func(*Command) *Response{good(rc16)}, scsi.ReadCapacity16Data{LastLBA: 1 << 33, BlockLength: 512, LBPME: true}, []byte{0x9e}, 0},
+		{"16 answered", []func(*Command) *Response{respondGood(rc16)}, scsi.ReadCapacity16Data{LastLBA: 1 << 33, BlockLength: 512, LBPME: true}, []byte{0x9e}, 0},
 		{"16 rejected, 10 answered", []func(*Command) *Response{
-			checkCondition(scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCInvalidCommandOperationCode)), good(rc10),
+			checkCondition(scsi.NewSense(scsi.SenseIllegalRequest, scsi.ASCInvalidCommandOperationCode)), respondGood(rc10),
 		}, scsi.ReadCapacity16Data{LastLBA: 2047, BlockLength: 4096}, []byte{0x9e, 0x25}, 0},
 		{"not ready is not retried with 10", []func(*Command) *Response{
 			checkCondition(scsi.NewSense(scsi.SenseNotReady, scsi.NewASC(0x3a, 0))),
@@ -265,8 +265,8 @@ func TestTestUnitReadyUnitAttention(t *testing.T) {
 		sent    int
 		wantKey scsi.SenseKey // 0: success
 	}{
-		{"ready", []func(*Command) *Response{good(nil)}, 1, 0},
-		{"two unit attentions", []func(*Command) *Response{ua, ua, good(nil)}, 3, 0},
+		{"ready", []func(*Command) *Response{respondGood(nil)}, 1, 0},
+		{"two unit attentions", []func(*Command) *Response{ua, ua, respondGood(nil)}, 3, 0},
 		{"unit attention forever", []func(*Command) *Response{ua}, MaxUnitAttentions + 1, scsi.SenseUnitAttention},
 		{"not ready", []func(*Command) *Response{ua, checkCondition(scsi.NewSense(scsi.SenseNotReady, scsi.NewASC(0x04, 0x01)))}, 2, scsi.SenseNotReady},
 	}
@@ -316,7 +316,7 @@ func TestLongDataReadAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &scriptedExecutor{replies: []func(*Command) *Response{good(page)}}
+	x := &scriptedExecutor{replies: []func(*Command) *Response{respondGood(page)}}
 	got, err := DeviceIdentification(context.Background(), x, scsi.LUN{})
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestLongDataReadAgain(t *testing.T) {
 		luns[i], _ = scsi.EncodeLUN(uint16(i))
 	}
 	list := scsi.AppendReportLUNsData(nil, luns)
-	x = &scriptedExecutor{replies: []func(*Command) *Response{good(list)}}
+	x = &scriptedExecutor{replies: []func(*Command) *Response{respondGood(list)}}
 	gotLUNs, err := ReportLUNs(context.Background(), x)
 	if err != nil {
 		t.Fatal(err)
