@@ -31,7 +31,8 @@ var ErrNegativeOffset = errors.New("iscsi: negative offset")
 // (read-modify-write); writes whose blocks overlap are serialized so that
 // concurrent unaligned writers never undo each other's bytes. Requests
 // longer than the MAXIMUM TRANSFER LENGTH of the Block Limits page (SBC-4
-// §6.6.4), or than DefaultMaxTransfer, are split. Its methods are safe for
+// §6.6.4), or than DefaultMaxTransfer, are split, and a command that
+// reports a UNIT ATTENTION is sent again. Its methods are safe for
 // concurrent use.
 type BlockDevice struct {
 	x         Executor
@@ -188,13 +189,7 @@ func (d *BlockDevice) transfer(ctx context.Context, p []byte, off int64, write b
 		if in == 0 && rest >= bs {
 			k := min(rest/bs, int64(d.maxBlocks))
 			chunk := p[done : done+int(k*bs)]
-			var err error
-			if write {
-				err = Write(ctx, d.x, d.lun, lba, d.blockSize, chunk)
-			} else {
-				err = Read(ctx, d.x, d.lun, lba, d.blockSize, chunk)
-			}
-			if err != nil {
+			if err := d.rw(ctx, write, lba, chunk); err != nil {
 				return done, err
 			}
 			done += len(chunk)
@@ -203,13 +198,13 @@ func (d *BlockDevice) transfer(ctx context.Context, p []byte, off int64, write b
 		if tmp == nil {
 			tmp = make([]byte, bs)
 		}
-		if err := Read(ctx, d.x, d.lun, lba, d.blockSize, tmp); err != nil {
+		if err := d.rw(ctx, false, lba, tmp); err != nil {
 			return done, err
 		}
 		var n int
 		if write {
 			n = copy(tmp[in:], p[done:])
-			if err := Write(ctx, d.x, d.lun, lba, d.blockSize, tmp); err != nil {
+			if err := d.rw(ctx, true, lba, tmp); err != nil {
 				return done, err
 			}
 		} else {
@@ -218,6 +213,26 @@ func (d *BlockDevice) transfer(ctx context.Context, p []byte, off int64, write b
 		done += n
 	}
 	return done, nil
+}
+
+// rw reads or writes buf at lba. A command that ends in UNIT ATTENTION
+// was not executed (SAM-5 §5.14: the condition is reported instead) and
+// the report cleared the condition, so it is sent again, at most
+// MaxUnitAttentions times: another initiator's LUN RESET does not fail
+// this device's reads and writes.
+func (d *BlockDevice) rw(ctx context.Context, write bool, lba uint64, buf []byte) error {
+	var err error
+	for range MaxUnitAttentions + 1 {
+		if write {
+			err = Write(ctx, d.x, d.lun, lba, d.blockSize, buf)
+		} else {
+			err = Read(ctx, d.x, d.lun, lba, d.blockSize, buf)
+		}
+		if !senseKeyIs(err, scsi.SenseUnitAttention) {
+			return err
+		}
+	}
+	return err
 }
 
 // Sync asks the logical unit to write its cache to the medium with

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -181,5 +182,55 @@ func TestBlockDeviceConcurrentUnaligned(t *testing.T) {
 		if diff := cmp.Diff(shadow[w*span:(w+1)*span], got[w*span:(w+1)*span]); diff != "" {
 			t.Errorf("worker %d's bytes (-want +got):\n%s", w, diff)
 		}
+	}
+}
+
+// TestBlockDeviceUnitAttention checks that a READ or WRITE that reports a
+// UNIT ATTENTION is sent again, a bounded number of times.
+func TestBlockDeviceUnitAttention(t *testing.T) {
+	rc16, err := scsi.ReadCapacity16Data{LastLBA: 99, BlockLength: 512}.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpd00, err := scsi.AppendVPD(nil, 0, scsi.SupportedVPDPages{0x00, 0x80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua := checkCondition(scsi.NewSense(scsi.SenseUnitAttention, scsi.NewASC(0x29, 0x03)))
+	block := bytes.Repeat([]byte{7}, 512)
+	open := []func(*Command) *Response{respondGood(nil), respondGood(rc16), respondGood(vpd00)}
+	tests := []struct {
+		name    string
+		replies []func(*Command) *Response
+		wantErr bool
+	}{
+		{"two unit attentions", []func(*Command) *Response{ua, ua, respondGood(block)}, false},
+		{"unit attention forever", []func(*Command) *Response{ua}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &scriptedExecutor{replies: append(slices.Clone(open), tc.replies...)}
+			d, err := NewBlockDevice(context.Background(), x, scsi.LUN{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 512)
+			_, err = d.ReadAt(got, 512)
+			if tc.wantErr {
+				if !senseKeyIs(err, scsi.SenseUnitAttention) {
+					t.Errorf("ReadAt: %v, want the UNIT ATTENTION", err)
+				}
+				if n := len(x.cdbs) - len(open); n != MaxUnitAttentions+1 {
+					t.Errorf("%d READs sent, want %d", n, MaxUnitAttentions+1)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, block) {
+				t.Error("ReadAt returned other bytes")
+			}
+		})
 	}
 }
