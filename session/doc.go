@@ -54,9 +54,10 @@
 // (SAM-5 §8.6: an ORDERED task waits for every task before it and holds
 // those after it, a HEAD OF QUEUE task starts at once); the order spans all
 // the logical units of the session, stricter than SAM-5's task set per
-// logical unit. One writer goroutine per connection sends every PDU. Tasks
-// and data buffers are pooled: a READ or WRITE allocates nothing in the
-// steady state.
+// logical unit. One writer goroutine per connection sends every PDU; the
+// responses ready together leave in one vectored write, Data-In straight
+// from the command's buffer. Tasks and data buffers are pooled: a READ or
+// WRITE allocates nothing in the steady state.
 //
 // # The initiator side
 //

@@ -9,16 +9,27 @@ import (
 // every supported logical block size.
 const memoryChunk = 64 << 10
 
+// memoryStripes is the number of locks over the bytes of the chunks of a
+// [Memory]: chunk i is guarded by stripe i%memoryStripes.
+const memoryStripes = 64
+
 // Memory is a sparse in-memory [Backend]. Storage is a map of 64 KiB
 // chunks allocated on the first write that touches them, so a 1 TiB Memory
 // costs nothing until it is written. It implements [Deallocator] (whole
 // chunks are freed), [ZeroWriter] and [AllocationMapper], so a logical
 // unit over it is thin provisioned. It is safe for concurrent use: reads
-// run in parallel, writes are serialized.
+// run in parallel, and so do writes to allocated chunks, each chunk's
+// bytes under one of 64 striped locks; a write that allocates chunks,
+// Resize, Deallocate and WriteZeroes exclude every other call. A read that
+// overlaps a concurrent write spanning several chunks may see part of it
+// (the logical unit orders the commands SBC-4 makes atomic itself).
 type Memory struct {
-	mu     sync.RWMutex
-	size   int64
-	chunks map[int64]*[memoryChunk]byte
+	// mu guards size and the chunk map; stripes guard the chunks' bytes
+	// for the calls that hold mu shared.
+	mu      sync.RWMutex
+	size    int64
+	chunks  map[int64]*[memoryChunk]byte
+	stripes [memoryStripes]sync.RWMutex
 }
 
 // NewMemory returns an empty (all zeros, all deallocated) Memory of size
@@ -78,7 +89,10 @@ func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
 		idx, in := (off+int64(n))/memoryChunk, int((off+int64(n))%memoryChunk)
 		k := min(len(p)-n, memoryChunk-in)
 		if c := m.chunks[idx]; c != nil {
+			st := &m.stripes[idx%memoryStripes]
+			st.RLock()
 			copy(p[n:n+k], c[in:])
+			st.RUnlock()
 		} else {
 			clear(p[n : n+k])
 		}
@@ -90,11 +104,46 @@ func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt copies p to off, allocating the chunks it touches. A write that
 // is not inside [0, Size()) writes nothing and returns a [*RangeError].
 func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
+	m.mu.RLock()
+	if err := checkRange("write", off, int64(len(p)), m.size); err != nil {
+		m.mu.RUnlock()
+		return 0, err
+	}
+	if m.allocatedLocked(off, len(p)) {
+		// Every chunk exists: copy under the chunks' stripes, in parallel
+		// with other writes and reads.
+		m.copyInLocked(p, off, true)
+		m.mu.RUnlock()
+		return len(p), nil
+	}
+	m.mu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// The size may have changed while no lock was held.
 	if err := checkRange("write", off, int64(len(p)), m.size); err != nil {
 		return 0, err
 	}
+	m.copyInLocked(p, off, false)
+	return len(p), nil
+}
+
+// allocatedLocked reports whether every chunk of [off, off+n) exists.
+func (m *Memory) allocatedLocked(off int64, n int) bool {
+	if n == 0 {
+		return true
+	}
+	for idx := off / memoryChunk; idx <= (off+int64(n)-1)/memoryChunk; idx++ {
+		if m.chunks[idx] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// copyInLocked copies p to off. With shared, m.mu is held shared, every
+// chunk exists, and each copy holds its chunk's stripe; without, m.mu is
+// held exclusively and missing chunks are allocated.
+func (m *Memory) copyInLocked(p []byte, off int64, shared bool) {
 	n := 0
 	for n < len(p) {
 		idx, in := (off+int64(n))/memoryChunk, int((off+int64(n))%memoryChunk)
@@ -104,10 +153,16 @@ func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
 			c = new([memoryChunk]byte)
 			m.chunks[idx] = c
 		}
-		copy(c[in:], p[n:n+k])
+		if shared {
+			st := &m.stripes[idx%memoryStripes]
+			st.Lock()
+			copy(c[in:], p[n:n+k])
+			st.Unlock()
+		} else {
+			copy(c[in:], p[n:n+k])
+		}
 		n += k
 	}
-	return n, nil
 }
 
 // Deallocate frees the chunks that lie wholly inside [off, off+n) and
