@@ -135,7 +135,13 @@ func TestInteropTestCU(t *testing.T) {
 	suites := []string{
 		"SCSI.Inquiry", "SCSI.Read10", "SCSI.Read16", "SCSI.Write10", "SCSI.Write16",
 		"SCSI.ReadCapacity10", "SCSI.ReadCapacity16", "SCSI.ReportSupportedOpcodes",
-		"SCSI.TestUnitReady", "SCSI.Verify10", "SCSI.WriteSame10", "SCSI.Unmap",
+		"SCSI.TestUnitReady", "SCSI.Verify10", "SCSI.Unmap",
+		// WriteSame10.UnmapUntilEnd writes 0xFF with the UNMAP bit and
+		// wants zeros back, which SBC-4 §5.49 does not allow with LBPRZ=1
+		// (see knownFailures in conformance_test.go).
+		"SCSI.WriteSame10.Simple", "SCSI.WriteSame10.BeyondEol", "SCSI.WriteSame10.ZeroBlocks",
+		"SCSI.WriteSame10.WriteProtect", "SCSI.WriteSame10.Unmap", "SCSI.WriteSame10.UnmapUnaligned",
+		"SCSI.WriteSame10.UnmapVPD", "SCSI.WriteSame10.Check", "SCSI.WriteSame10.InvalidDataOutSize",
 		"SCSI.NoMedia", "SCSI.Prefetch10", "SCSI.ModeSense6",
 		"iSCSI.iSCSITMF", "iSCSI.iSCSIcmdsn", "iSCSI.iSCSIdatasn",
 		// CompareAndWrite.Simple and .Miscompare of libiscsi 1.19 send

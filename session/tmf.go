@@ -11,13 +11,16 @@ import (
 // RFC 7143 §11.5.1): a task still waiting for Data-Out is dropped at once
 // (its later Data-Out PDUs are discarded); a running one is marked so that
 // it sends no response, and wg, if not nil, is released when it has ended.
-func (c *conn) abortTasks(match func(*task) bool, wg *sync.WaitGroup) {
+// It returns how many tasks it aborted.
+func (c *conn) abortTasks(match func(*task) bool, wg *sync.WaitGroup) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	n := 0
 	for itt, t := range c.tasks {
 		if !match(t) {
 			continue
 		}
+		n++
 		t.aborted = true
 		switch t.state {
 		case taskCollecting:
@@ -30,6 +33,7 @@ func (c *conn) abortTasks(match func(*task) bool, wg *sync.WaitGroup) {
 			}
 		}
 	}
+	return n
 }
 
 // abortEverywhere aborts the matching tasks of every connection of every
@@ -134,12 +138,11 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 // gets "Task does not exist".
 func (c *conn) abortTask(tm *pdu.TaskManagementRequest, wg *sync.WaitGroup) pdu.TaskManagementResponseCode {
 	ref := tm.ReferencedTaskTag()
-	c.mu.Lock()
-	t, found := c.tasks[ref]
-	found = found && !t.aborted
-	c.mu.Unlock()
-	if found {
-		c.abortTasks(func(x *task) bool { return x.itt == ref }, wg)
+	// The task is found and marked under one hold of the lock: a task
+	// that ends in between has sent its response, and answering
+	// "Function complete" for it would follow a response the abort
+	// claims never came (SAM-5 §7.2); it gets "Task does not exist".
+	if c.abortTasks(func(x *task) bool { return x.itt == ref && !x.aborted }, wg) > 0 {
 		return pdu.TMFResponseFunctionComplete
 	}
 	exp, maxCmdSN := c.sess.cmdWindow()

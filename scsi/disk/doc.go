@@ -40,7 +40,7 @@
 // report never lies. Supported:
 //
 //   - SPC-4: TEST UNIT READY, REQUEST SENSE, INQUIRY (standard data; VPD
-//     pages 00h, 80h, 83h, B0h, B1h, B2h), MODE SENSE(6/10) and MODE
+//     pages 00h, 80h, 83h, 8Fh, B0h, B1h, B2h), MODE SENSE(6/10) and MODE
 //     SELECT(6/10) (pages 01h, 08h, 0Ah, 1Ch; WCE and D_SENSE changeable),
 //     REPORT LUNS, REPORT SUPPORTED OPERATION CODES, EXTENDED COPY(LID1)
 //     within the logical unit (block to block segments; §6.4) and RECEIVE
@@ -51,10 +51,13 @@
 //     STATUS), PREVENT ALLOW MEDIUM REMOVAL, and the SPC-2
 //     RESERVE(6/10)/RELEASE(6/10) with compatible reservation handling.
 //   - SBC-4: READ and WRITE (6/10/12/16), VERIFY and WRITE AND VERIFY
-//     (10/12/16), WRITE SAME(10/16) with UNMAP and NDOB, UNMAP, COMPARE AND
-//     WRITE, WRITE ATOMIC(16), SYNCHRONIZE CACHE(10/16), PRE-FETCH(10/16),
-//     READ CAPACITY(10/16), GET LBA STATUS, START STOP UNIT, SANITIZE
-//     (OVERWRITE, BLOCK ERASE, EXIT FAILURE MODE), READ DEFECT DATA(10/12).
+//     (10/12/16), WRITE SAME(10/16) with UNMAP and NDOB (WSNZ=0: zero
+//     blocks writes through the last LBA), UNMAP, COMPARE AND WRITE,
+//     ORWRITE(16), WRITE ATOMIC(16), SYNCHRONIZE CACHE(10/16),
+//     PRE-FETCH(10/16), READ CAPACITY(10/16), GET LBA STATUS, START STOP
+//     UNIT, SANITIZE (OVERWRITE, BLOCK ERASE, EXIT FAILURE MODE; run in the
+//     background, with IMMED answered at once and progress reported in
+//     sense data, §4.11), READ DEFECT DATA(10/12).
 //
 // Any other operation code gets ILLEGAL REQUEST, INVALID COMMAND
 // OPERATION CODE.
@@ -80,8 +83,10 @@
 // # Concurrency
 //
 // Execute may be called from many goroutines: reads and writes run in
-// parallel; COMPARE AND WRITE, WRITE ATOMIC(16) and SANITIZE exclude every
-// other media access while they run; unit attention and reservation state
+// parallel; COMPARE AND WRITE, ORWRITE(16), WRITE ATOMIC(16) and a
+// sanitize operation exclude every other media access while they run (a
+// sanitize operation on a goroutine of its own, which ends by itself when
+// the medium is done); unit attention and reservation state
 // each have their own lock.
 //
 // # Standards
