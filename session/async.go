@@ -74,9 +74,10 @@ func (a *asyncState) shuttingDown() (bool, uint16) {
 // Tag is 0xffffffff. lun is meaningful for AsyncEvent 0 only (§11.9.3),
 // whose data segment is a two-byte SenseLength, the sense data and no
 // iSCSI event data (§11.9.4). closeAfter, when not nil, closes the
-// connection with that cause once the message is written. It reports false
-// if the connection is closing.
-func (c *conn) sendAsync(ev pdu.AsyncEvent, p1, p2, p3 uint16, lun scsi.LUN, sense []byte, closeAfter error) bool {
+// connection with that cause once the message is written. It waits for
+// room in the queue until ctx is done, and reports false if the message was
+// not queued: ctx was done or the connection is closing.
+func (c *conn) sendAsync(ctx context.Context, ev pdu.AsyncEvent, p1, p2, p3 uint16, lun scsi.LUN, sense []byte, closeAfter error) bool {
 	o := outPDU{kind: outStatus, closeAfter: closeAfter}
 	a := (*pdu.AsyncMessage)(&o.h)
 	a.Init()
@@ -90,7 +91,14 @@ func (c *conn) sendAsync(ev pdu.AsyncEvent, p1, p2, p3 uint16, lun scsi.LUN, sen
 		binary.BigEndian.PutUint16(o.data, uint16(len(sense)))
 		o.data = append(o.data, sense...)
 	}
-	return c.send(&o)
+	select {
+	case c.out <- o:
+		return true
+	case <-c.ctx.Done():
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // fullFeatureConns returns the connections in full feature phase of the
@@ -187,7 +195,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		sess.close()
 	}
 	for _, c := range s.fullFeatureConns(func(sess *session) bool { return sess.target != nil }) {
-		c.sendAsync(pdu.AsyncLogoutRequested, 0, 0, p3, scsi.LUN{}, nil, nil)
+		c.sendAsync(ctx, pdu.AsyncLogoutRequested, 0, 0, p3, scsi.LUN{}, nil, nil)
 	}
 	for {
 		changed := s.async.changedChan()
@@ -225,7 +233,7 @@ func (c *conn) joinedDuringShutdown() {
 	case c.sess.target == nil:
 		c.drop(ErrServerShutdown)
 	default:
-		c.sendAsync(pdu.AsyncLogoutRequested, 0, 0, p3, scsi.LUN{}, nil, nil)
+		c.sendAsync(c.ctx, pdu.AsyncLogoutRequested, 0, 0, p3, scsi.LUN{}, nil, nil)
 	}
 }
 
@@ -252,7 +260,9 @@ func (s *session) dropAll(cause error) {
 // so the initiator issues its unfinished commands again. The connection is
 // closed once the message is written, behind the responses already
 // queued; its ServeConn returns ErrSessionDropped. DropSessions returns the
-// number of connections it dropped.
+// number of connections it dropped. Like SendSCSIEvent, it may wait for
+// room in the queue of a connection whose initiator does not read, at most
+// Limits.WriteTimeout.
 func (s *Server) DropSessions(targetName string, time2Wait, time2Retain time.Duration) (int, error) {
 	if err := s.init(); err != nil {
 		return 0, err
@@ -263,7 +273,7 @@ func (s *Server) DropSessions(targetName string, time2Wait, time2Retain time.Dur
 	}
 	n := 0
 	for _, c := range s.fullFeatureConns(match) {
-		if c.sendAsync(pdu.AsyncAllConnectionsDropped, 0, seconds(time2Wait), seconds(time2Retain), scsi.LUN{}, nil, ErrSessionDropped) {
+		if c.sendAsync(context.Background(), pdu.AsyncAllConnectionsDropped, 0, seconds(time2Wait), seconds(time2Retain), scsi.LUN{}, nil, ErrSessionDropped) {
 			n++
 		}
 	}
@@ -304,7 +314,7 @@ func (s *Server) SendSCSIEvent(targetName string, lun scsi.LUN, sense scsi.Sense
 		_, ok := sess.target.LUNs[lun]
 		return ok
 	}) {
-		if c.sendAsync(pdu.AsyncSCSIEvent, 0, 0, 0, lun, data, nil) {
+		if c.sendAsync(context.Background(), pdu.AsyncSCSIEvent, 0, 0, 0, lun, data, nil) {
 			n++
 		}
 	}
