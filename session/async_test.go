@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
 )
@@ -308,4 +309,30 @@ func ExampleServer_Shutdown() {
 	// Output:
 	// shutdown: <nil>
 	// serve: context canceled
+}
+
+// TestAsyncShutdownDiscovery: Shutdown closes a discovery session, which
+// has no logout to ask for, and then has no session to wait for.
+func TestAsyncShutdownDiscovery(t *testing.T) {
+	srv := newTestServer(t, nil)
+	a, b := net.Pipe()
+	defer a.Close()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeConn(context.Background(), b) }()
+	r, w := pdu.NewReader(a), pdu.NewWriter(a)
+	st := login.DefaultSettings()
+	if _, err := login.Initiate(context.Background(), r, w, login.InitiatorConfig{
+		InitiatorName: testInitiator, SessionType: login.SessionDiscovery,
+		ISID: pdu.ISID{0x80, 0, 0, 0, 0x53, 1}, InitiatorTaskTag: 1, CmdSN: 1, Settings: &st,
+	}); err != nil {
+		t.Fatalf("discovery login: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrSessionClosed) {
+		t.Errorf("ServeConn = %v, want ErrSessionClosed", err)
+	}
 }
