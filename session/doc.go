@@ -2,9 +2,12 @@
 // both sides. On the target side a Server serves the iSCSI targets it is
 // given on a net.Listener (Server.Serve) or on single connections
 // (Server.ServeConn), carrying SCSI commands to the logical units of each
-// target. On the initiator side Dial logs in to a target and returns a
-// Session that carries SCSI commands to it (Session.Execute), and Discover
-// asks a portal for its targets.
+// target. It tells initiators of events with Asynchronous Messages (RFC
+// 7143 §11.9): Server.Shutdown asks each to log out, Server.DropSessions
+// announces a drop, and Server.CapacityChanged and Server.SendSCSIEvent
+// report SCSI events. On the initiator side Dial logs in to a target and
+// returns a Session that carries SCSI commands to it (Session.Execute), and
+// Discover asks a portal for its targets.
 //
 // # Place among the layers
 //

@@ -243,6 +243,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[uint16]*session
+	async    asyncState // Shutdown (async.go)
 }
 
 // ErrTooManyLogins is returned by ServeConn for a connection it closed at
@@ -576,6 +577,9 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 // reinstates one of the same initiator port and target (RFC 7143 §6.3.5),
 // which replaces a session rather than adding one.
 func (s *Server) admitSession(key login.SessionKey) error {
+	if err := s.refuseDuringShutdown(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.sessions) < s.limits.MaxSessions {
@@ -620,6 +624,7 @@ func (s *Server) closeSession(sess *session, cid uint16) {
 	}
 	s.mu.Unlock()
 	sess.end()
+	s.async.sessionClosed()
 }
 
 // reinstate closes the session a new login replaces (RFC 7143 §6.3.5:

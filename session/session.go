@@ -108,7 +108,9 @@ func (s *session) addConn(c *conn) {
 	s.mu.Unlock()
 	if closing {
 		c.drop(ErrSessionClosed)
+		return
 	}
+	c.joinedDuringShutdown()
 }
 
 // close drops every connection of the session (session reinstatement,
