@@ -145,6 +145,7 @@ func FuzzInitiatorSession(f *testing.F) {
 }
 
 func fuzzInitiatorSession(t *testing.T, stream []byte) {
+	before := projectGoroutines()
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
@@ -251,7 +252,7 @@ func fuzzInitiatorSession(t *testing.T, stream []byte) {
 	s.Close()
 	a.Close()
 	<-drained
-	if left := waitProjectGoroutines(); left != "" {
+	if left := waitProjectGoroutines(before); left != "" {
 		t.Fatalf("goroutines of the session left after Close:\n%s", left)
 	}
 }

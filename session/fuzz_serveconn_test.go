@@ -19,19 +19,35 @@ import (
 // (at most 2 x testBlocks x 512 bytes over the whole run).
 const fuzzConnHeapBudget = 64 << 20
 
-// waitProjectGoroutines waits, a bounded time, until no goroutine runs
-// code of this module other than the test's own (its goroutine and the
-// testing package's runners), and returns the stacks of those left. The
-// fuzzing engine's own goroutines come and go and are not counted.
-func waitProjectGoroutines() string {
+// projectGoroutines returns, by goroutine ID, the stacks of the goroutines
+// that run code of this module, other than the caller and the testing
+// package's runners. The fuzzing engine's own goroutines come and go and
+// are not counted.
+func projectGoroutines() map[string]string {
+	buf := make([]byte, 1<<20)
+	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
+	out := make(map[string]string)
+	for _, g := range stacks[1:] { // stacks[0] is the caller
+		if !strings.Contains(g, "github.com/go-iscsi/iscsi/") ||
+			strings.Contains(g, "testing.tRunner") || strings.Contains(g, "testing.(*F)") {
+			continue
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
+		out[id] = g
+	}
+	return out
+}
+
+// waitProjectGoroutines waits, a bounded time, until every goroutine
+// running this module's code was already there in before (goroutines
+// another test left are not this call's), and returns the stacks of the
+// new ones left.
+func waitProjectGoroutines(before map[string]string) string {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		buf := make([]byte, 1<<20)
-		stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
 		var left []string
-		for _, g := range stacks[1:] { // stacks[0] is this goroutine
-			if strings.Contains(g, "github.com/go-iscsi/iscsi/") &&
-				!strings.Contains(g, "testing.tRunner") && !strings.Contains(g, "testing.(*F)") {
+		for id, g := range projectGoroutines() {
+			if _, old := before[id]; !old {
 				left = append(left, g)
 			}
 		}
@@ -62,6 +78,7 @@ func FuzzServeConnBounded(f *testing.F) {
 	srv.Limits.DataOutTimeout = 2 * time.Second
 	var conns atomic.Uint32
 	f.Fuzz(func(t *testing.T, stream []byte) {
+		before := projectGoroutines()
 		var m0 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		a, b := net.Pipe()
@@ -94,7 +111,7 @@ func FuzzServeConnBounded(f *testing.F) {
 		if grew := int64(m1.HeapAlloc) - int64(m0.HeapAlloc); grew > fuzzConnHeapBudget+2*testBlocks*512 {
 			t.Errorf("heap grew by %d MiB over one connection", grew>>20)
 		}
-		if left := waitProjectGoroutines(); left != "" {
+		if left := waitProjectGoroutines(before); left != "" {
 			t.Fatalf("goroutines of the connection left after it ended:\n%s", left)
 		}
 	})
