@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,45 @@ import (
 // connection, beyond the blocks its writes allocate in the memory disks
 // (at most 2 x testBlocks x 512 bytes over the whole run).
 const fuzzConnHeapBudget = 64 << 20
+
+// projectGoroutines returns, by goroutine ID, the stacks of the goroutines
+// that run code of this module, other than the caller and the testing
+// package's runners. The fuzzing engine's own goroutines come and go and
+// are not counted.
+func projectGoroutines() map[string]string {
+	buf := make([]byte, 1<<20)
+	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
+	out := make(map[string]string)
+	for _, g := range stacks[1:] { // stacks[0] is the caller
+		if !strings.Contains(g, "github.com/go-iscsi/iscsi/") ||
+			strings.Contains(g, "testing.tRunner") || strings.Contains(g, "testing.(*F)") {
+			continue
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
+		out[id] = g
+	}
+	return out
+}
+
+// waitProjectGoroutines waits, a bounded time, until every goroutine
+// running this module's code was already there in before (goroutines
+// another test left are not this call's), and returns the stacks of the
+// new ones left.
+func waitProjectGoroutines(before map[string]string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []string
+		for id, g := range projectGoroutines() {
+			if _, old := before[id]; !old {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return strings.Join(left, "\n\n")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // FuzzServeConnBounded plays the fuzz input to a whole target connection
 // after a valid login, with the resource bounds small (MaxTasks 4,
@@ -38,7 +78,7 @@ func FuzzServeConnBounded(f *testing.F) {
 	srv.Limits.DataOutTimeout = 2 * time.Second
 	var conns atomic.Uint32
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		g0 := runtime.NumGoroutine()
+		before := projectGoroutines()
 		var m0 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		a, b := net.Pipe()
@@ -71,13 +111,8 @@ func FuzzServeConnBounded(f *testing.F) {
 		if grew := int64(m1.HeapAlloc) - int64(m0.HeapAlloc); grew > fuzzConnHeapBudget+2*testBlocks*512 {
 			t.Errorf("heap grew by %d MiB over one connection", grew>>20)
 		}
-		// Goroutines that have signalled their end may still be
-		// exiting; give them a bounded time.
-		for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > g0 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > g0 {
-			t.Fatalf("%d goroutines before the connection, %d after it ended\n%s", g0, n, goroutineDump())
+		if left := waitProjectGoroutines(before); left != "" {
+			t.Fatalf("goroutines of the connection left after it ended:\n%s", left)
 		}
 	})
 }
