@@ -365,9 +365,10 @@ const maxRedirects = 2
 // (status 0x0101, RFC 7143 §11.13.5) up to maxRedirects times; a permanent
 // redirection (0x0102) is returned as a *LoginError for the caller to act
 // on. When a CHAP login offering stronger algorithms than MD5 fails with
-// an authentication failure it is tried once more offering MD5 alone:
-// some targets accept CHAP_A=7 (SHA-256) but compute SHA-1 for it, which
-// no secret can satisfy.
+// an authentication failure (0x0201) or an initiator error (0x0200) it is
+// tried once more offering MD5 alone: some targets accept CHAP_A=7
+// (SHA-256) but compute SHA-1 for it, which no secret can satisfy, and
+// fail the login with either status.
 func connect(ctx context.Context, addr string, opts *Options, st login.SessionType) (*initiatorConn, *login.Result, error) {
 	md5Only := false
 	for redirects := 0; ; {
@@ -389,7 +390,7 @@ func connect(ctx context.Context, addr string, opts *Options, st login.SessionTy
 			if l := opts.Logger; l != nil {
 				l.Info("iscsi initiator: login redirected", "to", addr)
 			}
-		case le.Status == pdu.LoginAuthenticationFailure && opts.CHAP != nil && !md5Only && offersBeyondMD5(opts.CHAPAlgorithms):
+		case (le.Status == pdu.LoginAuthenticationFailure || le.Status == pdu.LoginInitiatorError) && opts.CHAP != nil && !md5Only && offersBeyondMD5(opts.CHAPAlgorithms):
 			md5Only = true
 		default:
 			return nil, nil, err
