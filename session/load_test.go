@@ -258,15 +258,13 @@ func rw16(op byte, lba uint64, blocks uint32) []byte {
 }
 
 // loadSettings are the operational values both sides of the load test
-// propose: data segments and bursts large enough that every WRITE of the
-// test travels as immediate data in its command PDU (RFC 7143 §13.11,
-// §13.14), and every READ in Data-In PDUs of up to 128 KiB.
+// propose: the defaults of RFC 7143 §13 with ImmediateData, so that a
+// WRITE longer than FirstBurstLength (64 KiB, §13.14) sends its first
+// burst unsolicited and the rest in answer to R2Ts (§11.8), and data
+// moves in segments of MaxRecvDataSegmentLength (8 KiB, §13.12).
 func loadSettings() *login.Settings {
 	st := login.DefaultSettings()
 	st.ImmediateData = true
-	st.MaxRecvDataSegmentLength = loadMaxXfer * loadBlockSize
-	st.FirstBurstLength = loadMaxXfer * loadBlockSize
-	st.MaxBurstLength = loadMaxXfer * loadBlockSize
 	return &st
 }
 
