@@ -1,9 +1,6 @@
 package session
 
 import (
-	"context"
-	"io"
-	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -11,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-iscsi/iscsi/login"
-	"github.com/go-iscsi/iscsi/pdu"
 )
 
 // fuzzConnHeapBudget bounds how much the heap may grow over one fuzzed
@@ -81,26 +77,7 @@ func FuzzServeConnBounded(f *testing.F) {
 		before := projectGoroutines()
 		var m0 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		a, b := net.Pipe()
-		served := make(chan error, 1)
-		go func() { served <- srv.ServeConn(context.Background(), b) }()
-		a.SetDeadline(time.Now().Add(10 * time.Second))
-		r, w := pdu.NewReader(a), pdu.NewWriter(a)
-		settings := open
-		if _, err := login.Initiate(context.Background(), r, w, login.InitiatorConfig{
-			InitiatorName: testInitiator, TargetName: testTarget,
-			ISID: isid(uint16(conns.Add(1))), CmdSN: 1, Settings: &settings,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		drained := make(chan struct{})
-		go func() {
-			io.Copy(io.Discard, a)
-			close(drained)
-		}()
-		a.Write(stream)
-		a.Close()
-		<-drained
+		served := playAfterLogin(t, srv, open, uint16(conns.Add(1)), stream)
 		select {
 		case <-served:
 		case <-time.After(30 * time.Second):

@@ -105,26 +105,34 @@ func FuzzServeConn(f *testing.F) {
 	srv := newTestServer(f, &open)
 	var conns atomic.Uint32
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		a, b := net.Pipe()
-		served := make(chan error, 1)
-		go func() { served <- srv.ServeConn(context.Background(), b) }()
-		a.SetDeadline(time.Now().Add(10 * time.Second))
-		r, w := pdu.NewReader(a), pdu.NewWriter(a)
-		settings := open
-		if _, err := login.Initiate(context.Background(), r, w, login.InitiatorConfig{
-			InitiatorName: testInitiator, TargetName: testTarget,
-			ISID: isid(uint16(conns.Add(1))), CmdSN: 1, Settings: &settings,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		drained := make(chan struct{})
-		go func() {
-			io.Copy(io.Discard, a)
-			close(drained)
-		}()
-		a.Write(stream)
-		a.Close()
-		<-drained
-		<-served
+		<-playAfterLogin(t, srv, open, uint16(conns.Add(1)), stream)
 	})
+}
+
+// playAfterLogin logs in to srv over a pipe with settings and the ISID
+// qualifier n, writes stream as the initiator's bytes after the login,
+// closes its end once the target's answers are drained, and returns the
+// channel ServeConn's result arrives on.
+func playAfterLogin(t *testing.T, srv *Server, settings login.Settings, n uint16, stream []byte) <-chan error {
+	t.Helper()
+	a, b := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeConn(context.Background(), b) }()
+	a.SetDeadline(time.Now().Add(10 * time.Second))
+	r, w := pdu.NewReader(a), pdu.NewWriter(a)
+	if _, err := login.Initiate(context.Background(), r, w, login.InitiatorConfig{
+		InitiatorName: testInitiator, TargetName: testTarget,
+		ISID: isid(n), CmdSN: 1, Settings: &settings,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, a)
+		close(drained)
+	}()
+	a.Write(stream)
+	a.Close()
+	<-drained
+	return served
 }

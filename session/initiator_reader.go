@@ -263,15 +263,29 @@ func (s *Session) dataIn(c *initiatorConn, h *pdu.BHS) error {
 	}
 	if d.StatusPresent() {
 		c.statSN(d.StatSN())
-		t.resp.Status = scsi.Status(d.Status())
-		t.resp.ResidualCount = d.ResidualCount()
-		t.resp.Underflow = d.ResidualUnderflow()
-		t.resp.Overflow = d.ResidualOverflow()
+		t.setStatus(d)
 		s.mu.Lock()
 		s.completeITTLocked(itt, t, nil)
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// statusPDU is what a final Data-In with the S bit (RFC 7143 §11.7.4) and
+// a SCSI Response (§11.4) both carry: the SCSI status and the residual.
+type statusPDU interface {
+	Status() uint8
+	ResidualCount() uint32
+	ResidualUnderflow() bool
+	ResidualOverflow() bool
+}
+
+// setStatus records the status and residual of p in the task's response.
+func (t *initiatorTask) setStatus(p statusPDU) {
+	t.resp.Status = scsi.Status(p.Status())
+	t.resp.ResidualCount = p.ResidualCount()
+	t.resp.Underflow = p.ResidualUnderflow()
+	t.resp.Overflow = p.ResidualOverflow()
 }
 
 // scsiResponse completes a command with its SCSI Response (RFC 7143
@@ -311,10 +325,7 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 		t.sense = t.sense[:0]
 		err = &CommandError{ITT: itt, Response: r.Response(), Err: errTargetFailure}
 	}
-	t.resp.Status = scsi.Status(r.Status())
-	t.resp.ResidualCount = r.ResidualCount()
-	t.resp.Underflow = r.ResidualUnderflow()
-	t.resp.Overflow = r.ResidualOverflow()
+	t.setStatus(r)
 	s.mu.Lock()
 	s.completeITTLocked(itt, t, err)
 	s.mu.Unlock()
