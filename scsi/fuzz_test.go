@@ -168,6 +168,7 @@ func FuzzParseData(f *testing.F) {
 				_ = ParseBlockDeviceCharacteristics(body)
 				_, _ = ParseLogicalBlockProvisioning(body)
 				_ = ParseUnitSerialNumber(body)
+				_, _ = ParseThirdPartyCopy(body)
 				if code == VPDDeviceIdentification {
 					if ids, e := ParseDeviceIdentification(body); e == nil {
 						out, e := AppendVPD(nil, b[0], ids)
