@@ -722,6 +722,12 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 	// session, and no further responses follow for them.
 	c.abortTasks(func(*task) bool { return true }, nil)
 	c.running.Wait()
+	// A session has one connection here, so either reason ends the
+	// session, and with it the I_T nexus (SAM-5 §6.3.4): its state (a
+	// PREVENT ALLOW MEDIUM REMOVAL, reservations, unit attentions) goes
+	// before the response, so that an initiator logging in again at once
+	// never finds the old nexus's state in place.
+	c.sess.end()
 	o.closeAfter = errLoggedOut
 	c.send(&o)
 	c.log.Info("logout", "reason", lr.ReasonCode().String())

@@ -607,6 +607,9 @@ func hostileCases() []hostileCase {
 // Each hostile peer must get what RFC 7143 §7 prescribes; the good session
 // must see no error and no data difference; afterwards the target's
 // goroutines and heap must be back near where they started.
+// hostileIdle is how many silent connections TestHostilePeers opens.
+const hostileIdle = 1000
+
 func TestHostilePeers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile-peer test skipped in -short mode")
@@ -614,6 +617,10 @@ func TestHostilePeers(t *testing.T) {
 	srv := newTestServer(t, nil)
 	srv.Limits.LoginTimeout = hostileLoginTimeout
 	srv.Limits.DataOutTimeout = hostileLoginTimeout
+	// Room in the login phase for the thousand idle connections and every
+	// hostile peer at once: the bound itself is TestLimitsMaxLogins's;
+	// here the hostile peers must get their answers whenever they start.
+	srv.Limits.MaxLogins = hostileIdle + len(hostileCases()) + 8
 	srv.Targets = append(srv.Targets, Target{Name: hostileCHAPTarget, AuthMethods: []string{"CHAP"}, LUNs: srv.Targets[0].LUNs})
 	srv.CHAP = func(initiatorName, targetName, user string) (string, *login.CHAPCredentials, bool) {
 		if user != hostileCHAPUser {
@@ -651,7 +658,7 @@ func TestHostilePeers(t *testing.T) {
 	}
 	// A thousand connections that never send a byte: each must be closed
 	// by the login timeout, and none may starve the good session.
-	const idle = 1000
+	const idle = hostileIdle
 	idleConns := make([]net.Conn, 0, idle)
 	for range idle {
 		c, err := net.Dial("tcp", addr)
