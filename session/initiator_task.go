@@ -366,6 +366,11 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 		case <-t.done:
 			return s.finish(t, resp)
 		case ev := <-t.r2t:
+			// A cancelled command sends no more data: the select
+			// picks among ready cases at random.
+			if ctx.Err() != nil {
+				return s.abandon(ctx, t, ctx.Err(), resp)
+			}
 			if err := s.sendData(ev.c, t, ev.ttt, ev.offset, ev.length); err != nil {
 				if !errors.Is(err, ErrConnectionLost) {
 					return s.abandon(ctx, t, err, resp)
