@@ -131,6 +131,11 @@ type conn struct {
 	pingTTT atomic.Uint32
 	pong    chan struct{}
 
+	// gone is closed once the connection has left its session (mcs.go);
+	// commands counts the SCSI commands it received.
+	gone     chan struct{}
+	commands atomic.Uint64
+
 	mu      sync.Mutex
 	tasks   map[uint32]*task // by Initiator Task Tag
 	nextTTT uint32
@@ -154,6 +159,7 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		statSN: res.StatSN + 1,
 		tasks:  make(map[uint32]*task),
 		pong:   make(chan struct{}, 1),
+		gone:   make(chan struct{}),
 	}
 	c.pingTTT.Store(pdu.ReservedTag)
 	c.text = login.TextResponder{
@@ -394,8 +400,9 @@ func (c *conn) admit(h *pdu.BHS) (bool, error) {
 		c.log.Debug("request outside the command window ignored", "opcode", h.Opcode().String(), "cmdsn", cmdSN)
 		return false, nil
 	case cmdGap:
-		exp, _ := c.sess.cmdWindow()
-		return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
+		// RFC 7143 §4.2.2.1: ordering is per session; the missing
+		// commands may be on their way over another connection.
+		return c.awaitCmdSN(h, cmdSN)
 	}
 	return true, nil
 }
@@ -701,9 +708,21 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 	code := pdu.LogoutClosedSuccessfully
 	switch lr.ReasonCode() {
 	case pdu.LogoutCloseSession:
+		// RFC 7143 §11.14.1: closes every connection of the session.
+		c.sess.closeOthers(c)
 	case pdu.LogoutCloseConnection:
 		if lr.CID() != c.cid {
-			code = pdu.LogoutCIDNotFound
+			// RFC 7143 §11.14.1: a Logout for another CID closes that
+			// connection; this one carries on.
+			code = c.sess.closeConnection(lr.CID())
+			o := outPDU{kind: outStatus}
+			resp := o.h.LogoutResponse()
+			resp.Init()
+			resp.SetResponse(code)
+			resp.SetInitiatorTaskTag(lr.InitiatorTaskTag())
+			c.send(&o)
+			c.log.Info("logout of another connection", "logout_cid", lr.CID(), "response", code.String())
+			return nil
 		}
 	default:
 		code = pdu.LogoutRecoveryNotSupported
@@ -722,12 +741,14 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 	// session, and no further responses follow for them.
 	c.abortTasks(func(*task) bool { return true }, nil)
 	c.running.Wait()
-	// A session has one connection here, so either reason ends the
-	// session, and with it the I_T nexus (SAM-5 §6.3.4): its state (a
-	// PREVENT ALLOW MEDIUM REMOVAL, reservations, unit attentions) goes
-	// before the response, so that an initiator logging in again at once
-	// never finds the old nexus's state in place.
-	c.sess.end()
+	// Closing the session, or its last connection, ends the session, and
+	// with it the I_T nexus (SAM-5 §6.3.4): its state (a PREVENT ALLOW
+	// MEDIUM REMOVAL, reservations, unit attentions) goes before the
+	// response, so that an initiator logging in again at once never finds
+	// the old nexus's state in place.
+	if lr.ReasonCode() == pdu.LogoutCloseSession || c.sess.lastConn(c) {
+		c.sess.end()
+	}
 	o.closeAfter = errLoggedOut
 	c.send(&o)
 	c.log.Info("logout", "reason", lr.ReasonCode().String())

@@ -25,8 +25,12 @@
 //     through login.Accept with its deadline; session reinstatement (§6.3.5),
 //     which ends the old session before the new one starts; discovery
 //     sessions (§4.3, §13.21) answering SendTargets (§13.3) with the targets of
-//     the Server. Sessions have one connection (MaxConnections=1) and
-//     ErrorRecoveryLevel 0.
+//     the Server. Sessions have up to MaxConnections connections
+//     (§4.2.1, §13.2; Limits.MaxConnections bounds it): a login with the
+//     session's TSIH and a new CID adds one (§6.3.1), one with a CID in use
+//     reinstates that connection (§6.3.4), Logout closes one connection or
+//     the session (§11.14.1), and the session ends with its last
+//     connection; ErrorRecoveryLevel 0.
 //   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
 //     in every response, immediate delivery, requests outside the window
 //     ignored; StatSN per connection (§4.2.2.2).
@@ -109,14 +113,14 @@
 //
 // # Not implemented
 //
-// On the initiator side: several connections per session (MC/S),
-// ErrorRecoveryLevel 1 and 2 (no SNACK, no task reassignment, no
+// On the initiator side: ErrorRecoveryLevel 1 and 2 (no SNACK, no task reassignment, no
 // connection recovery within a session: every failure reinstates the
 // session), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
-// On the target side: several connections per session (a CmdSN gap ends the connection instead
-// of waiting for the missing command), ErrorRecoveryLevel 1 and 2 (SNACK is
+// On the target side: task attributes (ORDERED, HEAD OF QUEUE) order the
+// tasks of one connection, not those of the other connections of a session;
+// ErrorRecoveryLevel 1 and 2 (SNACK is
 // rejected, a Data-Out with a data digest error ends the connection),
 // asynchronous messages, renegotiation of
 // keys in full feature phase (Text Requests answer SendTargets only),

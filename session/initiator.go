@@ -123,6 +123,19 @@ type Options struct {
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives protocol events; nil means silent.
 	Logger *slog.Logger
+	// Connections is the number of connections the session opens (RFC
+	// 7143 §4.2.2, several connections per session); zero means 1. The
+	// number used is the smaller of Connections and the MaxConnections
+	// negotiated at the leading login (§13.2), which proposes Connections
+	// when Settings proposes fewer. The first connection carries the
+	// leading login; each further one logs in with the session's TSIH and
+	// a CID of its own (§6.3.1).
+	Connections int
+	// ConnectionPolicy picks the connection each command is sent on when
+	// the session has several; the command, its Data-Out and the target's
+	// R2Ts, Data-In and status then stay on that connection (connection
+	// allegiance, RFC 7143 §4.2.1).
+	ConnectionPolicy ConnectionPolicy
 	// OnAsyncEvent, if set, is called from the connection's reader with
 	// each SCSI asynchronous event (AsyncEvent 0, RFC 7143 §11.9.1); it
 	// must not block. The other events are acted on by the session.
@@ -212,9 +225,10 @@ type Response struct {
 }
 
 // Session is the initiator side of one iSCSI session (RFC 7143 §3.4) in
-// full feature phase, over one connection at a time (ErrorRecoveryLevel
-// 0): when the connection fails the session is reinstated on a new one as
-// Options.Recovery says. Its methods are safe for concurrent use.
+// full feature phase, over Options.Connections connections (§4.2.1) at
+// ErrorRecoveryLevel 0: when any of them fails the session is reinstated,
+// with all its connections, as Options.Recovery says. Its methods are safe
+// for concurrent use.
 type Session struct {
 	opts Options
 	addr string
@@ -234,11 +248,15 @@ type Session struct {
 	window   chan struct{} // closed when MaxCmdSN advances or the conn dies
 	// windowWanted says a goroutine waits on window.
 	windowWanted bool
-	tasks        map[uint32]*initiatorTask
-	nextITT      uint32
-	err          error // why the session ended
-	free         []*initiatorTask
-	stats        Stats
+	// conns are the connections in full feature phase (c is the first of
+	// them); mcs the rest of the connection bookkeeping (initiator_mcs.go).
+	conns   []*initiatorConn
+	mcs     initiatorMCS
+	tasks   map[uint32]*initiatorTask
+	nextITT uint32
+	err     error // why the session ended
+	free    []*initiatorTask
+	stats   Stats
 	// wait and retain override DefaultTime2Wait and DefaultTime2Retain
 	// for the next recovery when waitSet (Parameter2 and Parameter3 of an
 	// Asynchronous Message, RFC 7143 §11.9.1); logoutAsked is set once the
@@ -281,13 +299,20 @@ type Stats struct {
 	// ReconnectAttempts counts the logins tried by recoveries, successful
 	// or not.
 	ReconnectAttempts uint64
+	// Connections is the number of connections of the session in full
+	// feature phase (RFC 7143 §4.2.2), and PerConnection the counters of
+	// each, in the order they joined.
+	Connections   int
+	PerConnection []ConnectionStats
 }
 
 // Stats returns the session's counters.
 func (s *Session) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	s.connStatsLocked(&st)
+	return st
 }
 
 // initiatorConn is one connection of an initiator session: its framing
@@ -308,6 +333,15 @@ type initiatorConn struct {
 	// ready is closed once the recovery that opened the connection has
 	// issued the retried commands on it.
 	ready chan struct{}
+
+	// Guarded by Session.mu: load counts the SCSI commands issued on the
+	// connection and not yet released, issued all that were ever issued
+	// on it; draining says it takes no new command (it is being logged
+	// out), and drained, when not nil, is closed once load is zero.
+	load     int
+	issued   uint64
+	draining bool
+	drained  chan struct{}
 }
 
 func newInitiatorConn(nc net.Conn) *initiatorConn {
@@ -370,13 +404,19 @@ const maxRedirects = 2
 // (SHA-256) but compute SHA-1 for it, which no secret can satisfy, and
 // fail the login with either status.
 func connect(ctx context.Context, addr string, opts *Options, st login.SessionType) (*initiatorConn, *login.Result, error) {
+	return connectAs(ctx, addr, opts, st, loginJoin{})
+}
+
+// connectAs is connect for a leading login (j zero) or a login adding a
+// connection to the session j names.
+func connectAs(ctx context.Context, addr string, opts *Options, st login.SessionType, j loginJoin) (*initiatorConn, *login.Result, error) {
 	md5Only := false
 	for redirects := 0; ; {
 		o := *opts
 		if md5Only {
 			o.CHAPAlgorithms = []login.CHAPAlgorithm{login.CHAPMD5}
 		}
-		c, res, err := loginOnce(ctx, addr, &o, st)
+		c, res, err := loginOnce(ctx, addr, &o, st, j)
 		opts.ISID = o.ISID
 		var le *LoginError
 		if !errors.As(err, &le) {
@@ -410,8 +450,10 @@ func offersBeyondMD5(algs []login.CHAPAlgorithm) bool {
 	return false
 }
 
-// loginOnce dials addr and logs in with st as the session type.
-func loginOnce(ctx context.Context, addr string, opts *Options, st login.SessionType) (*initiatorConn, *login.Result, error) {
+// loginOnce dials addr and logs in with st as the session type: a leading
+// login when j is zero, else a login adding connection j.cid to session
+// j.tsih (RFC 7143 §6.3.1).
+func loginOnce(ctx context.Context, addr string, opts *Options, st login.SessionType, j loginJoin) (*initiatorConn, *login.Result, error) {
 	if opts.InitiatorName == "" {
 		return nil, nil, fmt.Errorf("%w: InitiatorName is required", ErrOptions)
 	}
@@ -449,11 +491,19 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	if opts.DataDigest {
 		settings.DataDigest = login.DigestPrefer
 	}
+	// RFC 7143 §13.2: propose as many connections as the session opens.
+	if n := uint32(opts.Connections); st == login.SessionNormal && n > settings.MaxConnections {
+		settings.MaxConnections = min(n, 65535)
+	}
+	cmdSN := uint32(1)
+	if j.tsih != 0 {
+		cmdSN = j.cmdSN
+	}
 	c := newInitiatorConn(nc)
 	res, err := login.Initiate(lctx, c.r, c.w, login.InitiatorConfig{
 		InitiatorName: opts.InitiatorName, InitiatorAlias: opts.InitiatorAlias,
 		TargetName: opts.TargetName, SessionType: st, ISID: opts.ISID,
-		InitiatorTaskTag: 0, CmdSN: 1,
+		InitiatorTaskTag: 0, CmdSN: cmdSN, TSIH: j.tsih, CID: j.cid,
 		CHAP: opts.CHAP, MutualCHAP: opts.MutualCHAP, CHAPAlgorithms: opts.CHAPAlgorithms,
 		SkipSecurity: opts.CHAP == nil, Settings: &settings,
 	})
@@ -483,7 +533,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Session, error) {
 	}
 	close(c.ready)
 	s := &Session{
-		opts: opts, addr: addr, res: res, c: c,
+		opts: opts, addr: addr, res: res, c: c, conns: []*initiatorConn{c},
 		cmdSN: res.CmdSN, expCmdSN: res.ExpCmdSN, maxCmdSN: res.MaxCmdSN,
 		window:  make(chan struct{}),
 		up:      make(chan struct{}),
@@ -493,6 +543,10 @@ func Dial(ctx context.Context, addr string, opts Options) (*Session, error) {
 	}
 	s.loops.Add(1)
 	s.start(c)
+	if err := s.openConnections(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -541,8 +595,10 @@ func Discover(ctx context.Context, addr string, opts Options) ([]login.Discovere
 	return targets, nil
 }
 
-// Params returns the negotiated session and connection parameters of the
-// current connection (a reinstatement negotiates them again).
+// Params returns the negotiated session parameters (MaxConnections among
+// them, RFC 7143 §13.2; Stats tells the connections open) and the
+// connection parameters of the session's first connection (a reinstatement
+// negotiates them again).
 func (s *Session) Params() (login.SessionParams, login.ConnParams) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -56,7 +56,9 @@ func (s *Session) updateWindow(c *initiatorConn, h *pdu.BHS) {
 		return
 	}
 	s.mu.Lock()
-	if s.c == c {
+	// RFC 7143 §4.2.2.1: the window is the session's, and the responses
+	// of every connection carry it.
+	if s.hasConnLocked(c) {
 		if pdu.SerialLess(s.expCmdSN, exp) {
 			s.expCmdSN = exp
 		}
@@ -139,8 +141,13 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 			s.completeITTLocked(itt, t, nil)
 			if t.logout == pdu.LogoutClosedSuccessfully {
 				// RFC 7143 §11.15: the target closes the connection
-				// after a successful logout.
-				s.closeLocked(ErrClosed)
+				// after a successful logout; a logout of one
+				// connection (§11.14.1, reason 1) leaves the others.
+				if t.logoutConn != nil {
+					s.connLoggedOutLocked(t.logoutConn)
+				} else {
+					s.closeLocked(ErrClosed)
+				}
 			}
 		}
 		s.mu.Unlock()

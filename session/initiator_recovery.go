@@ -48,7 +48,16 @@ const minTime2Retain = time.Second
 func (s *Session) connEnded(c *initiatorConn, cause error) {
 	<-c.ready
 	s.mu.Lock()
-	if s.c != c || s.state == stateClosed {
+	if !s.hasConnLocked(c) || s.state == stateClosed {
+		// A connection logged out on its own (RFC 7143 §11.14.1), or
+		// one a recovery already dropped.
+		s.mu.Unlock()
+		return
+	}
+	if s.mcs.logoutOn != nil && s.mcs.logoutOn != c {
+		// RFC 7143 §11.14.1: a Logout closing the session closes its
+		// other connections; the one it went on brings the answer.
+		s.connLoggedOutLocked(c)
 		s.mu.Unlock()
 		return
 	}
@@ -61,6 +70,16 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 	}
 	s.state = stateRecovering
 	s.up = make(chan struct{})
+	// RFC 7143 §7.1.4.3, §6.3.5: at ErrorRecoveryLevel 0 the loss of
+	// any connection is recovered by reinstating the session, which ends
+	// all its connections and their tasks.
+	others := s.conns
+	s.conns = nil
+	for _, x := range others {
+		if x != c {
+			x.kill()
+		}
+	}
 	close(s.window)
 	s.window = make(chan struct{})
 	limit := s.opts.RetryLimit
@@ -68,7 +87,8 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 		limit = DefaultRetryLimit
 	}
 	for itt, t := range s.tasks {
-		if t.c != c {
+		if t.c == nil {
+			// Not issued yet: it waits for the session to be up.
 			continue
 		}
 		if t.kind != kindSCSI {
@@ -165,6 +185,8 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 		return
 	}
 	s.c, s.res = c, res
+	s.conns = []*initiatorConn{c}
+	s.mcs.cids, s.mcs.logoutOn = nil, nil
 	s.cmdSN, s.expCmdSN, s.maxCmdSN = res.CmdSN, res.ExpCmdSN, res.MaxCmdSN
 	close(s.window)
 	s.window = make(chan struct{})
@@ -175,8 +197,8 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 			retry = append(retry, t)
 		}
 	}
-	s.mu.Unlock()
-	s.logger().Info("iscsi initiator: session reinstated", "tsih", res.TSIH, "retrying", len(retry))
+	// Sorted under the lock: with several connections, a reader of one
+	// that is going may still complete (and release) a task to retry.
 	slices.SortFunc(retry, func(a, b *initiatorTask) int {
 		switch {
 		case a.cmdSN == b.cmdSN:
@@ -186,6 +208,8 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 		}
 		return 1
 	})
+	s.mu.Unlock()
+	s.logger().Info("iscsi initiator: session reinstated", "tsih", res.TSIH, "retrying", len(retry))
 	s.loops.Add(1)
 	s.start(c)
 	s.seqMu.Lock()
@@ -200,6 +224,28 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 	}
 	s.mu.Unlock()
 	close(c.ready)
+	// The reinstated session gets its other connections back (RFC 7143
+	// §6.3.1: logins with the new TSIH).
+	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := s.openConnections(ctx); err != nil {
+		s.logger().Warn("iscsi initiator: reinstated session runs with fewer connections", "err", err)
+	}
+}
+
+// loginTimeout is Options.LoginTimeout or its default.
+func (s *Session) loginTimeout() time.Duration {
+	if s.opts.LoginTimeout > 0 {
+		return s.opts.LoginTimeout
+	}
+	return DefaultLoginTimeout
 }
 
 // reissue sends a command again on the reinstated session's connection c
@@ -214,7 +260,7 @@ func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
 		return
 	}
 	t.retry = false
-	t.c = c
+	s.bindLocked(t, c)
 	t.tries++
 	s.stats.CommandsRetried++
 	for !pdu.SerialLessOrEqual(s.cmdSN, s.maxCmdSN) {
@@ -280,6 +326,9 @@ func (s *Session) closeLocked(err error) {
 	close(s.window)
 	s.window = make(chan struct{})
 	s.c.kill()
+	for _, c := range s.conns {
+		c.kill()
+	}
 }
 
 // keepAlive pings the target over c after each NOPInterval without a PDU
@@ -329,12 +378,9 @@ func (s *Session) ping(c *initiatorConn, timeout time.Duration) bool {
 	no.SetImmediate(true)
 	no.SetInitiatorTaskTag(t.itt)
 	no.SetTargetTransferTag(pdu.ReservedTag)
-	c2, sn, err := s.reserve(ctx, true, t)
+	// RFC 7143 §11.18: each connection is kept alive on its own.
+	_, sn, err := s.reserveOn(ctx, true, t, c)
 	if err != nil {
-		return false
-	}
-	if c2 != c {
-		s.seqMu.Unlock()
 		return false
 	}
 	no.SetCmdSN(sn)
@@ -408,13 +454,10 @@ func (s *Session) renegotiate(c *initiatorConn, within time.Duration) {
 	tr.SetInitiatorTaskTag(t.itt)
 	tr.SetTargetTransferTag(pdu.ReservedTag)
 	data := login.AppendText(nil, s.operationalDeclarations()...)
-	c2, sn, err := s.reserve(ctx, false, t)
+	// The renegotiation is of c's own keys; a connection that is gone
+	// negotiated nothing more (a new one negotiates at its login).
+	_, sn, err := s.reserveOn(ctx, false, t, c)
 	if err != nil {
-		return
-	}
-	if c2 != c {
-		// A new connection negotiated everything at its login.
-		s.seqMu.Unlock()
 		return
 	}
 	tr.SetCmdSN(sn)

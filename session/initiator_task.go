@@ -73,6 +73,11 @@ type initiatorTask struct {
 	issued bool
 	tries  int
 	retry  bool
+	// loadOn is the connection whose load counts the task (bindLocked);
+	// logoutConn, for a logout, the connection it closes (nil: the
+	// session). Both under Session.mu.
+	loadOn     *initiatorConn
+	logoutConn *initiatorConn
 }
 
 // errAbortedByTMF is the cause of a CommandError for a command a task
@@ -136,6 +141,7 @@ func (s *Session) release(t *initiatorTask) {
 	if s.tasks[t.itt] == t {
 		delete(s.tasks, t.itt)
 	}
+	s.unloadLocked(t)
 	if t.kind == kindSCSI {
 		s.inflight--
 		if s.inflight == 0 && s.idle != nil {
@@ -157,6 +163,7 @@ func (s *Session) release(t *initiatorTask) {
 	t.tmfFn, t.tmfLUN = 0, 0
 	t.hdr, t.immediate, t.unsolicited, t.src = pdu.BHS{}, nil, 0, dataSource{}
 	t.c, t.cmdSN, t.issued, t.tries, t.retry = nil, 0, false, 0, false
+	t.logoutConn = nil
 	s.free = append(s.free, t)
 	s.mu.Unlock()
 	t.bufMu.Unlock()
@@ -223,6 +230,13 @@ func (s *Session) awaitUp(ctx context.Context) error {
 // is bound to the connection and CmdSN in the same step, so a connection
 // failure finds every task issued on it.
 func (s *Session) reserve(ctx context.Context, immediate bool, t *initiatorTask) (*initiatorConn, uint32, error) {
+	return s.reserveOn(ctx, immediate, t, nil)
+}
+
+// reserveOn is reserve on connection want, or, when want is nil, on the
+// connection the session's ConnectionPolicy picks. A want that is no
+// longer a connection of the session fails with ErrConnectionLost.
+func (s *Session) reserveOn(ctx context.Context, immediate bool, t *initiatorTask, want *initiatorConn) (*initiatorConn, uint32, error) {
 	for {
 		if err := s.awaitUp(ctx); err != nil {
 			return nil, 0, err
@@ -234,13 +248,21 @@ func (s *Session) reserve(ctx context.Context, immediate bool, t *initiatorTask)
 			s.mu.Unlock()
 			s.seqMu.Unlock()
 			continue
+		case want != nil && !s.hasConnLocked(want):
+			s.mu.Unlock()
+			s.seqMu.Unlock()
+			return nil, 0, fmt.Errorf("%w: CID %d is no longer a connection of the session", ErrConnectionLost, want.cid)
 		case immediate || pdu.SerialLessOrEqual(s.cmdSN, s.maxCmdSN):
-			c, sn := s.c, s.cmdSN
+			c, sn := want, s.cmdSN
+			if c == nil {
+				c = s.pickLocked()
+			}
 			if !immediate {
 				s.cmdSN++
 			}
 			if t != nil {
-				t.c, t.cmdSN, t.issued = c, sn, true
+				s.bindLocked(t, c)
+				t.cmdSN, t.issued = sn, true
 			}
 			s.mu.Unlock()
 			return c, sn, nil
@@ -306,7 +328,7 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 	s.mu.Lock()
 	sp := &s.res.Session
 	firstBurst, immData, initialR2T := int(sp.FirstBurstLength), sp.ImmediateData, sp.InitialR2T
-	maxXmit := int(s.c.maxXmit.Load())
+	maxXmit := s.minXmitLocked()
 	s.mu.Unlock()
 
 	sc := t.hdr.SCSICommand()
@@ -476,7 +498,7 @@ func (s *Session) abandon(ctx context.Context, t *initiatorTask, cause error, re
 	}
 	s.mu.Lock()
 	c, sn := t.c, t.cmdSN
-	live := s.state == stateUp && s.c == c
+	live := s.state == stateUp && s.hasConnLocked(c)
 	s.mu.Unlock()
 	if live {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultLoginTimeout)

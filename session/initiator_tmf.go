@@ -196,6 +196,7 @@ func (s *Session) Logout(ctx context.Context) error {
 	lr.SetInitiatorTaskTag(t.itt)
 	c, sn, err := s.reserve(ctx, true, t)
 	if err == nil {
+		s.loggingOutOn(c)
 		lr.SetCID(c.cid)
 		lr.SetCmdSN(sn)
 		err = c.write(&h, nil, true)

@@ -96,6 +96,13 @@ type Limits struct {
 	// connection is dropped with ErrNOPInTimeout; zero means
 	// NOPInInterval.
 	NOPInTimeout time.Duration
+	// MaxConnections bounds the connections of one session (RFC 7143
+	// §13.2): the target answers MaxConnections with at most this value,
+	// and a login adding a connection beyond it fails with 0x0206 Too
+	// many connections (§11.13.5). Settings.MaxConnections, when
+	// smaller, is the bound; a Server without Settings offers this value.
+	// Discovery sessions always have one connection (§13.21). Default 8.
+	MaxConnections int
 	// DataOutTimeout bounds how long a command waits for the Data-Out the
 	// initiator owes it (solicited by an R2T, RFC 7143 §11.8, or announced
 	// as unsolicited, §11.3.1); past it the connection is dropped with
@@ -146,6 +153,7 @@ const (
 	defaultMaxLogins      = 128
 	defaultWriteTimeout   = 60 * time.Second
 	defaultMaxPending     = 128
+	defaultMaxConnections = 8
 )
 
 func (l Limits) withDefaults() Limits {
@@ -179,6 +187,10 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxPendingTasks <= 0 {
 		l.MaxPendingTasks = defaultMaxPending
 	}
+	if l.MaxConnections <= 0 {
+		l.MaxConnections = defaultMaxConnections
+	}
+	l.MaxConnections = min(l.MaxConnections, 65535)
 	return l
 }
 
@@ -220,9 +232,10 @@ type Server struct {
 	// means {"None"}.
 	DiscoveryAuthMethods []string
 	// Settings are the operational values negotiated at login (RFC 7143
-	// §13); nil means login.DefaultSettings(). Only ErrorRecoveryLevel 0
-	// is implemented, so the target always answers ErrorRecoveryLevel=0,
-	// and MaxConnections is answered 1.
+	// §13); nil means login.DefaultSettings() with MaxConnections raised
+	// to Limits.MaxConnections. Only ErrorRecoveryLevel 0 is implemented,
+	// so the target always answers ErrorRecoveryLevel=0; MaxConnections is
+	// answered at most Limits.MaxConnections (RFC 7143 §13.2).
 	Settings *login.Settings
 	// Logger receives the events of sessions and connections; nil
 	// discards them.
@@ -244,6 +257,10 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[uint16]*session
 	async    asyncState // Shutdown (async.go)
+
+	// onCmdSNWait, when set (by tests), is called when a command starts
+	// waiting for the commands before it (conn.awaitCmdSN).
+	onCmdSNWait func(cmdSN uint32)
 }
 
 // ErrTooManyLogins is returned by ServeConn for a connection it closed at
@@ -379,7 +396,8 @@ func (s *Server) init() error {
 
 // settings returns the operational values offered for t, with the values
 // this implementation supports forced: ErrorRecoveryLevel 0 (RFC 7143
-// §13.20) and one connection per session (§13.2).
+// §13.20) and at most Limits.MaxConnections connections per session
+// (§13.2, the result is the minimum of both offers).
 func (s *Server) settings(t *Target) *login.Settings {
 	var st login.Settings
 	switch {
@@ -389,9 +407,10 @@ func (s *Server) settings(t *Target) *login.Settings {
 		st = *s.Settings
 	default:
 		st = login.DefaultSettings()
+		st.MaxConnections = uint32(s.limits.MaxConnections)
 	}
 	st.ErrorRecoveryLevel = 0
-	st.MaxConnections = 1
+	st.MaxConnections = max(1, min(st.MaxConnections, uint32(s.limits.MaxConnections)))
 	return &st
 }
 
@@ -511,19 +530,25 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 	res, err := login.Accept(ctx, r, w, s.loginConfig(reg, c.RemoteAddr()))
 	<-s.logins
 	if err != nil {
-		if reg.opened != nil {
-			s.closeSession(reg.opened, reg.cid)
+		switch {
+		case reg.opened != nil:
+			s.leave(reg.opened, nil, reg.cid)
+		case reg.joined != nil:
+			s.leave(reg.joined, nil, reg.cid)
 		}
 		s.log.Warn("login failed", "remote", c.RemoteAddr().String(), "err", err)
 		return err
 	}
 	c.SetDeadline(time.Time{})
 	sess := reg.opened
-	if sess == nil {
-		// AddConnection admits no connection while MaxConnections is 1.
-		return &ConfigError{Field: "Settings.MaxConnections", Reason: "login added a connection to an existing session"}
+	if sess != nil {
+		sess.attach(res)
+	} else {
+		// A login that added a connection to an open session (RFC 7143
+		// §6.3.1: the session's TSIH and a new CID); the session's
+		// parameters and command numbering stay as they are.
+		sess = reg.joined
 	}
-	sess.attach(res)
 	cn := newConn(ctx, cancel, sess, c, r, w, res)
 	s.log.Info("login", "remote", c.RemoteAddr().String(), "initiator", res.Session.InitiatorName,
 		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String(),
@@ -537,7 +562,7 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 			"max_outstanding_r2t", res.Session.MaxOutstandingR2T,
 			"error_recovery_level", res.Session.ErrorRecoveryLevel))
 	err = cn.serve()
-	s.closeSession(sess, cn.cid)
+	s.leave(sess, cn, cn.cid)
 	return err
 }
 
@@ -548,6 +573,8 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 type loginRegistry struct {
 	srv    *Server
 	opened *session
+	// joined is the open session a login adds a connection to.
+	joined *session
 	cid    uint16
 }
 
@@ -566,6 +593,8 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 	}
 	sess := newSession(r.srv, t, key, tsih, params)
 	sess.cid = cid
+	sess.mcs.join(cid)
+	sess.mcs.ready = make(chan struct{})
 	r.srv.mu.Lock()
 	r.srv.sessions[tsih] = sess
 	r.srv.mu.Unlock()
@@ -592,39 +621,6 @@ func (s *Server) admitSession(key login.SessionKey) error {
 		}
 	}
 	return fmt.Errorf("%w: %d sessions open (Limits.MaxSessions)", login.ErrOutOfResources, s.limits.MaxSessions)
-}
-
-// AddConnection implements login.SessionRegistry. A session here has one
-// connection (MaxConnections 1, RFC 7143 §13.2), so a login naming an open
-// session is refused: with another CID as 0x0206 Too many connections, and
-// with the CID in use (connection reinstatement, §6.3.4) as 0x0208 Can't
-// include in session, since this target cannot carry a session over to a
-// new connection; the connection in use is left alone either way. The
-// initiator recovers by session reinstatement instead (§6.3.5).
-func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uint16) (login.SessionParams, error) {
-	r.srv.mu.Lock()
-	sess := r.srv.sessions[tsih]
-	r.srv.mu.Unlock()
-	if sess != nil && sess.cid == cid &&
-		sess.nexus.InitiatorPort == scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID) &&
-		sess.targetName == key.TargetName {
-		return login.SessionParams{}, login.ErrCantIncludeInSession
-	}
-	return r.srv.registry.AddConnection(key, tsih, cid)
-}
-
-// closeSession ends connection cid's part in its session; with one
-// connection per session that ends the session, and with it the I_T nexus
-// (SAM-5 §6.3.4).
-func (s *Server) closeSession(sess *session, cid uint16) {
-	s.registry.RemoveConnection(sess.tsih, cid)
-	s.mu.Lock()
-	if s.sessions[sess.tsih] == sess {
-		delete(s.sessions, sess.tsih)
-	}
-	s.mu.Unlock()
-	sess.end()
-	s.async.sessionClosed()
 }
 
 // reinstate closes the session a new login replaces (RFC 7143 §6.3.5:

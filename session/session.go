@@ -29,6 +29,8 @@ type session struct {
 	window   uint32
 	conns    []*conn
 	closing  bool
+	// mcs tracks the connections of the session (mcs.go).
+	mcs mcsState
 
 	endOnce sync.Once
 	ended   chan struct{}
@@ -54,6 +56,7 @@ func (s *session) attach(res *login.Result) {
 	s.mu.Lock()
 	s.params = res.Session
 	s.expCmdSN = res.ExpCmdSN
+	s.mcs.readyLocked()
 	s.mu.Unlock()
 }
 
@@ -81,6 +84,7 @@ func (s *session) admit(cmdSN uint32, immediate bool) cmdVerdict {
 	switch {
 	case cmdSN == s.expCmdSN:
 		s.expCmdSN++
+		s.mcs.wakeLocked()
 		return cmdAccept
 	case pdu.SerialInWindow(cmdSN, s.expCmdSN, maxCmdSN):
 		return cmdGap
@@ -104,6 +108,7 @@ func (s *session) addConn(c *conn) {
 	closing := s.closing
 	if !closing {
 		s.conns = append(s.conns, c)
+		s.mcs.cids[c.cid] = c
 	}
 	s.mu.Unlock()
 	if closing {

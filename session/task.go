@@ -150,6 +150,7 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 	if ok, err := c.admit(h); !ok || err != nil {
 		return err
 	}
+	c.commands.Add(1)
 	cmd := h.SCSICommand()
 	t := taskPool.Get().(*task)
 	t.c, t.itt, t.cmdSN, t.lun = c, cmd.InitiatorTaskTag(), cmd.CmdSN(), cmd.LUN()

@@ -73,12 +73,13 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 		code = c.abortTask(tm, wg)
 	case pdu.TMFAbortTaskSet, pdu.TMFClearTaskSet:
 		// With TST 000b (one task set per I_T nexus, SPC-4 §7.5.8) both
-		// act on this session's tasks of the logical unit.
+		// act on this session's tasks of the logical unit, on every
+		// connection of the session.
 		if !lunOK {
 			code = pdu.TMFResponseLUNDoesNotExist
 			break
 		}
-		c.abortTasks(func(t *task) bool { return t.lun == lun }, wg)
+		c.sess.abortTasks(func(t *task) bool { return t.lun == lun }, wg)
 	case pdu.TMFLogicalUnitReset:
 		if !lunOK {
 			code = pdu.TMFResponseLUNDoesNotExist
@@ -130,8 +131,8 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 	return nil
 }
 
-// abortTask performs ABORT TASK (RFC 7143 §11.5.1): a task of this
-// connection with the Referenced Task Tag is aborted ("Function complete");
+// abortTask performs ABORT TASK (RFC 7143 §11.5.1): a task of the
+// session, on any of its connections, with the Referenced Task Tag is aborted ("Function complete");
 // with none, a RefCmdSN inside the valid CmdSN window and less than the
 // request's CmdSN names a command not yet received, which the target must
 // consider received ("Function complete"); a RefCmdSN outside the window
@@ -142,7 +143,9 @@ func (c *conn) abortTask(tm *pdu.TaskManagementRequest, wg *sync.WaitGroup) pdu.
 	// that ends in between has sent its response, and answering
 	// "Function complete" for it would follow a response the abort
 	// claims never came (SAM-5 §7.2); it gets "Task does not exist".
-	if c.abortTasks(func(x *task) bool { return x.itt == ref && !x.aborted }, wg) > 0 {
+	// The task may be allegiant to another connection of the session
+	// (RFC 7143 §11.5.1: the function applies to the session's tasks).
+	if c.sess.abortTasks(func(x *task) bool { return x.itt == ref && !x.aborted }, wg) > 0 {
 		return pdu.TMFResponseFunctionComplete
 	}
 	exp, maxCmdSN := c.sess.cmdWindow()

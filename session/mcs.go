@@ -1,0 +1,290 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
+)
+
+// This file holds the target's side of several connections per session
+// (MC/S, RFC 7143 §4.2.2, §6.3.1, §6.3.4, §11.14): connections joining and
+// leaving a session, the command order kept across them, and the task
+// management functions and logouts that reach over them.
+
+// errConnReinstated is the cause of a connection dropped because a login
+// with the same CID replaced it (RFC 7143 §6.3.4).
+var errConnReinstated = errors.New("session: connection reinstated by a new login with its CID")
+
+// mcsState is what a session knows of its connections beyond the conns
+// slice; guarded by session.mu.
+type mcsState struct {
+	// members counts the connections that keep the session alive: those
+	// in full feature phase and the logins admitted to join it. The
+	// session ends when the count drops to zero.
+	members int
+	// cids maps the CIDs in use to their connection, nil while the login
+	// that claimed the CID is in progress.
+	cids map[uint16]*conn
+	// order is closed when ExpCmdSN advances or a connection leaves: a
+	// reader holding a command ahead of ExpCmdSN looks again.
+	order chan struct{}
+	// ready is closed once the leading login has set the session's
+	// parameters and first ExpCmdSN (session.attach), or the session
+	// ended without them: a login adding a connection waits for it.
+	ready chan struct{}
+}
+
+// readyLocked closes ready, once.
+func (m *mcsState) readyLocked() {
+	if m.ready != nil {
+		select {
+		case <-m.ready:
+		default:
+			close(m.ready)
+		}
+	}
+}
+
+// join counts a login admitted to the session under cid.
+func (m *mcsState) join(cid uint16) {
+	if m.cids == nil {
+		m.cids = make(map[uint16]*conn)
+	}
+	m.cids[cid] = nil
+	m.members++
+}
+
+// wakeLocked wakes the readers waiting for ExpCmdSN to move.
+func (m *mcsState) wakeLocked() {
+	if m.order != nil {
+		close(m.order)
+		m.order = nil
+	}
+}
+
+// AddConnection implements login.SessionRegistry for a login naming an open
+// session (RFC 7143 §6.3.1: a nonzero TSIH). The session must be one of the
+// same initiator port and target (else 0x020a Session does not exist,
+// §11.13.5), not be ending, and have room under its negotiated
+// MaxConnections (§13.2; else 0x0206 Too many connections). A CID in use is
+// connection reinstatement (§6.3.4): at ErrorRecoveryLevel below 2 the old
+// connection is logged out implicitly and all its active tasks are ended
+// without further notice to the initiator; the login waits until they have
+// ended, and the session lives on with the new connection.
+func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uint16) (login.SessionParams, error) {
+	r.srv.mu.Lock()
+	sess := r.srv.sessions[tsih]
+	r.srv.mu.Unlock()
+	if sess == nil || sess.target == nil ||
+		sess.nexus.InitiatorPort != scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID) ||
+		sess.targetName != key.TargetName {
+		return login.SessionParams{}, login.ErrSessionNotFound
+	}
+	// The initiator may start this login as soon as it has the final
+	// Login Response of the leading one, before the session is set up.
+	sess.mu.Lock()
+	ready := sess.mcs.ready
+	sess.mu.Unlock()
+	if ready != nil {
+		<-ready
+	}
+	sess.mu.Lock()
+	if sess.closing || sess.mcs.members == 0 {
+		sess.mu.Unlock()
+		return login.SessionParams{}, fmt.Errorf("%w: the session is ending", login.ErrSessionNotFound)
+	}
+	old, inUse := sess.mcs.cids[cid]
+	switch {
+	case inUse && old == nil:
+		// Another login claims the CID right now.
+		sess.mu.Unlock()
+		return login.SessionParams{}, fmt.Errorf("%w: CID %d is logging in on another connection", login.ErrCantIncludeInSession, cid)
+	case !inUse && uint32(sess.mcs.members) >= max(sess.params.MaxConnections, 1):
+		sess.mu.Unlock()
+		return login.SessionParams{}, fmt.Errorf("%w: %d connections (MaxConnections %d)", login.ErrTooManyConnections, sess.mcs.members, sess.params.MaxConnections)
+	}
+	sess.mcs.join(cid)
+	params := sess.params
+	sess.mu.Unlock()
+	r.joined, r.cid = sess, cid
+	if old != nil {
+		r.srv.log.Info("connection reinstatement", "tsih", tsih, "cid", cid)
+		old.abortTasks(func(*task) bool { return true }, nil)
+		old.drop(errConnReinstated)
+		<-old.gone
+	}
+	return params, nil
+}
+
+// leave ends connection c's part in its session (c is nil for a login that
+// failed after it was admitted under cid); with the last connection the
+// session ends, and with it the I_T nexus (SAM-5 §6.3.4; RFC 7143 §6.3.5:
+// session closure).
+func (s *Server) leave(sess *session, c *conn, cid uint16) {
+	sess.mu.Lock()
+	if c != nil {
+		for i, x := range sess.conns {
+			if x == c {
+				sess.conns = append(sess.conns[:i], sess.conns[i+1:]...)
+				break
+			}
+		}
+	}
+	if cur, ok := sess.mcs.cids[cid]; ok && cur == c {
+		delete(sess.mcs.cids, cid)
+	}
+	sess.mcs.members--
+	last := sess.mcs.members <= 0
+	if last {
+		sess.closing = true
+		sess.mcs.readyLocked()
+	}
+	sess.mcs.wakeLocked()
+	sess.mu.Unlock()
+	if c != nil {
+		close(c.gone)
+	}
+	if !last {
+		return
+	}
+	s.registry.RemoveConnection(sess.tsih, sess.cid)
+	s.mu.Lock()
+	if s.sessions[sess.tsih] == sess {
+		delete(s.sessions, sess.tsih)
+	}
+	s.mu.Unlock()
+	sess.end()
+	s.async.sessionClosed()
+}
+
+// lastConn reports whether c is the only connection of its session.
+func (s *session) lastConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mcs.members <= 1
+}
+
+// otherConns returns the connections of the session other than c.
+func (s *session) otherConns(c *conn) []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*conn, 0, len(s.conns))
+	for _, x := range s.conns {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// abortTasks aborts the matching tasks of every connection of the session
+// (a task set is the session's, RFC 7143 §11.5.1), as conn.abortTasks does
+// for one, and returns how many it aborted.
+func (s *session) abortTasks(match func(*task) bool, wg *sync.WaitGroup) int {
+	s.mu.Lock()
+	conns := append([]*conn(nil), s.conns...)
+	s.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		n += c.abortTasks(match, wg)
+	}
+	return n
+}
+
+// closeOthers ends the connections of the session other than c, for a
+// Logout that closes the session (RFC 7143 §11.14.1: reason 0 closes all
+// its connections; §11.14: their pending commands end with no response),
+// and returns when they are gone. No connection joins afterwards.
+func (s *session) closeOthers(c *conn) {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	for _, x := range s.otherConns(c) {
+		x.abortTasks(func(*task) bool { return true }, nil)
+		x.drop(errLoggedOut)
+		<-x.gone
+	}
+}
+
+// closeConnection ends connection cid of the session for a Logout naming
+// it from another connection (RFC 7143 §11.14.1, reason 1), once its tasks
+// have ended without response (§11.14), and returns the Logout Response
+// code (§11.15.1): "CID not found" when no connection of the session has
+// that CID.
+func (s *session) closeConnection(cid uint16) pdu.LogoutResponseCode {
+	s.mu.Lock()
+	x := s.mcs.cids[cid]
+	s.mu.Unlock()
+	if x == nil {
+		return pdu.LogoutCIDNotFound
+	}
+	x.abortTasks(func(*task) bool { return true }, nil)
+	x.drop(errLoggedOut)
+	<-x.gone
+	return pdu.LogoutClosedSuccessfully
+}
+
+// awaitCmdSN holds a request whose CmdSN is inside the command window but
+// ahead of ExpCmdSN until the commands before it have been delivered: RFC
+// 7143 §4.2.2.1 orders commands per session, so on a session of several
+// connections they may arrive over another connection after this one. It
+// returns (true, nil) once the request is delivered in order, false for a
+// request that has fallen outside the window, and a *CmdSNError when the
+// gap cannot be filled: the session has (or is left with) this one
+// connection, on which commands arrive in order (at ErrorRecoveryLevel 0 a
+// lost command is not recovered within the session, §7.1.5), or the gap
+// stays open longer than Limits.DataOutTimeout (30 seconds when that is
+// disabled).
+func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
+	s := c.sess
+	limit := c.srv.limits.DataOutTimeout
+	if limit <= 0 {
+		limit = defaultDataOutTimeout
+	}
+	var timeout <-chan time.Time
+	for {
+		s.mu.Lock()
+		exp, maxCmdSN := s.expCmdSN, s.expCmdSN+s.window-1
+		switch {
+		case cmdSN == exp:
+			s.expCmdSN++
+			s.mcs.wakeLocked()
+			s.mu.Unlock()
+			return true, nil
+		case !pdu.SerialInWindow(cmdSN, exp, maxCmdSN):
+			s.mu.Unlock()
+			c.log.Debug("request outside the command window ignored", "opcode", h.Opcode().String(), "cmdsn", cmdSN)
+			return false, nil
+		case s.mcs.members <= 1 || s.closing:
+			s.mu.Unlock()
+			return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
+		}
+		if s.mcs.order == nil {
+			s.mcs.order = make(chan struct{})
+		}
+		order := s.mcs.order
+		s.mu.Unlock()
+		if timeout == nil {
+			if hook := c.srv.onCmdSNWait; hook != nil {
+				hook(cmdSN)
+			}
+			t := time.NewTimer(limit)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-order:
+		case <-c.ctx.Done():
+			return false, context.Cause(c.ctx)
+		case <-timeout:
+			c.log.Info("CmdSN gap not filled in time", "cmdsn", cmdSN, "expcmdsn", exp, "timeout", limit)
+			return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
+		}
+	}
+}
