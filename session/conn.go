@@ -135,6 +135,8 @@ type conn struct {
 	// commands counts the SCSI commands it received.
 	gone     chan struct{}
 	commands atomic.Uint64
+	// gapTimer bounds a wait in awaitCmdSN (reader goroutine only).
+	gapTimer *time.Timer
 
 	mu      sync.Mutex
 	tasks   map[uint32]*task // by Initiator Task Tag

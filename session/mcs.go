@@ -274,9 +274,15 @@ func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 			if hook := c.srv.onCmdSNWait; hook != nil {
 				hook(cmdSN)
 			}
-			t := time.NewTimer(limit)
-			defer t.Stop()
-			timeout = t.C
+			// One timer per connection, reused: on a session of
+			// several connections commands often arrive out of order.
+			if c.gapTimer == nil {
+				c.gapTimer = time.NewTimer(limit)
+			} else {
+				c.gapTimer.Reset(limit)
+			}
+			defer c.gapTimer.Stop()
+			timeout = c.gapTimer.C
 		}
 		select {
 		case <-order:

@@ -37,6 +37,8 @@ type env struct {
 	dataDigest    bool
 	timeout       time.Duration
 	maxRecv       uint
+	connections   int
+	policy        session.ConnectionPolicy
 	stdin         io.Reader
 	stdout        io.Writer
 	stderr        io.Writer
@@ -109,6 +111,11 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// default of the RFC, 8192, splits a 128 KiB READ into 16 Data-In
 	// PDUs; libiscsi declares 262144, and so does this command.
 	fset.UintVar(&e.maxRecv, "max-recv-data-segment-length", 262144, "MaxRecvDataSegmentLength declared to the target, 512 to 16777215")
+	// RFC 7143 §4.2.1, §13.2: a session may run over several connections,
+	// as many as the target allows in MaxConnections.
+	fset.IntVar(&e.connections, "connections", 1, "connections per session, 1 to 65535 (fewer if the target's MaxConnections is smaller)")
+	var policy string
+	fset.StringVar(&policy, "connection-policy", "round-robin", "how commands spread over the connections: round-robin or least-loaded")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			e.usage()
@@ -127,6 +134,17 @@ func (e *env) run(ctx context.Context, args []string) error {
 	}
 	if e.timeout <= 0 {
 		return usagef("-timeout %v: want a positive duration", e.timeout)
+	}
+	if e.connections < 1 || e.connections > 65535 {
+		return usagef("-connections %d: want 1 to 65535", e.connections)
+	}
+	switch policy {
+	case "round-robin":
+		e.policy = session.RoundRobin
+	case "least-loaded":
+		e.policy = session.LeastLoaded
+	default:
+		return usagef("-connection-policy %q: want round-robin or least-loaded", policy)
 	}
 	if fset.NArg() == 0 {
 		return usagef("no command (want one of discover, ls, inquiry, readcap, read, write, dd, bench)")
@@ -176,6 +194,10 @@ func (e *env) options(u *session.URL) (session.Options, error) {
 		HeaderDigest:  e.headerDigest,
 		DataDigest:    e.dataDigest,
 		LoginTimeout:  e.timeout,
+		// Options.Connections proposes MaxConnections as well (RFC
+		// 7143 §13.2).
+		Connections:      e.connections,
+		ConnectionPolicy: e.policy,
 	}
 	if u.User != "" {
 		o.CHAP = &login.CHAPCredentials{User: u.User, Secret: u.Password}

@@ -21,8 +21,10 @@
 // that is printed on standard error), -target-user and -target-secret for
 // mutual CHAP, -header-digest and -data-digest to propose CRC32C (RFC 7143
 // §13.1), -max-recv-data-segment-length (RFC 7143 §13.12, default 262144 as
-// libiscsi declares), and -timeout, which bounds each login and each SCSI
-// command.
+// libiscsi declares), -connections N for a session of N connections (RFC
+// 7143 §4.2.1; at most the MaxConnections the target negotiates, §13.2) with
+// -connection-policy round-robin|least-loaded, and -timeout, which bounds
+// each login and each SCSI command.
 //
 // The exit status is 0 on success; otherwise one line "initiator: ..." is
 // printed on standard error and the status is 1, or 2 for a usage error.

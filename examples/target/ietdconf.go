@@ -30,8 +30,9 @@ import (
 // "Target NAME" line opens a target whose keys follow until the next
 // Target line: Lun, Alias, IncomingUser, OutgoingUser, Vendor, Product,
 // the operational keys of RFC 7143 §13, and IET's NOPInterval,
-// NOPTimeout, QueuedCommands and Wthreads. A value this target cannot
-// honour (MaxConnections above 1, ErrorRecoveryLevel above 0, Wthreads,
+// NOPTimeout, QueuedCommands and Wthreads. MaxConnections (RFC 7143 §13.2,
+// default 1 as in IET) is offered at login, at most -max-connections. A
+// value this target cannot honour (ErrorRecoveryLevel above 0, Wthreads,
 // MaxXmitDataSegmentLength) is accepted and reported as a warning: login
 // negotiates such keys down to what is implemented.
 
@@ -429,10 +430,9 @@ func checkIdent(s string, max int) error {
 var targetKeys = map[string]func(p *confParser, n int, key, v string) error{
 	"maxconnections": func(p *confParser, n int, key, v string) error {
 		x, err := p.number(n, key, v, 1, 65535)
-		if err == nil && x > 1 {
-			p.warn(n, key, "sessions have one connection: negotiated down to 1")
+		if err == nil {
+			p.cur.Settings.MaxConnections = uint32(x)
 		}
-		p.cur.Settings.MaxConnections = 1
 		return err
 	},
 	"errorrecoverylevel": func(p *confParser, n int, key, v string) error {

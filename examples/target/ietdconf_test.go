@@ -101,11 +101,12 @@ func TestParseConfigWarnings(t *testing.T) {
 	for _, w := range fc.Warnings {
 		keys = append(keys, w.Key)
 	}
-	if diff := cmp.Diff([]string{"MaxConnections", "ErrorRecoveryLevel", "Wthreads", "MaxXmitDataSegmentLength"}, keys); diff != "" {
+	// MaxConnections is honoured (RFC 7143 §13.2): no warning.
+	if diff := cmp.Diff([]string{"ErrorRecoveryLevel", "Wthreads", "MaxXmitDataSegmentLength"}, keys); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
-	if s := fc.Targets[0].Settings; s.MaxConnections != 1 || s.ErrorRecoveryLevel != 0 {
-		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 1 and 0", s.MaxConnections, s.ErrorRecoveryLevel)
+	if s := fc.Targets[0].Settings; s.MaxConnections != 4 || s.ErrorRecoveryLevel != 0 {
+		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 4 and 0", s.MaxConnections, s.ErrorRecoveryLevel)
 	}
 }
 

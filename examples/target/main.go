@@ -53,29 +53,30 @@ import (
 
 // config is what the command line says.
 type config struct {
-	target       string
-	size         int64
-	file         string
-	blockSize    int
-	vendor       string
-	product      string
-	serial       string
-	readOnly     bool
-	thin         bool
-	chapUser     string
-	chapSecret   string
-	mutualUser   string
-	mutualSecret string
-	shortSecrets bool
-	verbose      bool
-	logLevel     string
-	logFormat    string
-	listens      []string
-	removable    bool
-	maxTransfer  uint
-	configFile   string
-	allowFile    string
-	denyFile     string
+	target         string
+	maxConnections int
+	size           int64
+	file           string
+	blockSize      int
+	vendor         string
+	product        string
+	serial         string
+	readOnly       bool
+	thin           bool
+	chapUser       string
+	chapSecret     string
+	mutualUser     string
+	mutualSecret   string
+	shortSecrets   bool
+	verbose        bool
+	logLevel       string
+	logFormat      string
+	listens        []string
+	removable      bool
+	maxTransfer    uint
+	configFile     string
+	allowFile      string
+	denyFile       string
 }
 
 // reloaded, when set, is called after each SIGHUP reload with its outcome.
@@ -186,6 +187,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 		what = []any{"target", cfg.target, "lun0", describeBackend(cfg)}
 	}
 
+	// RFC 7143 §13.2: the target answers MaxConnections with at most this.
+	srv.Limits.MaxConnections = cfg.maxConnections
 	if cfg.configFile == "" {
 		// The per-command buffer must hold a command of the largest
 		// transfer the logical unit advertises (Block Limits VPD page).
@@ -261,6 +264,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.allowFile, "allow", "", "IET initiators.allow file: which initiators (names, regular expressions, addresses, networks) may use each target")
 	fs.StringVar(&cfg.denyFile, "deny", "", "IET initiators.deny file: initiators refused unless -allow admits them")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
+	fs.IntVar(&cfg.maxConnections, "max-connections", 8, "connections one session may have, 1 to 65535 (RFC 7143 §13.2 MaxConnections; with -config it bounds each target's MaxConnections key)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -275,6 +279,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.maxConnections < 1 || cfg.maxConnections > 65535 {
+		return cfg, fmt.Errorf("-max-connections %d: want 1 to 65535", cfg.maxConnections)
 	}
 	var err error
 	if cfg.size, err = parseSize(size); err != nil {

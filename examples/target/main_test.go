@@ -31,6 +31,8 @@ func TestParseFlags(t *testing.T) {
 		{"short secret allowed", []string{"-chap-user", "u", "-chap-secret", "short", "-allow-short-secrets"}, ""},
 		{"mutual without one-way", []string{"-mutual-user", "t", "-mutual-secret", "targetsecret1"}, "needs -chap-user"},
 		{"stray argument", []string{"extra"}, "unexpected argument"},
+		{"max connections", []string{"-max-connections", "4"}, ""},
+		{"zero max connections", []string{"-max-connections", "0"}, "-max-connections"},
 		{"unknown flag", []string{"-nosuch"}, "not defined"},
 	}
 	for _, tt := range tests {
