@@ -141,13 +141,9 @@ type conn struct {
 	mu      sync.Mutex
 	tasks   map[uint32]*task // by Initiator Task Tag
 	nextTTT uint32
-	// active counts the tasks started and not ended; orderedActive says
-	// one of them is ORDERED; held are the tasks waiting behind it (SAM-5
-	// §8.6).
-	active        int
-	orderedActive bool
-	held          []*task
-	running       sync.WaitGroup
+	// running counts the tasks started and not ended; their order under
+	// the task attributes is the session's (session.order, mcs.go).
+	running sync.WaitGroup
 }
 
 func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session, nc net.Conn, r *pdu.Reader, w *pdu.Writer, res *login.Result) *conn {
@@ -218,13 +214,7 @@ func (c *conn) serve() error {
 	// here.
 	c.workers.Wait()
 	for {
-		var t *task
-		c.mu.Lock()
-		if len(c.held) > 0 {
-			t = c.held[0]
-			c.held = c.held[1:]
-		}
-		c.mu.Unlock()
+		t := c.sess.order.takeHeld(c)
 		if t == nil && len(c.work) > 0 {
 			t = <-c.work
 		}

@@ -60,8 +60,8 @@
 // connection, started in CmdSN order and ordered by their task attributes
 // (SAM-5 §8.6: an ORDERED task waits for every task before it and holds
 // those after it, a HEAD OF QUEUE task starts at once); the order spans all
-// the logical units of the session, stricter than SAM-5's task set per
-// logical unit. One writer goroutine per connection sends every PDU; the
+// the logical units and all the connections of the session (RFC 7143
+// §4.2.2.1), stricter than SAM-5's task set per logical unit. One writer goroutine per connection sends every PDU; the
 // responses ready together leave in one vectored write, Data-In straight
 // from the command's buffer. Tasks and data buffers are pooled: a READ or
 // WRITE allocates nothing in the steady state.
@@ -118,9 +118,7 @@
 // session), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
-// On the target side: task attributes (ORDERED, HEAD OF QUEUE) order the
-// tasks of one connection, not those of the other connections of a session;
-// ErrorRecoveryLevel 1 and 2 (SNACK is
+// On the target side: ErrorRecoveryLevel 1 and 2 (SNACK is
 // rejected, a Data-Out with a data digest error ends the connection),
 // asynchronous messages, renegotiation of
 // keys in full feature phase (Text Requests answer SendTargets only),

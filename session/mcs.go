@@ -294,3 +294,93 @@ func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 		}
 	}
 }
+
+// taskOrder applies the task attributes of SAM-5 §8.6 to the tasks of a
+// session, whatever connection they came on (RFC 7143 §4.2.2.1: ordering
+// is per session; the task set is the I_T nexus's): a HEAD OF QUEUE task
+// starts at once; a SIMPLE (or untagged, or ACA) task waits for the
+// ORDERED tasks before it; an ORDERED task waits for every task before it.
+// Lock order: conn.mu, then taskOrder.mu.
+type taskOrder struct {
+	mu sync.Mutex
+	// active counts the tasks started and not ended; orderedActive says
+	// one of them is ORDERED; held are the tasks waiting, in CmdSN order.
+	active        int
+	orderedActive bool
+	held          []*task
+}
+
+// admit reports whether t may start now, counting it as started; if not,
+// t is held until release lets it start.
+func (o *taskOrder) admit(t *task) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var ok bool
+	switch t.attr {
+	case pdu.TaskHeadOfQueue:
+		ok = true
+	case pdu.TaskOrdered:
+		ok = !o.orderedActive && o.active == 0 && len(o.held) == 0
+	default:
+		ok = !o.orderedActive && len(o.held) == 0
+	}
+	if !ok {
+		o.held = append(o.held, t)
+		return false
+	}
+	o.dispatchLocked(t)
+	return true
+}
+
+func (o *taskOrder) dispatchLocked(t *task) {
+	o.active++
+	if t.attr == pdu.TaskOrdered {
+		o.orderedActive = true
+	}
+}
+
+// release ends t's part in the ordering and starts the held tasks that may
+// now run: the first is returned as next, any others as extra. They may be
+// of any connection of the session.
+func (o *taskOrder) release(t *task) (next *task, extra []*task) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t.unheld {
+		return nil, nil
+	}
+	o.active--
+	if t.attr == pdu.TaskOrdered {
+		o.orderedActive = false
+	}
+	for len(o.held) > 0 {
+		h := o.held[0]
+		if o.orderedActive || h.attr == pdu.TaskOrdered && o.active > 0 {
+			break
+		}
+		o.held = append(o.held[:0], o.held[1:]...)
+		o.dispatchLocked(h)
+		if next == nil {
+			next = h
+		} else {
+			extra = append(extra, h)
+		}
+	}
+	return next, extra
+}
+
+// takeHeld removes the first held task of connection c, for a connection
+// that is closing to end it without running it; nil when c has none. The
+// task takes no part in the ordering any more: the tasks held behind it
+// start at the next release, which the task that holds them back brings.
+func (o *taskOrder) takeHeld(c *conn) *task {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i, h := range o.held {
+		if h.c == c {
+			o.held = append(o.held[:i], o.held[i+1:]...)
+			h.unheld = true
+			return h
+		}
+	}
+	return nil
+}

@@ -45,14 +45,19 @@ func joinConn(t *testing.T, srv *Server, lead *initiator, isid pdu.ISID, cid uin
 	return in
 }
 
-// countingLU counts the commands its logical unit executes.
+// countingLU counts the commands its logical unit executes. When gate is
+// set, the first command waits for it to close after closing entered.
 type countingLU struct {
 	LogicalUnit
-	executed atomic.Int64
+	executed      atomic.Int64
+	gate, entered chan struct{}
 }
 
 func (l *countingLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
-	l.executed.Add(1)
+	if l.executed.Add(1) == 1 && l.gate != nil {
+		close(l.entered)
+		<-l.gate
+	}
 	return l.LogicalUnit.Execute(ctx, req)
 }
 
@@ -276,5 +281,33 @@ func TestMCSAbortAcrossConnections(t *testing.T) {
 		if got := in.nop([]byte("x")); string(got) != "x" {
 			t.Errorf("ping answered with %q", got)
 		}
+	}
+}
+
+// TestMCSOrderedAcrossConnections: an ORDERED task waits for the tasks of
+// the session before it whatever connection they came on (SAM-5 §8.6; RFC
+// 7143 §4.2.2.1: ordering is per session), and starts when they end.
+func TestMCSOrderedAcrossConnections(t *testing.T) {
+	_, a, b, lu := mcsPair(t)
+	lu.gate, lu.entered = make(chan struct{}), make(chan struct{})
+	tur := make([]byte, 6)
+	a.send(scsiCommand{ITT: a.nextITT(), Attr: pdu.TaskSimple, CDB: tur})
+	<-lu.entered
+	b.cmdSN = a.cmdSN
+	b.send(scsiCommand{ITT: b.nextITT(), Attr: pdu.TaskOrdered, CDB: tur})
+	// The ping is read after the ORDERED command: once it is answered,
+	// the command has been started or held.
+	b.nop(nil)
+	if got := lu.executed.Load(); got != 1 {
+		t.Fatalf("%d commands executing while the SIMPLE one before the ORDERED one runs, want 1", got)
+	}
+	close(lu.gate)
+	for _, in := range []*initiator{a, b} {
+		if p := in.read(); p.Header.Opcode() != pdu.OpSCSIResponse {
+			t.Fatalf("answered by %v", p.Header.String())
+		}
+	}
+	if got := lu.executed.Load(); got != 2 {
+		t.Errorf("%d commands executed, want 2", got)
 	}
 }

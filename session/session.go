@@ -31,6 +31,9 @@ type session struct {
 	closing  bool
 	// mcs tracks the connections of the session (mcs.go).
 	mcs mcsState
+	// order applies the task attributes to the tasks of all the
+	// session's connections (mcs.go).
+	order taskOrder
 
 	endOnce sync.Once
 	ended   chan struct{}

@@ -69,6 +69,9 @@ type task struct {
 	state   taskState
 	aborted bool
 	waiters []*sync.WaitGroup
+	// unheld says the task left the session's held tasks without
+	// starting, to end with its closing connection (taskOrder.takeHeld).
+	unheld bool
 
 	// Execution.
 	dataIn *[]byte
@@ -351,7 +354,7 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 }
 
 // start hands a task whose data is in to the connection's workers, or
-// holds it behind an ORDERED task (SAM-5 §8.6).
+// holds it behind an ORDERED task of the session (SAM-5 §8.6).
 func (c *conn) start(t *task) {
 	c.mu.Lock()
 	if t.aborted || t.state != taskCollecting {
@@ -360,39 +363,15 @@ func (c *conn) start(t *task) {
 	}
 	t.state = taskRunning
 	c.running.Add(1)
-	if !c.mayStartLocked(t) {
-		c.held = append(c.held, t)
+	if !c.sess.order.admit(t) {
 		c.mu.Unlock()
 		return
 	}
-	c.dispatchLocked(t)
 	c.mu.Unlock()
 	select {
 	case c.work <- t:
 	case <-c.ctx.Done():
 		runChain(t)
-	}
-}
-
-// mayStartLocked applies the task attributes of SAM-5 §8.6 to the tasks
-// of the connection: a HEAD OF QUEUE task starts at once; a SIMPLE (or
-// untagged, or ACA) task waits for the ORDERED tasks before it; an ORDERED
-// task waits for every task before it.
-func (c *conn) mayStartLocked(t *task) bool {
-	switch t.attr {
-	case pdu.TaskHeadOfQueue:
-		return true
-	case pdu.TaskOrdered:
-		return !c.orderedActive && c.active == 0 && len(c.held) == 0
-	default:
-		return !c.orderedActive && len(c.held) == 0
-	}
-}
-
-func (c *conn) dispatchLocked(t *task) {
-	c.active++
-	if t.attr == pdu.TaskOrdered {
-		c.orderedActive = true
 	}
 }
 
@@ -438,7 +417,7 @@ func (t *task) run() (next *task) {
 	waiters := t.waiters
 	t.waiters = nil
 	t.state = taskDone
-	next, extra := c.releaseHeldLocked(t)
+	next, extra := c.sess.order.release(t)
 	c.mu.Unlock()
 	// SAM-5 §7.2: an aborted task gets no response.
 	c.executing.Add(-1)
@@ -448,41 +427,12 @@ func (t *task) run() (next *task) {
 	for _, w := range waiters {
 		w.Done()
 	}
+	// A released task may be of another connection, whose workers may be
+	// gone: it runs on a goroutine of its own.
 	for _, x := range extra {
-		select {
-		case c.work <- x:
-		default:
-			go runChain(x)
-		}
+		go runChain(x)
 	}
 	return next
-}
-
-// releaseHeldLocked ends t's part in the ordering of tasks and starts the
-// held tasks that may now run: the first is returned as next, any others
-// as extra.
-func (c *conn) releaseHeldLocked(t *task) (next *task, extra []*task) {
-	c.active--
-	if t.attr == pdu.TaskOrdered {
-		c.orderedActive = false
-	}
-	if c.ctx.Err() != nil {
-		return nil, nil
-	}
-	for len(c.held) > 0 {
-		h := c.held[0]
-		if c.orderedActive || h.attr == pdu.TaskOrdered && c.active > 0 {
-			break
-		}
-		c.held = append(c.held[:0], c.held[1:]...)
-		c.dispatchLocked(h)
-		if next == nil {
-			next = h
-		} else {
-			extra = append(extra, h)
-		}
-	}
-	return next, extra
 }
 
 func diskAttribute(a pdu.TaskAttribute) disk.TaskAttribute {
