@@ -135,8 +135,10 @@ type conn struct {
 	// commands counts the SCSI commands it received.
 	gone     chan struct{}
 	commands atomic.Uint64
-	// gapTimer bounds a wait in awaitCmdSN (reader goroutine only).
+	// gapTimer bounds a wait in awaitCmdSN (reader goroutine only);
+	// gapWake wakes it (mcsState.waiting; made under session.mu).
 	gapTimer *time.Timer
+	gapWake  chan struct{}
 
 	mu      sync.Mutex
 	tasks   map[uint32]*task // by Initiator Task Tag

@@ -31,9 +31,10 @@ type mcsState struct {
 	// cids maps the CIDs in use to their connection, nil while the login
 	// that claimed the CID is in progress.
 	cids map[uint16]*conn
-	// order is closed when ExpCmdSN advances or a connection leaves: a
-	// reader holding a command ahead of ExpCmdSN looks again.
-	order chan struct{}
+	// waiting are the connections whose reader holds a command ahead of
+	// ExpCmdSN; each gets a token on its gapWake when ExpCmdSN advances or
+	// a connection leaves, and looks again.
+	waiting []*conn
 	// ready is closed once the leading login has set the session's
 	// parameters and first ExpCmdSN (session.attach), or the session
 	// ended without them: a login adding a connection waits for it.
@@ -62,10 +63,14 @@ func (m *mcsState) join(cid uint16) {
 
 // wakeLocked wakes the readers waiting for ExpCmdSN to move.
 func (m *mcsState) wakeLocked() {
-	if m.order != nil {
-		close(m.order)
-		m.order = nil
+	for i, c := range m.waiting {
+		select {
+		case c.gapWake <- struct{}{}:
+		default:
+		}
+		m.waiting[i] = nil
 	}
+	m.waiting = m.waiting[:0]
 }
 
 // AddConnection implements login.SessionRegistry for a login naming an open
@@ -265,10 +270,10 @@ func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 			s.mu.Unlock()
 			return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
 		}
-		if s.mcs.order == nil {
-			s.mcs.order = make(chan struct{})
+		if c.gapWake == nil {
+			c.gapWake = make(chan struct{}, 1)
 		}
-		order := s.mcs.order
+		s.mcs.waiting = append(s.mcs.waiting, c)
 		s.mu.Unlock()
 		if timeout == nil {
 			if hook := c.srv.onCmdSNWait; hook != nil {
@@ -285,7 +290,7 @@ func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 			timeout = c.gapTimer.C
 		}
 		select {
-		case <-order:
+		case <-c.gapWake:
 		case <-c.ctx.Done():
 			return false, context.Cause(c.ctx)
 		case <-timeout:
