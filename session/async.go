@@ -248,11 +248,11 @@ func (s *session) dropAll(cause error) {
 	}
 }
 
-// DropSessions drops the connection of each session in full feature phase
+// DropSessions drops the connections of each session in full feature phase
 // logged in to the target named targetName (every normal session when
-// targetName is empty), announcing it first with an Asynchronous Message:
-// AsyncEvent 3, "the target will drop all the connections of this session"
-// (RFC 7143 §11.9.1; a session here has one connection, §13.2), with
+// targetName is empty), announcing it first on each with an Asynchronous
+// Message: AsyncEvent 3, "the target will drop all the connections of this
+// session" (RFC 7143 §11.9.1), with
 // Parameter2 = time2Wait and Parameter3 = time2Retain in whole seconds
 // (clamped to 0-65535). The initiator may log in again after Time2Wait and
 // within Time2Retain, reinstating the session (§6.3.5); at

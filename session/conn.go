@@ -22,8 +22,9 @@ import (
 
 // ErrCmdSNGap is matched (errors.Is) by the error that ends a connection
 // on which a command arrived with a CmdSN inside the command window but
-// ahead of ExpCmdSN (RFC 7143 §4.2.2.1). On a session of one connection
-// this means a command PDU was lost, which ErrorRecoveryLevel 0 does not
+// ahead of ExpCmdSN (RFC 7143 §4.2.2.1) that no other connection of the
+// session fills (conn.awaitCmdSN). On a session of one connection this
+// means a command PDU was lost, which ErrorRecoveryLevel 0 does not
 // recover from within the session (RFC 7143 §7.1.5).
 var ErrCmdSNGap = errors.New("session: CmdSN ahead of ExpCmdSN")
 
