@@ -543,7 +543,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Session, error) {
 	}
 	s.loops.Add(1)
 	s.start(c)
-	if err := s.openConnections(ctx); err != nil {
+	if err := s.openConnections(ctx, stateUp); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -181,16 +181,16 @@ func (s *Session) wantedConnectionsLocked() int {
 }
 
 // openConnections adds connections until the session has as many as it
-// keeps (wantedConnectionsLocked).
-func (s *Session) openConnections(ctx context.Context) error {
+// keeps (wantedConnectionsLocked), while it is in state during.
+func (s *Session) openConnections(ctx context.Context, during sessionState) error {
 	for {
 		s.mu.Lock()
-		more := s.state == stateUp && len(s.conns)+s.mcs.joining < s.wantedConnectionsLocked()
+		more := s.state == during && len(s.conns)+s.mcs.joining < s.wantedConnectionsLocked()
 		s.mu.Unlock()
 		if !more {
 			return nil
 		}
-		if _, err := s.AddConnection(ctx); err != nil {
+		if _, err := s.addConnection(ctx, during); err != nil {
 			return err
 		}
 	}
@@ -216,8 +216,14 @@ func (s *Session) ConnectionIDs() []uint16 {
 // target's *LoginError when the target refuses the login. New commands may
 // go on the connection once it returns.
 func (s *Session) AddConnection(ctx context.Context) (uint16, error) {
+	return s.addConnection(ctx, stateUp)
+}
+
+// addConnection is AddConnection for a session in state during: up, or
+// being reinstated (install reopens the connections of the session).
+func (s *Session) addConnection(ctx context.Context, during sessionState) (uint16, error) {
 	s.mu.Lock()
-	if s.state != stateUp {
+	if s.state != during {
 		err := s.closedErr()
 		if s.state == stateRecovering {
 			err = fmt.Errorf("%w: the session is being reinstated", ErrConnectionLost)
@@ -252,7 +258,7 @@ func (s *Session) AddConnection(ctx context.Context) (uint16, error) {
 
 	s.mu.Lock()
 	s.mcs.joining--
-	if err == nil && (s.state != stateUp || s.res.TSIH != j.tsih) {
+	if err == nil && (s.state != during || s.res.TSIH != j.tsih) {
 		// The session ended or was reinstated during the login.
 		err = s.closedErr()
 		if s.state != stateClosed {

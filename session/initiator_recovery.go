@@ -54,9 +54,11 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 		s.mu.Unlock()
 		return
 	}
-	if s.mcs.logoutOn != nil && s.mcs.logoutOn != c {
+	if s.mcs.logoutOn != nil && s.mcs.logoutOn != c || s.state == stateRecovering {
 		// RFC 7143 §11.14.1: a Logout closing the session closes its
-		// other connections; the one it went on brings the answer.
+		// other connections; the one it went on brings the answer. Or
+		// a connection added by a recovery under way failed before the
+		// session took commands again: it carries none.
 		s.connLoggedOutLocked(c)
 		s.mu.Unlock()
 		return
@@ -217,17 +219,9 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 		s.reissue(c, t)
 	}
 	s.seqMu.Unlock()
-	s.mu.Lock()
-	if s.state == stateRecovering {
-		s.state = stateUp
-		close(s.up)
-	}
-	s.mu.Unlock()
-	close(c.ready)
 	// The reinstated session gets its other connections back (RFC 7143
-	// §6.3.1: logins with the new TSIH).
+	// §6.3.1: logins with the new TSIH) before new commands go on it.
 	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
-	defer cancel()
 	go func() {
 		select {
 		case <-s.closing:
@@ -235,9 +229,17 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 		case <-ctx.Done():
 		}
 	}()
-	if err := s.openConnections(ctx); err != nil {
+	if err := s.openConnections(ctx, stateRecovering); err != nil {
 		s.logger().Warn("iscsi initiator: reinstated session runs with fewer connections", "err", err)
 	}
+	cancel()
+	s.mu.Lock()
+	if s.state == stateRecovering {
+		s.state = stateUp
+		close(s.up)
+	}
+	s.mu.Unlock()
+	close(c.ready)
 }
 
 // loginTimeout is Options.LoginTimeout or its default.
