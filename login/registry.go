@@ -54,6 +54,16 @@ type SessionRegistry interface {
 	AddConnection(key SessionKey, tsih uint16, cid uint16) (SessionParams, error)
 }
 
+// SessionWindow is implemented by a SessionRegistry that knows the command
+// window of its sessions: the Login Responses of a login that adds a
+// connection to session tsih then carry the session's ExpCmdSN and
+// MaxCmdSN (RFC 7143 §4.2.2.1: the window is the session's, shared by its
+// connections), not numbers derived from the login's own CmdSN. ok is
+// false when the session is unknown.
+type SessionWindow interface {
+	CmdSNWindow(tsih uint16) (expCmdSN, maxCmdSN uint32, ok bool)
+}
+
 // MemoryRegistry is a SessionRegistry in memory. Its zero value is ready.
 type MemoryRegistry struct {
 	mu       sync.Mutex

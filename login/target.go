@@ -110,6 +110,7 @@ type Target struct {
 	info          TargetInfo
 	leading       bool
 	joined        SessionParams // the session's parameters, non-leading
+	hasJoined     bool          // the registry admitted the connection
 
 	neg         *Negotiator
 	authMethods []string
@@ -373,7 +374,7 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 		case err != nil:
 			return pdu.LoginTargetError, err
 		}
-		t.joined = sp
+		t.joined, t.hasJoined = sp, true
 	}
 	// RFC 7143 §6.3.1: the target returns TargetPortalGroupTag with the
 	// first Login Response after the first Login Request with C=0, for
@@ -562,10 +563,11 @@ func (t *Target) finish() (pdu.LoginStatus, error) {
 		}
 		t.tsih, reinstated = tsih, re
 	}
+	exp, maxCmdSN := t.window()
 	t.result = Result{
 		Session: sp, Conn: cp, TSIH: t.tsih, ISID: t.isid, CID: t.cid,
 		Leading: t.leading, Reinstated: reinstated, CmdSN: t.cmdSN,
-		ExpCmdSN: t.cmdSN, MaxCmdSN: t.cmdSN + t.cfg.CmdSNWindow - 1,
+		ExpCmdSN: exp, MaxCmdSN: maxCmdSN,
 		AuthMethod: t.authMethod,
 	}
 	if t.chap != nil {
@@ -573,6 +575,19 @@ func (t *Target) finish() (pdu.LoginStatus, error) {
 		t.result.MutualCHAP = t.chap.mutual
 	}
 	return 0, nil
+}
+
+// window returns the ExpCmdSN and MaxCmdSN of a Login Response: those of
+// the session for a login the registry admitted to an open session, when
+// the registry knows them (SessionWindow), else from the login's CmdSN
+// (RFC 7143 §11.12.8: Login Requests are immediate and do not advance it).
+func (t *Target) window() (exp, maxCmdSN uint32) {
+	if w, ok := t.cfg.Sessions.(SessionWindow); ok && t.hasJoined {
+		if e, m, ok := w.CmdSNWindow(t.tsih); ok {
+			return e, m
+		}
+	}
+	return t.cmdSN, t.cmdSN + t.cfg.CmdSNWindow - 1
 }
 
 // reply builds a Login Response with the login's identity and sequence
@@ -600,8 +615,9 @@ func (t *Target) reply(data []byte, transit bool, nsg Stage, cont bool) (*pdu.PD
 	t.statSN++
 	// RFC 7143 §11.12, §11.12.8: Login Requests are immediate and do
 	// not advance CmdSN (§4.2.2.1).
-	r.SetExpCmdSN(t.cmdSN)
-	r.SetMaxCmdSN(t.cmdSN + t.cfg.CmdSNWindow - 1)
+	exp, maxCmdSN := t.window()
+	r.SetExpCmdSN(exp)
+	r.SetMaxCmdSN(maxCmdSN)
 	t.resp.Header.SetDataSegmentLength(uint32(len(data)))
 	t.resp.AHS = nil
 	t.resp.Data = data

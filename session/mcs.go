@@ -127,6 +127,17 @@ func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uin
 	return params, nil
 }
 
+// CmdSNWindow implements login.SessionWindow: the Login Responses of a
+// connection joining a session carry the session's ExpCmdSN and MaxCmdSN
+// (RFC 7143 §4.2.2.1).
+func (r *loginRegistry) CmdSNWindow(tsih uint16) (expCmdSN, maxCmdSN uint32, ok bool) {
+	if r.joined == nil || r.joined.tsih != tsih {
+		return 0, 0, false
+	}
+	expCmdSN, maxCmdSN = r.joined.cmdWindow()
+	return expCmdSN, maxCmdSN, true
+}
+
 // leave ends connection c's part in its session (c is nil for a login that
 // failed after it was admitted under cid); with the last connection the
 // session ends, and with it the I_T nexus (SAM-5 §6.3.4; RFC 7143 §6.3.5:

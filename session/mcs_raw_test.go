@@ -311,3 +311,21 @@ func TestMCSOrderedAcrossConnections(t *testing.T) {
 		t.Errorf("%d commands executed, want 2", got)
 	}
 }
+
+// TestMCSJoinWindow: the Login Responses of a connection joining a session
+// carry the session's command window (RFC 7143 §4.2.2.1), not one counted
+// from the login's CmdSN, which is ahead of ExpCmdSN while commands are on
+// their way over the other connections.
+func TestMCSJoinWindow(t *testing.T) {
+	srv := newTestServer(t, mcsSettings(2))
+	isid := pdu.NewISID(pdu.ISIDRandom, 0, 93, 0, 1)
+	a := dial(t, srv, mcsSettings(2), isid)
+	a.nop(nil)
+	exp, maxCmdSN := a.cmdSN, a.cmdSN+srv.limits.CmdSNWindow-1
+	ahead := *a
+	ahead.cmdSN += 5
+	b := joinConn(t, srv, &ahead, isid, 1)
+	if b.res.ExpCmdSN != exp || b.res.MaxCmdSN != maxCmdSN {
+		t.Errorf("joining login answered ExpCmdSN %d MaxCmdSN %d, want the session's %d and %d", b.res.ExpCmdSN, b.res.MaxCmdSN, exp, maxCmdSN)
+	}
+}
