@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -318,4 +319,60 @@ func (p *faultProxy) cutOne(i int) bool {
 	}
 	pair.close()
 	return true
+}
+
+// stallOne stops forwarding target → initiator on the i-th connection open
+// now and reports whether there was one.
+func (p *faultProxy) stallOne(i int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i >= len(p.pairs) {
+		return false
+	}
+	pair := p.pairs[i]
+	pair.stall.Do(func() { close(pair.stalled) })
+	return true
+}
+
+// TestMCSNOPTimeoutOneConnection: each connection of a session keeps itself
+// alive with its own NOP-Out pings (RFC 7143 §11.18). One connection of four
+// whose target stops answering is found dead by its ping, and the session
+// is reinstated at ErrorRecoveryLevel 0 with four connections; the READs in
+// flight, retried, all complete.
+func TestMCSNOPTimeoutOneConnection(t *testing.T) {
+	st := quickSettings(20, func(st *login.Settings) { st.MaxConnections = 4 })
+	p := newFaultProxy(t, serveLoopback(t, newTestServer(t, st)), false)
+	s := dialTest(t, p.addr(), Options{Settings: st, Connections: 4, Recovery: RecoveryRetry,
+		NOPInterval: 100 * time.Millisecond, NOPTimeout: time.Second})
+	ctx := context.Background()
+	data := bytes.Repeat([]byte{0x5a}, 4096)
+	if err := good(ctx, s, &Command{CDB: rw10(0x2a, 200, 8), DataOut: data}); err != nil {
+		t.Fatal(err)
+	}
+	if !p.stallOne(2) {
+		t.Fatal("no third connection to stall")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			buf := make([]byte, 4096)
+			if err := good(ctx, s, &Command{CDB: rw10(0x28, 200, 8), DataIn: buf}); err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(buf, data) {
+				errs <- errors.New("READ returned other data than written")
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	stats := s.Stats()
+	if stats.NOPTimeouts != 1 || stats.Reinstatements != 1 || stats.Connections != 4 {
+		t.Errorf("Stats %+v, want 1 NOP timeout, 1 reinstatement and 4 connections", stats)
+	}
 }
