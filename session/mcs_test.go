@@ -376,3 +376,26 @@ func TestMCSNOPTimeoutOneConnection(t *testing.T) {
 		t.Errorf("Stats %+v, want 1 NOP timeout, 1 reinstatement and 4 connections", stats)
 	}
 }
+
+// TestMCSShutdown: Server.Shutdown asks a session of four connections to log
+// out (RFC 7143 §11.9.1, AsyncEvent 1, sent on each of them); the initiator
+// logs the session out once (§11.14.1, reason 0, which closes all four)
+// and Shutdown returns when the session has ended.
+func TestMCSShutdown(t *testing.T) {
+	srv := newTestServer(t, nil)
+	s := dialTest(t, serveLoopback(t, srv), Options{Connections: 4})
+	if err := mcsIO(context.Background(), s, 8, 4, 6); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if got := targetConns(srv, s.TSIH()); len(got) != 0 {
+		t.Errorf("the target still has connections %v", got)
+	}
+	if _, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Execute after the requested logout: %v, want ErrClosed", err)
+	}
+}
