@@ -37,6 +37,7 @@ type task struct {
 	cmdSN  uint32
 	lun    uint64
 	lu     LogicalUnit
+	ref    *luRef // the task's hold on lu (lunchange.go)
 	cdb    []byte
 	cdbArr [pdu.CDBLength]byte
 	attr   pdu.TaskAttribute
@@ -163,7 +164,6 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		return nil
 	}
 	t.cdb = cdb
-	t.lu, _ = c.sess.lookupLU(t.lun)
 	sp := &c.sess.params
 	dsl := h.DataSegmentLength()
 	// RFC 7143 §4.2.5.2, §11.3.6: immediate data is outgoing data, so
@@ -182,9 +182,11 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		c.reject(h, pdu.RejectProtocolError)
 		return nil
 	}
+	t.lu, t.ref = c.sess.holdLU(t.lun)
 	c.mu.Lock()
 	if old, busy := c.tasks[t.itt]; busy && !old.aborted {
 		c.mu.Unlock()
+		t.dropLU()
 		t.release()
 		c.reject(h, pdu.RejectTaskInProgress)
 		return nil
@@ -433,6 +435,7 @@ func (t *task) run() (next *task) {
 	if c.tasks[t.itt] == t {
 		delete(c.tasks, t.itt)
 	}
+	t.dropLU()
 	aborted := t.aborted
 	waiters := t.waiters
 	t.waiters = nil
@@ -511,6 +514,7 @@ func (t *task) execute() {
 		t.reportLUNs()
 	case t.lu == nil:
 		t.noLogicalUnit()
+	case t.reportInventoryChange():
 	default:
 		t.req = disk.Request{
 			Nexus: c.sess.nexus, CDB: t.cdb,
