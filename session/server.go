@@ -79,8 +79,11 @@ type Limits struct {
 	// is not returned (the residual says so, RFC 7143 §11.4.5) and a
 	// Data-Out longer than it fails the command. Default 32 MiB, the
 	// default MAXIMUM TRANSFER LENGTH of a scsi/disk logical unit with
-	// 512-byte blocks (65536 blocks). Each command's buffer is allocated
-	// when the command arrives, as long as the CDB asks for (at most the
+	// 512-byte blocks (65536 blocks). A WRITE's buffer grows with the
+	// data the target solicits (dataout.go): before its data arrives it
+	// holds at most FirstBurstLength plus MaxOutstandingR2T bursts of
+	// MaxBurstLength (RFC 7143 §13.13-§13.17). A command's Data-In buffer
+	// is allocated when it runs, as long as the CDB asks for (at most the
 	// ExpectedDataTransferLength and this limit), so a connection holds
 	// at most MaxTasks such buffers.
 	MaxDataLength uint32

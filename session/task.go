@@ -201,7 +201,7 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 	}
 	if t.write && t.edtl > 0 {
 		t.want = min(t.cdbOut, t.edtl, c.srv.limits.MaxDataLength)
-		t.dataOut = getBuf(int(t.want))
+		t.dataOut = getBuf(int(c.initialDataOut(t)))
 		if dsl > 0 {
 			if err := c.placeData(h, t, 0, dsl); err != nil {
 				return err
@@ -246,6 +246,7 @@ func (c *conn) advance(t *task) error {
 	maxR2T = min(maxR2T, len(t.r2tArr))
 	for len(t.r2ts) < maxR2T && t.solicitNext < t.want {
 		n := min(t.want-t.solicitNext, sp.MaxBurstLength)
+		t.growDataOut(t.solicitNext + n)
 		c.mu.Lock()
 		c.nextTTT++
 		if c.nextTTT == pdu.ReservedTag {
@@ -504,7 +505,7 @@ func diskAttribute(a pdu.TaskAttribute) disk.TaskAttribute {
 func (t *task) execute() {
 	c := t.c
 	if t.read && t.edtl > 0 {
-		t.dataIn = getBuf(int(min(t.edtl, c.srv.limits.MaxDataLength)))
+		t.dataIn = getBuf(c.dataInSize(t))
 	}
 	switch {
 	case t.dataMissing:
