@@ -103,8 +103,8 @@ type lunState struct {
 	inventoryChanged atomic.Bool
 }
 
-// newView makes a view of luns holding each of its logical units; the
-// caller holds g.mu.
+// newViewLocked makes a view of luns holding each of its logical units;
+// the caller holds g.mu.
 func (g *luRegistry) newViewLocked(luns map[scsi.LUN]LogicalUnit) *lunView {
 	v := &lunView{luns: make(map[scsi.LUN]*luRef, len(luns)), lus: luns}
 	for l, lu := range luns {
@@ -216,7 +216,7 @@ func (t *task) dropLU() {
 	}
 }
 
-// dropCollectingLocked ends the holds of the tasks of a closed connection
+// dropCollecting ends the holds of the tasks of a closed connection
 // that never ran: they were still waiting for Data-Out.
 func (c *conn) dropCollecting() {
 	c.mu.Lock()
