@@ -311,7 +311,11 @@ func (s *Server) SendSCSIEvent(targetName string, lun scsi.LUN, sense scsi.Sense
 		if !match(sess) {
 			return false
 		}
-		_, ok := sess.target.LUNs[lun]
+		v := sess.currentView()
+		if v == nil {
+			return false
+		}
+		_, ok := v.luns[lun]
 		return ok
 	}) {
 		if c.sendAsync(context.Background(), pdu.AsyncSCSIEvent, 0, 0, 0, lun, data, nil) {

@@ -109,9 +109,13 @@ var knownFailures = map[string]map[string]string{
 		"CompareAndWrite.Simple":     "test bug: 256 blocks truncated to 0",
 		"CompareAndWrite.Miscompare": "test bug: 256 blocks truncated to 0",
 		// The test looks for the SANITIZE it started still in progress
-		// three seconds later; the 128 MiB memory medium is sanitized in
-		// milliseconds (scsi/disk TestSanitizeInProgress and
-		// TestSanitizeSurvivesAbort check the state while it lasts).
+		// three seconds later, and again after a reconnect a second after
+		// that; the 128 MiB memory medium is sanitized in milliseconds
+		// (scsi/disk TestSanitizeInProgress and TestSanitizeSurvivesAbort
+		// check the state while it lasts). Only a medium that takes more
+		// than about 4 s to overwrite passes it: how large that is
+		// depends on the machine, and slowing the sanitize down on
+		// purpose is no behaviour of a real medium.
 		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
 	},
 	"default/upstream": {
@@ -127,25 +131,30 @@ var knownFailures = map[string]map[string]string{
 		// session. RFC 7143 Appendix C: the value All "MUST be supported
 		// on a discovery session and MUST NOT be supported on an
 		// operational session"; the key is answered SendTargets=Reject,
-		// which libiscsi takes for a failed discovery.
+		// which libiscsi takes for a failed discovery. tgtd fails the
+		// test too (TestConformanceLibiscsiTGTD): the test asks for what
+		// the RFC forbids.
 		"iSCSISendTargets.Simple":  "SendTargets=All in a normal session",
-		"iSCSISendTargets.Invalid": "hangs, see hangs",
-		// The test looks for the SANITIZE it started still in progress
-		// three seconds later; the 128 MiB memory medium is sanitized in
-		// milliseconds (scsi/disk TestSanitizeInProgress and
-		// TestSanitizeSurvivesAbort check the state while it lasts).
+		"iSCSISendTargets.Invalid": "hangs, see hangs; ends with SendTargets=All in a normal session",
+		// As in default/1.19.
 		"Sanitize.Reset": "the sanitize operation ends before the test looks, 3 s later",
-		// Right after queueing one WRITE(10) of 8 blocks, the test
-		// wants exactly one PDU in libiscsi's out queue: with the
-		// negotiated InitialR2T=Yes and ImmediateData=Yes the 4 KiB go
-		// as immediate data of that one SCSI Command PDU, so the other
-		// PDU in the queue was there before the test queued its WRITE;
-		// what put it there is not found yet.
-		"iSCSITMF.AbortTaskSimpleAsync": "counts libiscsi's queued PDUs",
+		// Test bug. Right after iscsi_scsi_command_async queues one
+		// WRITE(10) the test asserts iscsi_out_queue_length() == 1
+		// (test-tool/test_async_abort_simple.c:132), but at the commit
+		// tested libiscsi's iscsi_add_to_outqueue (lib/socket.c) writes
+		// a PDU that lands at the head of an empty out queue to the
+		// socket at once (drv->service(iscsi, POLLOUT)), so the queue is
+		// empty again before the assertion whenever the socket takes
+		// the 4 KiB: the capture shows the WRITE on the wire before the
+		// ABORT TASK is queued. Any target fails it: tgtd does, as does
+		// its twin LUNResetSimpleAsync (same assertion, line 132 of
+		// test_async_lu_reset_simple.c), which the suite skips after
+		// this test and which fails the same way run alone.
+		"iSCSITMF.AbortTaskSimpleAsync": "test bug: asserts a PDU libiscsi already sent is still queued",
 	},
 	"chap/upstream": {
 		// As in default/upstream.
-		"iSCSITMF.AbortTaskSimpleAsync": "counts libiscsi's queued PDUs",
+		"iSCSITMF.AbortTaskSimpleAsync": "test bug: asserts a PDU libiscsi already sent is still queued",
 	},
 }
 
@@ -153,15 +162,26 @@ var knownFailures = map[string]map[string]string{
 // knownFailures, with the reason; they are not run and count as failed.
 var hangs = map[string]map[string]string{
 	"default/upstream": {
-		// The first request is the unknown key SendTargetsPlease, which
-		// RFC 7143 §6.2.1 answers SendTargetsPlease=NotUnderstood. That
-		// is no discovery text to libiscsi: it fails the request, drops
-		// the connection and starts a reconnect that never sends its
-		// Login Request while the test polls; the next request waits
-		// for ever. A Reject PDU would end each request cleanly, but
-		// answering a key not understood otherwise than NotUnderstood
-		// breaks §6.2.1's MUST.
-		"iSCSISendTargets.Invalid": "libiscsi waits on a connection it dropped",
+		// Test bug, seen in the capture and the source of the commit
+		// tested. The first request is the unknown key
+		// SendTargetsPlease, which RFC 7143 §6.2.1 answers
+		// SendTargetsPlease=NotUnderstood at once. That is no discovery
+		// text to libiscsi: iscsi_process_text_reply (lib/discovery.c)
+		// fails the request and returns -1, so libiscsi closes the
+		// connection itself and reconnects. While that reconnect waits
+		// for its next_reconnect time, iscsi_tcp_which_events
+		// (lib/socket.c) returns no events, and the test's
+		// test_iscsi_sendtargets_txrx polls with no timeout
+		// (poll(&pfd, 1, -1), test_iscsi_sendtargets.c:48; the other
+		// asynchronous tests poll with 1000 ms): libiscsi never runs
+		// again to send the Login Request of its new connection, which
+		// the target keeps open for Limits.LoginTimeout, then closes;
+		// the second request stays unanswered, the test waits for ever
+		// (observed for 10 minutes). tgtd ends it by closing the
+		// connection on the request, which wakes the poll, and fails the
+		// test too: its last request is SendTargets=All in a normal
+		// session, which RFC 7143 Appendix C forbids answering.
+		"iSCSISendTargets.Invalid": "test bug: polls without timeout while libiscsi's own reconnect waits",
 	},
 }
 

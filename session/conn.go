@@ -227,6 +227,7 @@ func (c *conn) serve() error {
 		runChain(t)
 	}
 	c.running.Wait()
+	c.dropCollecting()
 	<-c.writerDone
 	switch cause := context.Cause(c.ctx); {
 	case cause == errLoggedOut, errors.Is(cause, io.EOF):

@@ -1,30 +1,15 @@
 package session
 
 import (
-	"slices"
-
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // luns returns the LUNs of the session's target in ascending order.
 func (s *session) luns() []scsi.LUN {
-	if s.target == nil {
-		return nil
+	if v := s.currentView(); v != nil {
+		return v.sorted
 	}
-	out := make([]scsi.LUN, 0, len(s.target.LUNs))
-	for l := range s.target.LUNs {
-		out = append(out, l)
-	}
-	slices.SortFunc(out, func(a, b scsi.LUN) int {
-		switch x, y := a.Uint64(), b.Uint64(); {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
-	return out
+	return nil
 }
 
 // checkCondition makes the task end with CHECK CONDITION and sense s.
@@ -53,10 +38,12 @@ func (t *task) putDataIn(data []byte, alloc int) {
 	t.resp.DataInLen = n
 }
 
-// reportLUNs answers REPORT LUNS (SPC-4 §6.33) for the whole LUN map of the
-// target, whichever LUN it is addressed to: SELECT REPORT 00h and 02h list
-// every logical unit, 01h the well-known logical units (there are none).
-// An ALLOCATION LENGTH below 16 is INVALID FIELD IN CDB.
+// reportLUNs answers REPORT LUNS (SPC-4 §6.33) for the session's LUN view,
+// whichever LUN it is addressed to: SELECT REPORT 00h and 02h list every
+// logical unit, 01h the well-known logical units (there are none). An
+// ALLOCATION LENGTH below 16 is INVALID FIELD IN CDB. Answered, it clears
+// the I_T nexus's pending REPORTED LUNS DATA HAS CHANGED unit attention
+// (SAM-5 §5.14).
 func (t *task) reportLUNs() {
 	c, err := scsi.ParseReportLUNs(t.cdb)
 	if err != nil {
@@ -77,6 +64,7 @@ func (t *task) reportLUNs() {
 		return
 	}
 	t.putDataIn(scsi.AppendReportLUNsData(nil, luns), int(min(c.AllocationLength, 1<<30)))
+	t.c.sess.inv.inventoryChanged.Store(false)
 }
 
 // noLogicalUnit answers a command addressed to a LUN outside the map

@@ -79,8 +79,11 @@ type Limits struct {
 	// is not returned (the residual says so, RFC 7143 §11.4.5) and a
 	// Data-Out longer than it fails the command. Default 32 MiB, the
 	// default MAXIMUM TRANSFER LENGTH of a scsi/disk logical unit with
-	// 512-byte blocks (65536 blocks). Each command's buffer is allocated
-	// when the command arrives, as long as the CDB asks for (at most the
+	// 512-byte blocks (65536 blocks). A WRITE's buffer grows with the
+	// data the target solicits (dataout.go): before its data arrives it
+	// holds at most FirstBurstLength plus MaxOutstandingR2T bursts of
+	// MaxBurstLength (RFC 7143 §13.13-§13.17). A command's Data-In buffer
+	// is allocated when it runs, as long as the CDB asks for (at most the
 	// ExpectedDataTransferLength and this limit), so a connection holds
 	// at most MaxTasks such buffers.
 	MaxDataLength uint32
@@ -261,6 +264,7 @@ type Server struct {
 	// onCmdSNWait, when set (by tests), is called when a command starts
 	// waiting for the commands before it (conn.awaitCmdSN).
 	onCmdSNWait func(cmdSN uint32)
+	lunReg      luRegistry // logical units in use (lunchange.go)
 }
 
 // ErrTooManyLogins is returned by ServeConn for a connection it closed at
@@ -352,8 +356,16 @@ func (s *Server) target(name string) *Target {
 // as a whole, as Targets is: on error nothing changes. A login after
 // SetTargets returns sees the new targets; a session already logged in to
 // a target that ts no longer holds keeps its target and logical units
-// until it ends (RFC 7143 §11.14 logout, or connection loss). The Server
-// keeps ts: it must not change afterwards.
+// until it ends (RFC 7143 §11.14 logout, or connection loss). A session
+// logged in to a target that ts holds with another LUN map reaches the
+// new map at once: REPORT LUNS lists it, a LUN no longer in it answers
+// LOGICAL UNIT NOT SUPPORTED (SPC-4 §4.2.1) while the tasks already sent
+// to it complete on it, and the session gets the unit attention REPORTED
+// LUNS DATA HAS CHANGED on its next command (SPC-4 §6.33, SAM-5 §5.14) and
+// an Asynchronous Message with AsyncEvent 0 carrying it (RFC 7143
+// §11.9.1). Released tells when a logical unit that ts no longer holds is
+// unused, so that its backend may be closed. The Server keeps ts: it must
+// not change afterwards.
 func (s *Server) SetTargets(ts []Target) error {
 	if err := s.init(); err != nil {
 		return err
@@ -362,7 +374,7 @@ func (s *Server) SetTargets(ts []Target) error {
 	if err != nil {
 		return err
 	}
-	s.targets.Store(set)
+	s.updateLUNs(set)
 	s.log.Info("targets replaced", "targets", len(set.list))
 	return nil
 }
@@ -598,6 +610,7 @@ func (r *loginRegistry) OpenSession(key login.SessionKey, params login.SessionPa
 	r.srv.mu.Lock()
 	r.srv.sessions[tsih] = sess
 	r.srv.mu.Unlock()
+	sess.initLUNs()
 	r.opened, r.cid = sess, cid
 	return tsih, reinstated, nil
 }
@@ -638,13 +651,14 @@ func (s *Server) reinstate(tsih, cid uint16, wholeSession bool) {
 	<-sess.ended
 }
 
-// sessionsOf returns the sessions of target t.
+// sessionsOf returns the sessions of target t, by normalized name: a
+// session logged in before SetTargets replaced t counts.
 func (s *Server) sessionsOf(t *Target) []*session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*session
 	for _, sess := range s.sessions {
-		if sess.target == t {
+		if sess.target == t || t != nil && sess.target != nil && normalizedName(sess.targetName) == normalizedName(t.Name) {
 			out = append(out, sess)
 		}
 	}

@@ -37,6 +37,8 @@ type session struct {
 
 	endOnce sync.Once
 	ended   chan struct{}
+
+	inv lunState // LUN view and its changes (lunchange.go)
 }
 
 func newSession(srv *Server, t *Target, key login.SessionKey, tsih uint16, params login.SessionParams) *session {
@@ -137,10 +139,8 @@ func (s *session) close() {
 // is lost for every logical unit of the target (SAM-5 §6.3.4).
 func (s *session) end() {
 	s.endOnce.Do(func() {
-		if s.target != nil {
-			for _, lu := range s.target.LUNs {
-				lu.ITNexusLoss(s.nexus)
-			}
+		for _, lu := range s.endLUNs() {
+			lu.ITNexusLoss(s.nexus)
 		}
 		close(s.ended)
 	})
@@ -148,9 +148,13 @@ func (s *session) end() {
 
 // lookupLU returns the logical unit at the LUN field of a PDU.
 func (s *session) lookupLU(lun uint64) (LogicalUnit, bool) {
-	if s.target == nil {
+	v := s.currentView()
+	if v == nil {
 		return nil, false
 	}
-	lu, ok := s.target.LUNs[scsi.LUNFromUint64(lun)]
-	return lu, ok
+	r, ok := v.luns[scsi.LUNFromUint64(lun)]
+	if !ok {
+		return nil, false
+	}
+	return r.lu, true
 }

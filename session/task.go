@@ -37,6 +37,7 @@ type task struct {
 	cmdSN  uint32
 	lun    uint64
 	lu     LogicalUnit
+	ref    *luRef // the task's hold on lu (lunchange.go)
 	cdb    []byte
 	cdbArr [pdu.CDBLength]byte
 	attr   pdu.TaskAttribute
@@ -167,7 +168,6 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		return nil
 	}
 	t.cdb = cdb
-	t.lu, _ = c.sess.lookupLU(t.lun)
 	sp := &c.sess.params
 	dsl := h.DataSegmentLength()
 	// RFC 7143 §4.2.5.2, §11.3.6: immediate data is outgoing data, so
@@ -186,9 +186,11 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		c.reject(h, pdu.RejectProtocolError)
 		return nil
 	}
+	t.lu, t.ref = c.sess.holdLU(t.lun)
 	c.mu.Lock()
 	if old, busy := c.tasks[t.itt]; busy && !old.aborted {
 		c.mu.Unlock()
+		t.dropLU()
 		t.release()
 		c.reject(h, pdu.RejectTaskInProgress)
 		return nil
@@ -203,7 +205,7 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 	}
 	if t.write && t.edtl > 0 {
 		t.want = min(t.cdbOut, t.edtl, c.srv.limits.MaxDataLength)
-		t.dataOut = getBuf(int(t.want))
+		t.dataOut = getBuf(int(c.initialDataOut(t)))
 		if dsl > 0 {
 			if err := c.placeData(h, t, 0, dsl); err != nil {
 				return err
@@ -248,6 +250,7 @@ func (c *conn) advance(t *task) error {
 	maxR2T = min(maxR2T, len(t.r2tArr))
 	for len(t.r2ts) < maxR2T && t.solicitNext < t.want {
 		n := min(t.want-t.solicitNext, sp.MaxBurstLength)
+		t.growDataOut(t.solicitNext + n)
 		c.mu.Lock()
 		c.nextTTT++
 		if c.nextTTT == pdu.ReservedTag {
@@ -413,6 +416,7 @@ func (t *task) run() (next *task) {
 	if c.tasks[t.itt] == t {
 		delete(c.tasks, t.itt)
 	}
+	t.dropLU()
 	aborted := t.aborted
 	waiters := t.waiters
 	t.waiters = nil
@@ -452,7 +456,7 @@ func diskAttribute(a pdu.TaskAttribute) disk.TaskAttribute {
 func (t *task) execute() {
 	c := t.c
 	if t.read && t.edtl > 0 {
-		t.dataIn = getBuf(int(min(t.edtl, c.srv.limits.MaxDataLength)))
+		t.dataIn = getBuf(c.dataInSize(t))
 	}
 	switch {
 	case t.dataMissing:
@@ -462,6 +466,7 @@ func (t *task) execute() {
 		t.reportLUNs()
 	case t.lu == nil:
 		t.noLogicalUnit()
+	case t.reportInventoryChange():
 	default:
 		t.req = disk.Request{
 			Nexus: c.sess.nexus, CDB: t.cdb,

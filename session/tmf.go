@@ -26,6 +26,7 @@ func (c *conn) abortTasks(match func(*task) bool, wg *sync.WaitGroup) int {
 		case taskCollecting:
 			delete(c.tasks, itt)
 			t.state = taskDone
+			t.dropLU()
 		case taskRunning:
 			if wg != nil {
 				wg.Add(1)
@@ -89,10 +90,13 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 		after = func() { lu.Reset(disk.LogicalUnitReset) }
 	case pdu.TMFTargetWarmReset, pdu.TMFTargetColdReset:
 		c.abortEverywhere(func(*task) bool { return true }, wg)
-		target := c.sess.target
+		view := c.sess.currentView()
 		after = func() {
-			for _, lu := range target.LUNs {
-				lu.Reset(disk.TargetReset)
+			if view == nil {
+				return
+			}
+			for _, r := range view.luns {
+				r.lu.Reset(disk.TargetReset)
 			}
 		}
 		// RFC 7143 §11.5.1: TARGET COLD RESET is a power-on event that

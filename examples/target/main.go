@@ -25,7 +25,8 @@
 // grammar is described in ietdconf.go), with -allow and -deny reading
 // IET's initiators.allow and initiators.deny. SIGHUP reloads these files:
 // a file with an error is refused and the previous configuration keeps
-// serving. The process stops cleanly on SIGINT or SIGTERM.
+// serving. On SIGINT or SIGTERM the target asks its initiators to log out,
+// waits for them at most -shutdown-timeout (default 10s), and stops.
 package main
 
 import (
@@ -43,6 +44,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/go-iscsi/iscsi/iqn"
 	"github.com/go-iscsi/iscsi/login"
@@ -77,10 +79,17 @@ type config struct {
 	configFile     string
 	allowFile      string
 	denyFile       string
+	// shutdownTimeout bounds the wait for initiators to log out on
+	// SIGINT or SIGTERM.
+	shutdownTimeout time.Duration
 }
 
 // reloaded, when set, is called after each SIGHUP reload with its outcome.
 var reloaded func(error)
+
+// unitClosed, when set, is called after a logical unit that a reload
+// removed was closed.
+var unitClosed func(target string, lun uint16)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,9 +98,12 @@ func main() {
 }
 
 // run parses args, serves until ctx ends, and returns the exit status: 0
-// after a clean stop, 1 when serving fails, 2 for a usage error. When
-// ready is not nil it receives the listening address once the target
-// accepts connections.
+// after a clean stop, 1 when serving fails, 2 for a usage error. When ctx
+// ends the target shuts down gracefully: it asks every initiator to log
+// out (session.Server.Shutdown: an Asynchronous Message with AsyncEvent 1,
+// RFC 7143 §11.9.1), waits for the logouts at most -shutdown-timeout,
+// drops the connections left, and stops. When ready is not nil it
+// receives the listening address once the target accepts connections.
 func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.Addr) int {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -212,8 +224,27 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 			ready <- l.Addr()
 		}
 	}
-	serveCtx, cancel := context.WithCancel(ctx)
+	// Serving does not end with ctx: the shutdown below asks the
+	// initiators to log out first, then ends it.
+	serveCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	shutDown := make(chan struct{})
+	go func() {
+		defer close(shutDown)
+		select {
+		case <-ctx.Done():
+		case <-serveCtx.Done():
+			return // a listener failed
+		}
+		logger.Info("shutting down: asking initiators to log out", "timeout", cfg.shutdownTimeout)
+		sctx, stop := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+		err := srv.Shutdown(sctx)
+		stop()
+		if err != nil {
+			logger.Warn("shutdown: sessions not logged out in time were dropped", "err", err)
+		}
+		cancel()
+	}()
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() {
@@ -229,6 +260,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- net.
 			status = 1
 		}
 	}
+	<-shutDown
 	logger.Info("stopped")
 	return status
 }
@@ -265,6 +297,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.denyFile, "deny", "", "IET initiators.deny file: initiators refused unless -allow admits them")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every session and connection event")
 	fs.IntVar(&cfg.maxConnections, "max-connections", 8, "connections one session may have, 1 to 65535 (RFC 7143 §13.2 MaxConnections; with -config it bounds each target's MaxConnections key)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT or SIGTERM, how long to wait for initiators to log out before dropping their connections")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -282,6 +315,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.maxConnections < 1 || cfg.maxConnections > 65535 {
 		return cfg, fmt.Errorf("-max-connections %d: want 1 to 65535", cfg.maxConnections)
+	}
+	if cfg.shutdownTimeout <= 0 {
+		return cfg, fmt.Errorf("-shutdown-timeout %v: want a positive duration", cfg.shutdownTimeout)
 	}
 	var err error
 	if cfg.size, err = parseSize(size); err != nil {
@@ -318,7 +354,11 @@ func applyAccess(ts []session.Target, policy *accessPolicy) {
 
 // reload reads the configuration and access files again and, when they
 // are valid as a whole, replaces the targets served (SIGHUP). Sessions of
-// removed targets keep serving until they log out. The discovery
+// removed targets keep serving until they log out. Sessions of a target
+// whose LUNs changed see the new LUNs at once, with the unit attention
+// REPORTED LUNS DATA HAS CHANGED (session.Server.SetTargets); a removed
+// logical unit is closed once it is released. A logical unit kept with
+// another capacity reports CAPACITY DATA HAS CHANGED. The discovery
 // AuthMethod and the server-wide limits cannot change while serving: a
 // change of them is logged and not applied.
 func reload(srv *session.Server, cur *atomic.Pointer[servedConfig], pool *luPool, cfg config, log *slog.Logger) error {
@@ -335,6 +375,14 @@ func reload(srv *session.Server, cur *atomic.Pointer[servedConfig], pool *luPool
 	if err := srv.SetTargets(sc.targets); err != nil {
 		cur.Store(old)
 		return err
+	}
+	pool.retire(sc, srv, log)
+	// SBC-4 §4.10: CAPACITY DATA HAS CHANGED, as a unit attention and an
+	// Asynchronous Message (RFC 7143 §11.9.1).
+	for _, r := range sc.resized {
+		if _, err := srv.CapacityChanged(r.target, r.lun); err != nil {
+			log.Warn("reload: capacity change not reported", "target", r.target, "err", err)
+		}
 	}
 	if !slices.Equal(old.discoveryAuthMethods, sc.discoveryAuthMethods) || old.limits != sc.limits {
 		log.Warn("reload: discovery IncomingUser presence, NOPInterval, NOPTimeout and QueuedCommands take effect at restart")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -8,10 +10,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-iscsi/iscsi/internal/peertest"
+	"github.com/go-iscsi/iscsi/scsi"
+	"github.com/go-iscsi/iscsi/scsi/disk"
+	"github.com/go-iscsi/iscsi/session"
 )
 
 func TestAccessRules(t *testing.T) {
@@ -162,7 +168,8 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 // TestReloadKeepsLogicalUnits checks that a reload reuses the logical unit
-// of an unchanged Lun line and opens a new one for a changed line.
+// of an unchanged Lun line, resizes the one of a Type=memory line whose
+// Size changed, and opens a new one for a line changed otherwise.
 func TestReloadKeepsLogicalUnits(t *testing.T) {
 	const text = "Target iqn.2026-11.org.example:a\n\tLun 0 Type=memory,Size=4M\n\tLun 1 Type=memory,Size=4M\n"
 	conf := writeConfig(t, text)
@@ -173,7 +180,9 @@ func TestReloadKeepsLogicalUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(conf, []byte(strings.Replace(text, "Lun 1 Type=memory,Size=4M", "Lun 1 Type=memory,Size=8M", 1)), 0o644); err != nil {
+	changed := strings.Replace(text, "Lun 1 Type=memory,Size=4M", "Lun 1 Type=memory,Size=8M", 1)
+	changed = strings.Replace(changed, "Lun 0 Type=memory,Size=4M", "Lun 0 Type=memory,Size=4M,ScsiSN=NEW0", 1)
+	if err := os.WriteFile(conf, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	second, err := loadConfig(conf, &pool, log)
@@ -189,7 +198,168 @@ func TestReloadKeepsLogicalUnits(t *testing.T) {
 		}
 		return false
 	}
-	if diff := cmp.Diff([]bool{true, false}, []bool{same(0), same(1)}); diff != "" {
+	if diff := cmp.Diff([]bool{false, true}, []bool{same(0), same(1)}); diff != "" {
 		t.Errorf("logical units reused for LUN 0 and 1 (-want +got):\n%s", diff)
+	}
+	lun1, _ := scsi.EncodeLUN(1)
+	if diff := cmp.Diff([]resizedLUN{{"iqn.2026-11.org.example:a", lun1}}, second.resized, cmp.AllowUnexported(resizedLUN{})); diff != "" {
+		t.Errorf("resized (-want +got):\n%s", diff)
+	}
+	if got := second.targets[0].LUNs[lun1].(*disk.LU).Config(); got.BlockSize != 512 {
+		t.Fatalf("block size %d", got.BlockSize)
+	}
+}
+
+// lunTest is a session of the project's initiator logged in to a target
+// of the in-process target, with the SCSI asynchronous events it receives.
+type lunTest struct {
+	t      *testing.T
+	s      *session.Session
+	events chan session.AsyncEvent
+}
+
+func dialLUNTest(t *testing.T, addr, target string) *lunTest {
+	t.Helper()
+	lt := &lunTest{t: t, events: make(chan session.AsyncEvent, 8)}
+	s, err := session.Dial(context.Background(), addr, session.Options{
+		InitiatorName: "iqn.2026-11.org.example:reload-test",
+		TargetName:    target,
+		OnAsyncEvent:  func(e session.AsyncEvent) { lt.events <- e },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	lt.s = s
+	return lt
+}
+
+// tur sends TEST UNIT READY to LUN n and returns the sense key and code
+// of a CHECK CONDITION, or zero values with GOOD.
+func (lt *lunTest) tur(n uint16) (scsi.SenseKey, scsi.ASC) {
+	lt.t.Helper()
+	lun, _ := scsi.EncodeLUN(n)
+	resp, err := lt.s.Execute(context.Background(), &session.Command{LUN: lun, CDB: make([]byte, 6)})
+	switch {
+	case err != nil:
+		lt.t.Fatalf("TEST UNIT READY to LUN %d: %v", n, err)
+	case resp.Status == scsi.StatusGood:
+		return 0, 0
+	case resp.Sense == nil:
+		lt.t.Fatalf("TEST UNIT READY to LUN %d: status %v without sense", n, resp.Status)
+	}
+	return resp.Sense.Key, resp.Sense.Code
+}
+
+// event waits for the next SCSI asynchronous event and returns its ASC.
+func (lt *lunTest) event() scsi.ASC {
+	lt.t.Helper()
+	select {
+	case e := <-lt.events:
+		if e.Parsed == nil || e.Parsed.Key != scsi.SenseUnitAttention {
+			lt.t.Fatalf("asynchronous event with sense %x", e.Sense)
+		}
+		return e.Parsed.Code
+	case <-time.After(30 * time.Second):
+		lt.t.Fatal("no asynchronous event")
+	}
+	return 0
+}
+
+// TestReloadChangesLUNs rewrites the configuration and sends SIGHUP with
+// the project's initiator logged in: removing a fileio LUN and adding a
+// memory one gives the session REPORTED LUNS DATA HAS CHANGED as an
+// Asynchronous Message and as a unit attention, REPORT LUNS shows the new
+// list, the removed LUN answers LOGICAL UNIT NOT SUPPORTED, its file is
+// closed with the acknowledged write in it; growing a memory LUN gives
+// CAPACITY DATA HAS CHANGED and the new capacity.
+func TestReloadChangesLUNs(t *testing.T) {
+	results := make(chan error, 1)
+	closed := make(chan uint16, 4)
+	reloaded = func(err error) { results <- err }
+	unitClosed = func(_ string, lun uint16) { closed <- lun }
+	t.Cleanup(func() { reloaded, unitClosed = nil, nil })
+	dir := t.TempDir()
+	img := dir + "/lun1.img"
+	makeImage(t, img, 4<<20)
+	const target = "iqn.2026-11.org.example:luns"
+	lun0 := "\tLun 0 Type=memory,Size=4M\n"
+	lun1 := "\tLun 1 Path=" + img + ",Type=fileio\n"
+	lun2 := "\tLun 2 Type=memory,Size=4M\n"
+	conf := writeConfig(t, "Target "+target+"\n"+lun0+lun1)
+	addr := start(t, "-config", conf)
+	hup := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-results; err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+	}
+	lt := dialLUNTest(t, addr, target)
+	for _, n := range []uint16{0, 1} {
+		if k, code := lt.tur(n); k != scsi.SenseUnitAttention || code != scsi.ASCPowerOnResetOrBusDeviceResetOccurred {
+			t.Fatalf("first command to LUN %d: %v %v", n, k, code)
+		}
+	}
+	data := bytes.Repeat([]byte("acknowledged"), 4096/12+1)[:4096]
+	lunOne, _ := scsi.EncodeLUN(1)
+	if err := session.Write(context.Background(), lt.s, lunOne, 16, 512, data); err != nil {
+		t.Fatal(err)
+	}
+
+	hup("Target " + target + "\n" + lun0 + lun2)
+	if code := lt.event(); code != scsi.ASCReportedLUNsDataHasChanged {
+		t.Errorf("event after the LUN change: %v", code)
+	}
+	if k, code := lt.tur(0); k != scsi.SenseUnitAttention || code != scsi.ASCReportedLUNsDataHasChanged {
+		t.Errorf("LUN 0 after the LUN change: %v %v", k, code)
+	}
+	luns, err := session.ReportLUNs(context.Background(), lt.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, l := range luns {
+		got = append(got, l.Uint64())
+	}
+	lunTwo, _ := scsi.EncodeLUN(2)
+	if diff := cmp.Diff([]uint64{scsi.LUN{}.Uint64(), lunTwo.Uint64()}, got); diff != "" {
+		t.Errorf("REPORT LUNS (-want +got):\n%s", diff)
+	}
+	if k, code := lt.tur(1); k != scsi.SenseIllegalRequest || code != scsi.ASCLogicalUnitNotSupported {
+		t.Errorf("removed LUN 1: %v %v", k, code)
+	}
+	if k, code := lt.tur(2); k != scsi.SenseUnitAttention || code != scsi.ASCPowerOnResetOrBusDeviceResetOccurred {
+		t.Errorf("first command to the new LUN 2: %v %v", k, code)
+	}
+	if k, code := lt.tur(2); k != 0 {
+		t.Errorf("LUN 2: %v %v", k, code)
+	}
+	if n := <-closed; n != 1 {
+		t.Errorf("closed LUN %d, want 1", n)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b[16*512:16*512+len(data)], data) {
+		t.Error("the acknowledged write is not in the removed LUN's file")
+	}
+
+	hup("Target " + target + "\n" + strings.Replace(lun0, "4M", "8M", 1) + lun2)
+	if code := lt.event(); code != scsi.ASCCapacityDataHasChanged {
+		t.Errorf("event after the resize: %v", code)
+	}
+	if k, code := lt.tur(0); k != scsi.SenseUnitAttention || code != scsi.ASCCapacityDataHasChanged {
+		t.Errorf("LUN 0 after the resize: %v %v", k, code)
+	}
+	rc, err := session.ReadCapacity(context.Background(), lt.s, scsi.LUN{})
+	if err != nil || (rc.LastLBA+1)*uint64(rc.BlockLength) != 8<<20 {
+		t.Errorf("READ CAPACITY after the resize: %+v, %v", rc, err)
 	}
 }

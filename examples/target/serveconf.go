@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -31,18 +32,34 @@ type servedConfig struct {
 	chap                 login.CHAPLookup
 	discoveryAuthMethods []string
 	limits               session.Limits
+	// resized are the logical units kept from the previous configuration
+	// whose capacity changed, for Server.CapacityChanged.
+	resized []resizedLUN
+	// used are the pool entries the configuration serves.
+	used map[lunKey]bool
+}
+
+// resizedLUN names a LUN whose logical unit changed capacity on reload.
+type resizedLUN struct {
+	target string
+	lun    scsi.LUN
 }
 
 // luPool holds the logical units opened for the configuration, across
 // reloads: a Lun line that a reload leaves unchanged keeps its logical
-// unit (and its data, for Type=memory), and a removed one stays open for
-// the sessions still using it until the target stops.
+// unit (and its data, for Type=memory). A Type=memory line whose Size
+// changed keeps its logical unit too, resized, and so does a
+// Type=fileio or blockio line without Size whose file or device changed
+// length. A removed line's logical unit is closed once the Server has
+// released it: the tasks sent to it have ended and the sessions that
+// still reach it have ended.
 type luPool struct {
 	mu  sync.Mutex
-	lus map[lunKey]pooledLU
+	lus map[lunKey]*pooledLU
 }
 
-// lunKey identifies a Lun line by its target and everything it sets.
+// lunKey identifies a Lun line by its target and everything it sets, but
+// the Size of a Type=memory line.
 type lunKey struct {
 	target, vendor, product string
 	lun                     lunConfig
@@ -51,6 +68,10 @@ type lunKey struct {
 type pooledLU struct {
 	lu    *disk.LU
 	close func()
+	// The backend, to resize: mem for Type=memory, file for fileio and
+	// blockio without Size.
+	mem  *disk.Memory
+	file *disk.File
 }
 
 // close closes every logical unit the pool opened.
@@ -60,6 +81,29 @@ func (p *luPool) close() {
 	for k, e := range p.lus {
 		e.close()
 		delete(p.lus, k)
+	}
+}
+
+// retire takes the logical units sc does not serve out of the pool and
+// closes each once srv has released it (session.Server.Released).
+func (p *luPool) retire(sc *servedConfig, srv *session.Server, log *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	closed := unitClosed
+	for k, e := range p.lus {
+		if sc.used[k] {
+			continue
+		}
+		delete(p.lus, k)
+		released := srv.Released(e.lu)
+		go func() {
+			<-released
+			e.close()
+			log.Info("logical unit closed", "target", k.target, "lun", k.lun.Number)
+			if closed != nil {
+				closed(k.target, k.lun.Number)
+			}
+		}()
 	}
 }
 
@@ -91,7 +135,7 @@ func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
 	if pool.lus == nil {
-		pool.lus = make(map[lunKey]pooledLU)
+		pool.lus = make(map[lunKey]*pooledLU)
 	}
 	var opened []lunKey
 	defer func() {
@@ -102,7 +146,10 @@ func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
 			}
 		}
 	}()
-	sc = &servedConfig{}
+	sc = &servedConfig{used: map[lunKey]bool{}}
+	// Resizes wait until every Lun line has opened, so that a refused
+	// reload changes nothing.
+	var resizes []func()
 	accounts := map[string]*targetConfig{}
 	for _, tc := range fc.Targets {
 		if err := tc.Settings.Validate(); err != nil {
@@ -122,22 +169,29 @@ func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
 		for _, lc := range tc.LUNs {
 			k := lunKey{target: tc.Name, vendor: tc.Vendor, product: tc.Product, lun: *lc}
 			k.lun.Line = 0
-			e, ok := pool.lus[k]
-			if !ok {
-				lu, closeLU, err := openConfigLU(fc.File, tc, lc)
-				if err != nil {
-					return nil, err
-				}
-				e = pooledLU{lu, closeLU}
-				pool.lus[k] = e
-				opened = append(opened, k)
+			if lc.Type == "memory" {
+				k.lun.Size = 0
 			}
-			lu := e.lu
 			lun, err := scsi.EncodeLUN(lc.Number)
 			if err != nil {
 				return nil, &ConfigError{File: fc.File, Line: lc.Line, Key: "Lun", Err: err}
 			}
-			t.LUNs[lun] = lu
+			e, ok := pool.lus[k]
+			if !ok {
+				e, err = openConfigLU(fc.File, tc, lc)
+				if err != nil {
+					return nil, err
+				}
+				pool.lus[k] = e
+				opened = append(opened, k)
+			} else if resize, err := resizeFor(fc.File, lc, e); err != nil {
+				return nil, err
+			} else if resize != nil {
+				resizes = append(resizes, resize)
+				sc.resized = append(sc.resized, resizedLUN{tc.Name, lun})
+			}
+			sc.used[k] = true
+			t.LUNs[lun] = e.lu
 		}
 		sc.targets = append(sc.targets, t)
 	}
@@ -169,7 +223,62 @@ func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
 		NOPInInterval: fc.NOPInterval,
 		NOPInTimeout:  fc.NOPTimeout,
 	}
+	for _, resize := range resizes {
+		resize()
+	}
 	return sc, nil
+}
+
+// resizeFor returns the resize that a kept logical unit needs for its
+// Lun line lc, or nil when its capacity is unchanged (the caller reports
+// the change with Server.CapacityChanged): a Type=memory line
+// with another Size, or a fileio or blockio line without Size whose file
+// or device now has another length. A length that is not a positive
+// multiple of the block size (SBC-4 §4.5) is an error naming the line.
+func resizeFor(file string, lc *lunConfig, e *pooledLU) (func(), error) {
+	bs := int64(e.lu.BlockSize())
+	bad := func(size int64) error {
+		return &ConfigError{File: file, Line: lc.Line, Key: "Size",
+			Err: fmt.Errorf("%d bytes is not a positive multiple of the block size %d", size, bs)}
+	}
+	switch {
+	case e.mem != nil:
+		if lc.Size == e.mem.Size() {
+			return nil, nil
+		}
+		if lc.Size <= 0 || lc.Size%bs != 0 {
+			return nil, bad(lc.Size)
+		}
+		return func() { e.mem.Resize(lc.Size) }, nil
+	case e.file != nil:
+		size, err := currentSize(lc)
+		if err != nil {
+			return nil, &ConfigError{File: file, Line: lc.Line, Key: "Path", Err: err}
+		}
+		if size == e.file.Size() {
+			return nil, nil
+		}
+		if size <= 0 || size%bs != 0 {
+			return nil, bad(size)
+		}
+		// disk.File.Resize re-reads a block device's size and truncates
+		// a regular file to its own length: neither writes data.
+		return func() { e.file.Resize(size) }, nil
+	}
+	return nil, nil
+}
+
+// currentSize returns the length of the file or block device of lc now.
+func currentSize(lc *lunConfig) (int64, error) {
+	f, err := os.Open(lc.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		return fi.Size(), nil
+	}
+	return f.Seek(0, io.SeekEnd)
 }
 
 // openConfigLU opens the logical unit of one Lun line. It identifies
@@ -177,16 +286,18 @@ func buildConfig(fc *fileConfig, pool *luPool) (sc *servedConfig, err error) {
 // unit serial number (VPD page 80h) and ScsiId in the Device
 // Identification page (VPD page 83h), unless Vendor or Product say
 // otherwise.
-func openConfigLU(file string, tc *targetConfig, lc *lunConfig) (*disk.LU, func(), error) {
+func openConfigLU(file string, tc *targetConfig, lc *lunConfig) (*pooledLU, error) {
 	lerr := func(key string, err error) error {
 		return &ConfigError{File: file, Line: lc.Line, Key: key, Err: err}
 	}
 	var be disk.Backend
 	closeBE := func() {}
+	e := &pooledLU{}
 	readOnly := lc.IOMode == "ro"
 	switch lc.Type {
 	case "memory":
-		be = disk.NewMemory(lc.Size)
+		e.mem = disk.NewMemory(lc.Size)
+		be = e.mem
 	case "nullio":
 		size := lc.Size
 		if size == 0 {
@@ -196,24 +307,27 @@ func openConfigLU(file string, tc *targetConfig, lc *lunConfig) (*disk.LU, func(
 	case "fileio", "blockio":
 		fi, err := os.Stat(lc.Path)
 		if err != nil {
-			return nil, nil, lerr("Path", err)
+			return nil, lerr("Path", err)
 		}
 		if lc.Type == "blockio" && fi.Mode()&os.ModeDevice == 0 {
-			return nil, nil, lerr("Path", fmt.Errorf("%s is not a block device (Type=blockio)", lc.Path))
+			return nil, lerr("Path", fmt.Errorf("%s is not a block device (Type=blockio)", lc.Path))
 		}
 		if lc.Type == "fileio" && !fi.Mode().IsRegular() && fi.Mode()&os.ModeDevice == 0 {
-			return nil, nil, lerr("Path", fmt.Errorf("%s is neither a regular file nor a device", lc.Path))
+			return nil, lerr("Path", fmt.Errorf("%s is neither a regular file nor a device", lc.Path))
 		}
 		f, err := disk.OpenFile(lc.Path, disk.FileOptions{ReadOnly: readOnly, Size: lc.Size})
 		if err != nil {
-			return nil, nil, lerr("Path", err)
+			return nil, lerr("Path", err)
 		}
 		if f.Size() == 0 {
 			f.Close()
-			return nil, nil, lerr("Path", fmt.Errorf("%s is empty", lc.Path))
+			return nil, lerr("Path", fmt.Errorf("%s is empty", lc.Path))
 		}
 		be = f
-		closeBE = func() { f.Close() }
+		closeBE = sync.OnceFunc(func() { f.Close() })
+		if lc.Size == 0 {
+			e.file = f
+		}
 	}
 	vendor, product := ietVendor, ietProduct
 	if tc.Vendor != "" {
@@ -243,11 +357,12 @@ func openConfigLU(file string, tc *targetConfig, lc *lunConfig) (*disk.LU, func(
 		closeBE()
 		var ce *disk.ConfigError
 		if errors.As(err, &ce) {
-			return nil, nil, lerr(ce.Field, err)
+			return nil, lerr(ce.Field, err)
 		}
-		return nil, nil, lerr("Lun", err)
+		return nil, lerr("Lun", err)
 	}
-	return lu, closeBE, nil
+	e.lu, e.close = lu, closeBE
+	return e, nil
 }
 
 // nullBackend is IET's nullio: a medium of the given size that reads as
