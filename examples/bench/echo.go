@@ -9,16 +9,18 @@ import (
 )
 
 // The ceiling: what one loopback TCP connection carries between two Go
-// programs in the shape of an iSCSI read, with no protocol at all. The
-// client sends 48-byte requests (the size of a SCSI Command PDU's header)
-// and keeps qd of them in flight; the server answers each with answer bytes
-// (the data of a read). An iSCSI target that reached this would spend
-// nothing on iSCSI or SCSI.
+// programs in the shape of an iSCSI command, with no protocol at all. The
+// client keeps qd requests in flight; the server answers each. For a read,
+// a request is 48 bytes (the size of a SCSI Command PDU's header) and the
+// answer the data; for a write, the request is the header and the data and
+// the answer 48 bytes (a SCSI Response). An iSCSI target that reached this
+// would spend nothing on iSCSI or SCSI.
 const echoRequest = 48
 
-// runEcho serves and drives the echo over 127.0.0.1 for d and returns the
-// answers per second.
-func runEcho(ctx context.Context, answer, qd int, d time.Duration) (float64, error) {
+// runEcho serves and drives the echo over 127.0.0.1 for d, with requests
+// of request bytes and answers of answer bytes, and returns the answers
+// per second.
+func runEcho(ctx context.Context, request, answer, qd int, d time.Duration) (float64, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -30,7 +32,7 @@ func runEcho(ctx context.Context, answer, qd int, d time.Duration) (float64, err
 			return
 		}
 		defer c.Close()
-		req := make([]byte, echoRequest)
+		req := make([]byte, request)
 		resp := make([]byte, answer)
 		for {
 			if _, err := io.ReadFull(c, req); err != nil {
@@ -54,7 +56,7 @@ func runEcho(ctx context.Context, answer, qd int, d time.Duration) (float64, err
 	quit := make(chan struct{})
 	sent := make(chan error, 1)
 	go func() {
-		req := make([]byte, echoRequest)
+		req := make([]byte, request)
 		for {
 			select {
 			case <-credits:

@@ -1,31 +1,37 @@
 // Command bench measures the reference target beside the C targets on one
-// machine, and beside the ceiling of the loopback itself, in one run.
+// machine, the project's initiator beside libiscsi's, and both beside the
+// ceiling of the loopback itself, in one run.
 //
-//	go run ./examples/bench                      # 3 rounds of 10 s per load and target
+//	go run ./examples/bench                      # 3 rounds of 10 s per load, target and initiator
 //	go run ./examples/bench -t 5s -rounds 1 -json
+//	go run ./examples/bench -initiators iscsi-perf -loads 4k-randread-qd32
 //
 // It builds and starts examples/target twice (a memory disk, and a file on
 // tmpfs), tgtd and istgt (files of the same size on tmpfs), all on
-// 127.0.0.1, and runs libiscsi's iscsi-perf against each for every load
-// (4 KiB random and 128 KiB sequential reads at queue depths 1 and 32),
-// alternating the targets within each round (A B C D, A B C D, ...) so that
-// the machine's drift spreads over all of them. For every load it also runs
-// a Go echo over one loopback TCP connection with the same request and
-// answer sizes and queue depth: the ceiling an iSCSI target could reach if
-// iSCSI and SCSI cost nothing.
+// 127.0.0.1, and runs two initiators against each for every load (4 KiB
+// random and 128 KiB sequential reads and writes at queue depths 1 and
+// 32): libiscsi's iscsi-perf and the project's own `examples/initiator
+// bench`, alternating the targets and the initiators within each round
+// (A B C D, B C D A, ...) so that the machine's drift spreads over all of
+// them. iscsi-perf (libiscsi 1.19) only reads, so the write loads are
+// driven by examples/initiator alone. For every load it also runs a Go echo
+// over one loopback TCP connection with the same request and answer sizes
+// and queue depth: the ceiling an iSCSI target could reach if iSCSI and
+// SCSI cost nothing.
 //
 // It prints one table of medians: IOPS, MiB/s, the CPU seconds the target
-// process spent per GiB moved, and the ratios of the reference target to
-// the best C target and to the ceiling. -json prints the same as JSON.
+// process spent per GiB moved, the ratios of the reference target to the
+// best C target (same initiator) and to the ceiling, and for
+// examples/initiator its ratio to iscsi-perf against the same target.
+// -json prints the same as JSON.
 //
 // The peers are Debian's packages libiscsi-bin (iscsi-perf), tgt (tgtd,
 // tgtadm) and istgt; a target whose program is missing is left out with a
 // note. tgtd needs root. tgtd-tuned and istgt-tuned are the same programs
 // with the settings that were found to matter on Linux (see tgtdTuning and
 // peerMallocTuning): the C targets are compared at their best as well as
-// as installed. iscsi-perf (libiscsi 1.19) only reads, so write loads are
-// not measured here; the Go benchmarks BenchmarkTarget of package session
-// measure writes in process.
+// as installed. The Go benchmarks BenchmarkTarget of package session
+// measure the same loads in process.
 package main
 
 import (
@@ -52,19 +58,37 @@ type load struct {
 	Bytes  int    `json:"bytes"` // per request
 	QD     int    `json:"qd"`
 	Random bool   `json:"random"`
+	Write  bool   `json:"write"`
 }
 
 var loads = []load{
-	{"4k-randread-qd32", 4096, 32, true},
-	{"128k-seqread-qd32", 128 << 10, 32, false},
-	{"4k-randread-qd1", 4096, 1, true},
-	{"128k-seqread-qd1", 128 << 10, 1, false},
+	{"4k-randread-qd32", 4096, 32, true, false},
+	{"128k-seqread-qd32", 128 << 10, 32, false, false},
+	{"4k-randread-qd1", 4096, 1, true, false},
+	{"128k-seqread-qd1", 128 << 10, 1, false, false},
+	{"4k-randwrite-qd32", 4096, 32, true, true},
+	{"128k-seqwrite-qd32", 128 << 10, 32, false, true},
+	{"4k-randwrite-qd1", 4096, 1, true, true},
+	{"128k-seqwrite-qd1", 128 << 10, 1, false, true},
+}
+
+// The initiators: libiscsi's iscsi-perf, and the project's
+// examples/initiator bench.
+const (
+	perfInitiator = "iscsi-perf"
+	ourInitiator  = "ours"
+)
+
+// drives reports whether initiator can run l: iscsi-perf only reads.
+func drives(initiator string, l load) bool {
+	return initiator == ourInitiator || !l.Write
 }
 
 // result is the median of one target under one load.
 type result struct {
 	Load      string    `json:"load"`
 	Target    string    `json:"target"`
+	Initiator string    `json:"initiator,omitempty"` // empty for the ceiling
 	IOPS      float64   `json:"iops"`
 	MiBps     float64   `json:"mib_per_s"`
 	CPUPerGiB float64   `json:"cpu_s_per_gib,omitempty"`
@@ -87,6 +111,7 @@ type options struct {
 	size    int64
 	dir     string
 	targets []string
+	inits   []string
 	loads   []load
 	json    bool
 	ctl     int
@@ -94,7 +119,7 @@ type options struct {
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var targets, only string
+	var targets, only, inits string
 	var sizeMiB int64
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -103,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&sizeMiB, "size", 512, "size of every logical unit in MiB")
 	fs.StringVar(&o.dir, "dir", "/dev/shm", "directory (tmpfs) for the file logical units")
 	fs.StringVar(&targets, "targets", "ours-memory,ours-file,tgtd,tgtd-tuned,istgt", "targets to measure, comma-separated (istgt-tuned is also known)")
+	fs.StringVar(&inits, "initiators", perfInitiator+","+ourInitiator, "initiators to drive the loads, comma-separated: "+perfInitiator+" (libiscsi, reads only) and "+ourInitiator+" (examples/initiator bench)")
 	fs.StringVar(&only, "loads", "", "loads to run, comma-separated (default all: "+loadNames()+")")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	fs.IntVar(&o.ctl, "tgtd-control", 31, "tgtd control number (-C) for its instance; tgtd-tuned takes the next")
@@ -129,6 +155,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.targets = append(o.targets, t)
 	}
+	for _, i := range strings.Split(inits, ",") {
+		if i != perfInitiator && i != ourInitiator {
+			return o, fmt.Errorf("-initiators: unknown initiator %q (known: %s,%s)", i, perfInitiator, ourInitiator)
+		}
+		if !slices.Contains(o.inits, i) {
+			o.inits = append(o.inits, i)
+		}
+	}
 	o.loads = loads
 	if only != "" {
 		o.loads = nil
@@ -139,6 +173,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			}
 			o.loads = append(o.loads, loads[i])
 		}
+	}
+	if !slices.ContainsFunc(o.loads, func(l load) bool {
+		return slices.ContainsFunc(o.inits, func(i string) bool { return drives(i, l) })
+	}) {
+		return o, fmt.Errorf("-loads: iscsi-perf only reads: add -initiators %s for write loads", ourInitiator)
 	}
 	return o, nil
 }
@@ -156,8 +195,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := exec.LookPath("iscsi-perf"); err != nil {
-		return errors.New("iscsi-perf not found (Debian package libiscsi-bin)")
+	if slices.Contains(o.inits, perfInitiator) {
+		if _, err := exec.LookPath("iscsi-perf"); err != nil {
+			return errors.New("iscsi-perf not found (Debian package libiscsi-bin); -initiators " + ourInitiator + " runs without it")
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -167,9 +208,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := buildTarget(tmp)
+	bin, err := build(tmp, "target")
 	if err != nil {
 		return err
+	}
+	var initiatorBin string
+	if slices.Contains(o.inits, ourInitiator) {
+		if initiatorBin, err = build(tmp, "initiator"); err != nil {
+			return err
+		}
 	}
 	var running []*target
 	defer func() {
@@ -214,47 +261,80 @@ func run(args []string, stdout, stderr io.Writer) error {
 		running = append(running, t)
 	}
 
-	type key struct{ load, target string }
+	type key struct{ load, target, initiator string }
 	iops := map[key][]float64{}
 	cpu := map[key][]float64{}
 	const ceiling = "ceiling"
 	for round := range o.rounds {
 		for li, l := range o.loads {
-			// Rotate the order each round and load, so that no target always
-			// runs first or last.
-			order := append([]*target(nil), running...)
-			rot := (round + li) % max(len(order), 1)
+			// Rotate the order each round and load, so that no target and
+			// no initiator always runs first or last.
+			type pair struct {
+				t    *target
+				init string
+			}
+			var order []pair
+			for _, t := range running {
+				for _, i := range o.inits {
+					if drives(i, l) {
+						order = append(order, pair{t, i})
+					}
+				}
+			}
+			if len(order) == 0 {
+				continue
+			}
+			rot := (round + li) % len(order)
 			order = append(order[rot:], order[:rot]...)
-			for _, t := range order {
+			for _, p := range order {
+				t := p.t
 				c0, _ := cpuSeconds(t.pid())
-				r, err := runPerf(ctx, t.url, l.Bytes/512, l.QD, l.Random, o.dur)
+				var r perfResult
+				var err error
+				if p.init == perfInitiator {
+					r, err = runPerf(ctx, t.url, l.Bytes/512, l.QD, l.Random, o.dur)
+				} else {
+					r, err = runOurInitiator(ctx, initiatorBin, t.url, l, o.dur)
+				}
 				if err != nil {
-					return fmt.Errorf("%s %s: %w", t.name, l.Name, err)
+					return fmt.Errorf("%s %s %s: %w", t.name, p.init, l.Name, err)
 				}
 				c1, _ := cpuSeconds(t.pid())
-				k := key{l.Name, t.name}
+				k := key{l.Name, t.name, p.init}
 				iops[k] = append(iops[k], r.IOPS)
 				if gib := r.IOPS * float64(l.Bytes) * o.dur.Seconds() / (1 << 30); gib > 0 {
 					cpu[k] = append(cpu[k], (c1-c0)/gib)
 				}
-				fmt.Fprintf(stderr, "round %d %-18s %-12s %9.0f IOPS\n", round+1, l.Name, t.name, r.IOPS)
+				fmt.Fprintf(stderr, "round %d %-18s %-12s %-10s %9.0f IOPS\n", round+1, l.Name, t.name, p.init, r.IOPS)
 			}
-			e, err := runEcho(ctx, l.Bytes, l.QD, o.dur)
+			req, answer := echoRequest, l.Bytes
+			if l.Write {
+				req, answer = echoRequest+l.Bytes, echoRequest
+			}
+			e, err := runEcho(ctx, req, answer, l.QD, o.dur)
 			if err != nil {
 				return fmt.Errorf("echo %s: %w", l.Name, err)
 			}
-			k := key{l.Name, ceiling}
+			k := key{l.Name, ceiling, ""}
 			iops[k] = append(iops[k], e)
-			fmt.Fprintf(stderr, "round %d %-18s %-12s %9.0f answers/s\n", round+1, l.Name, ceiling, e)
+			fmt.Fprintf(stderr, "round %d %-18s %-12s %-10s %9.0f answers/s\n", round+1, l.Name, ceiling, "", e)
 		}
 	}
 
 	var results []result
 	for _, l := range o.loads {
-		for _, name := range append(namesOf(running), ceiling) {
-			k := key{l.Name, name}
+		var keys []key
+		for _, name := range namesOf(running) {
+			for _, i := range o.inits {
+				if drives(i, l) {
+					keys = append(keys, key{l.Name, name, i})
+				}
+			}
+		}
+		keys = append(keys, key{l.Name, ceiling, ""})
+		for _, k := range keys {
 			m := median(iops[k])
-			results = append(results, result{Load: l.Name, Target: name, IOPS: m,
+			results = append(results, result{Load: l.Name, Target: k.target, Initiator: k.initiator, IOPS: m,
 				MiBps: m * float64(l.Bytes) / (1 << 20), CPUPerGiB: median(cpu[k]), Runs: iops[k]})
 		}
 	}
@@ -274,42 +354,59 @@ func namesOf(ts []*target) []string {
 	return s
 }
 
+// isC reports whether target is one of the C targets.
+func isC(target string) bool {
+	switch target {
+	case "tgtd", "tgtd-tuned", "istgt", "istgt-tuned":
+		return true
+	}
+	return false
+}
+
 func printTable(w io.Writer, o options, results []result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "load\ttarget\tIOPS\tMiB/s\tCPU s/GiB\tours/best C\tours/ceiling\t\n")
+	fmt.Fprintf(tw, "load\ttarget\tinitiator\tIOPS\tMiB/s\tCPU s/GiB\tours/best C\tours/ceiling\tours-init/iscsi-perf\t\n")
 	for _, l := range o.loads {
-		var best, ceil float64
+		best := map[string]float64{} // by initiator
+		var ceil float64
+		perf := map[string]float64{} // iscsi-perf's IOPS by target
 		for _, r := range results {
 			if r.Load != l.Name {
 				continue
 			}
-			switch r.Target {
-			case "tgtd", "tgtd-tuned", "istgt", "istgt-tuned":
-				best = max(best, r.IOPS)
-			case "ceiling":
+			switch {
+			case isC(r.Target):
+				best[r.Initiator] = max(best[r.Initiator], r.IOPS)
+			case r.Target == "ceiling":
 				ceil = r.IOPS
+			}
+			if r.Initiator == perfInitiator {
+				perf[r.Target] = r.IOPS
 			}
 		}
 		for _, r := range results {
 			if r.Load != l.Name {
 				continue
 			}
-			cpuCol, vsBest, vsCeil := "-", "", ""
+			cpuCol, vsBest, vsCeil, vsPerf := "-", "", "", ""
 			if r.CPUPerGiB > 0 {
 				cpuCol = fmt.Sprintf("%.2f", r.CPUPerGiB)
 			}
 			if strings.HasPrefix(r.Target, "ours") {
-				if best > 0 {
-					vsBest = fmt.Sprintf("%.2fx", r.IOPS/best)
+				if b := best[r.Initiator]; b > 0 {
+					vsBest = fmt.Sprintf("%.2fx", r.IOPS/b)
 				}
 				if ceil > 0 {
 					vsCeil = fmt.Sprintf("%.2fx", r.IOPS/ceil)
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t\n", l.Name, r.Target, r.IOPS, r.MiBps, cpuCol, vsBest, vsCeil)
+			if p := perf[r.Target]; r.Initiator == ourInitiator && p > 0 {
+				vsPerf = fmt.Sprintf("%.2fx", r.IOPS/p)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", l.Name, r.Target, r.Initiator, r.IOPS, r.MiBps, cpuCol, vsBest, vsCeil, vsPerf)
 		}
 	}
-	fmt.Fprintf(tw, "\nmedians of %d rounds of %v per run; LUs of %d MiB\t\t\t\t\t\t\t\n", o.rounds, o.dur, o.size>>20)
+	fmt.Fprintf(tw, "\nmedians of %d rounds of %v per run; LUs of %d MiB\t\t\t\t\t\t\t\t\t\n", o.rounds, o.dur, o.size>>20)
 	return tw.Flush()
 }
 

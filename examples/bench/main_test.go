@@ -27,6 +27,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-targets", "tgtd-tuned,istgt-tuned"}, ""},
 		{[]string{"-targets", "ours-memory,lio"}, `unknown target "lio"`},
 		{[]string{"-loads", "1m-read"}, `unknown load "1m-read"`},
+		{[]string{"-initiators", "ours", "-loads", "4k-randwrite-qd32,128k-seqread-qd1"}, ""},
+		{[]string{"-initiators", "iscsi-perf", "-loads", "4k-randwrite-qd32"}, "only reads"},
+		{[]string{"-initiators", "iscsi-perf,open-iscsi"}, `unknown initiator "open-iscsi"`},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-nope"}, "not defined"},
 	} {
@@ -63,16 +66,83 @@ func TestCPUSeconds(t *testing.T) {
 	}
 }
 
-// TestEcho runs the ceiling's echo briefly: every answer it counts came
-// back whole over the loopback.
+// TestEcho runs the ceiling's echo briefly in the shapes of a read and of
+// a write: every answer it counts came back whole over the loopback.
 func TestEcho(t *testing.T) {
-	for _, qd := range []int{1, 32} {
-		n, err := runEcho(context.Background(), 4096, qd, 100*time.Millisecond)
-		if err != nil {
-			t.Fatalf("qd %d: %v", qd, err)
+	for _, shape := range [][2]int{{echoRequest, 4096}, {echoRequest + 4096, echoRequest}} {
+		for _, qd := range []int{1, 32} {
+			n, err := runEcho(context.Background(), shape[0], shape[1], qd, 100*time.Millisecond)
+			if err != nil {
+				t.Fatalf("%v qd %d: %v", shape, qd, err)
+			}
+			if n <= 0 {
+				t.Fatalf("%v qd %d: %v answers per second", shape, qd, n)
+			}
 		}
-		if n <= 0 {
-			t.Fatalf("qd %d: %v answers per second", qd, n)
+	}
+}
+
+// TestOurInitiator builds examples/target and examples/initiator, serves a
+// memory disk and drives a read and a write load through `initiator
+// bench` for a second each, as the bench does.
+func TestOurInitiator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two programs")
+	}
+	dir := t.TempDir()
+	tbin, err := build(dir, "target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ibin, err := build(dir, "initiator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := startOurs(tbin, "ours-memory", "", 16<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.stop()
+	for _, l := range []load{loads[0], loads[5]} {
+		r, err := runOurInitiator(context.Background(), ibin, tg.url, l, time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", l.Name, err)
+		}
+		if r.IOPS <= 0 {
+			t.Fatalf("%s: %v IOPS", l.Name, r.IOPS)
+		}
+	}
+}
+
+// TestPrintTable checks the ratio columns: the reference target to the
+// best C target driven by the same initiator and to the ceiling, and
+// examples/initiator to iscsi-perf against the same target.
+func TestPrintTable(t *testing.T) {
+	o := options{rounds: 1, dur: time.Second, size: 16 << 20, loads: []load{loads[0]}}
+	res := []result{
+		{Load: loads[0].Name, Target: "ours-memory", Initiator: perfInitiator, IOPS: 300},
+		{Load: loads[0].Name, Target: "ours-memory", Initiator: ourInitiator, IOPS: 600},
+		{Load: loads[0].Name, Target: "tgtd", Initiator: perfInitiator, IOPS: 100},
+		{Load: loads[0].Name, Target: "tgtd", Initiator: ourInitiator, IOPS: 150},
+		{Load: loads[0].Name, Target: "ceiling", IOPS: 1000},
+	}
+	var b strings.Builder
+	if err := printTable(&b, o, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for _, want := range [][]string{
+		{"ours-memory", "iscsi-perf", "300", "3.00x", "0.30x"},
+		{"ours-memory", "ours", "600", "4.00x", "0.60x", "2.00x"},
+		{"tgtd", "ours", "150", "1.50x"},
+	} {
+		found := slices.ContainsFunc(lines, func(l string) bool {
+			f := strings.Fields(l)
+			// load, target, initiator, IOPS, MiB/s, CPU, then the ratios.
+			return len(f) == 6+len(want)-3 && slices.Equal(f[1:4], want[:3]) && slices.Equal(f[6:], want[3:])
+		})
+		if !found {
+			t.Errorf("no row %q in\n%s", want, b.String())
 		}
 	}
 }

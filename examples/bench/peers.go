@@ -90,11 +90,11 @@ func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
 }
 
 // buildTarget builds examples/target into dir and returns the binary.
-func buildTarget(dir string) (string, error) {
-	bin := filepath.Join(dir, "target")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/go-iscsi/iscsi/examples/target")
+func build(dir, example string) (string, error) {
+	bin := filepath.Join(dir, example)
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/go-iscsi/iscsi/examples/"+example)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build examples/target: %v\n%s", err, out)
+		return "", fmt.Errorf("go build examples/%s: %v\n%s", example, err, out)
 	}
 	return bin, nil
 }
@@ -350,6 +350,27 @@ func runPerf(ctx context.Context, url string, blocks, qd int, random bool, d tim
 	m := perfAverage.FindAllSubmatch(out, -1)
 	if len(m) == 0 {
 		return perfResult{}, fmt.Errorf("iscsi-perf %s: %v: no average in its output:\n%s", strings.Join(args, " "), err, tail(out))
+	}
+	last := m[len(m)-1]
+	iops, _ := strconv.ParseFloat(string(last[1]), 64)
+	mb, _ := strconv.ParseFloat(string(last[2]), 64)
+	return perfResult{IOPS: iops, MBps: mb}, nil
+}
+
+// runOurInitiator runs `examples/initiator bench` (built as bin) against
+// url for d with load l; its output has iscsi-perf's averages line.
+func runOurInitiator(ctx context.Context, bin, url string, l load, d time.Duration) (perfResult, error) {
+	rw := map[[2]bool]string{{false, false}: "read", {true, false}: "randread", {false, true}: "write", {true, true}: "randwrite"}[[2]bool{l.Random, l.Write}]
+	args := []string{"bench", url, "-rw", rw, "-bs", strconv.Itoa(l.Bytes), "-qd", strconv.Itoa(l.QD), "-t", d.String()}
+	if l.Write {
+		args = append(args, "-dataloss")
+	}
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	m := perfAverage.FindAllSubmatch(out, -1)
+	if err != nil || len(m) == 0 {
+		return perfResult{}, fmt.Errorf("initiator %s: %v: no average in its output:\n%s", strings.Join(args, " "), err, tail(out))
 	}
 	last := m[len(m)-1]
 	iops, _ := strconv.ParseFloat(string(last[1]), 64)
