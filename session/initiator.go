@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -320,8 +321,6 @@ func (s *Session) Stats() Stats {
 type initiatorConn struct {
 	nc        net.Conn
 	r         *pdu.Reader
-	wmu       sync.Mutex
-	w         *pdu.Writer
 	expStatSN atomic.Uint32
 	cid       uint16
 	maxXmit   atomic.Uint32
@@ -342,13 +341,35 @@ type initiatorConn struct {
 	issued   uint64
 	draining bool
 	drained  chan struct{}
+
+	// Guarded by wmu: the PDUs of goroutines that write at once go out
+	// in one vectored write (see queue). w holds the PDUs queued and not
+	// yet being sent, the batch numbered batch; spare is the other
+	// Writer, nil while a goroutine sends its queue (sending). sent
+	// counts the batches whose write has returned; werr is the first
+	// write error and errBatch its batch: that batch and every later one
+	// failed, and the connection is unusable.
+	wmu   sync.Mutex
+	wcond sync.Cond
+	// finishing counts the SCSI tasks of the connection that have
+	// completed and whose callers have not yet released them.
+	finishing atomic.Int32
+	w         *pdu.Writer
+	spare     *pdu.Writer
+	sending   bool
+	batch     uint64
+	sent      uint64
+	werr      error
+	errBatch  uint64
 }
 
 func newInitiatorConn(nc net.Conn) *initiatorConn {
-	return &initiatorConn{
-		nc: nc, r: pdu.NewReader(nc), w: pdu.NewWriter(nc),
+	c := &initiatorConn{
+		nc: nc, r: pdu.NewReader(nc), w: pdu.NewWriter(nc), spare: pdu.NewWriter(nc),
 		dead: make(chan struct{}), readDone: make(chan struct{}), ready: make(chan struct{}),
 	}
+	c.wcond.L = &c.wmu
+	return c
 }
 
 // kill closes the connection; its read loop then ends and the session
@@ -361,14 +382,80 @@ func (c *initiatorConn) kill() {
 }
 
 // write sends one PDU, stamping ExpStatSN at offset 28 (all
-// initiator PDUs that carry it, RFC 7143 §11) unless stamp is false.
+// initiator PDUs that carry it, RFC 7143 §11) unless stamp is false. It
+// returns once the PDU is written, with the same guarantees as
+// [pdu.Writer.Write]: data may be reused then.
 func (c *initiatorConn) write(h *pdu.BHS, data []byte, stamp bool) error {
+	b, err := c.queue(h, data, stamp)
+	if err != nil {
+		return err
+	}
+	return c.flushed(b)
+}
+
+// queue frames one PDU as write does and returns the batch it is in; the
+// PDU goes out, in the order queued, once [initiatorConn.flushed] is
+// called for its batch. A caller that must keep PDUs in order (CmdSN, RFC
+// 7143 §3.2.2.1) queues under its own lock and waits for the write after
+// releasing it, so that goroutines issuing commands at once share one
+// vectored write instead of taking turns at the socket. h is copied; data
+// must stay unchanged until flushed returns.
+func (c *initiatorConn) queue(h *pdu.BHS, data []byte, stamp bool) (uint64, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	if stamp {
 		binary.BigEndian.PutUint32(h[28:32], c.expStatSN.Load())
 	}
-	return c.w.Write(h, nil, data)
+	if err := c.w.Queue(h, nil, data); err != nil {
+		return 0, err
+	}
+	return c.batch, nil
+}
+
+// flushed returns once batch b has been written, writing it itself when no
+// other goroutine is writing: the first goroutine to wait sends every PDU
+// queued so far, while the others queue behind it for the next write.
+func (c *initiatorConn) flushed(b uint64) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for c.sent <= b {
+		if c.werr != nil && b >= c.errBatch {
+			return c.werr
+		}
+		if c.sending {
+			c.wcond.Wait()
+			continue
+		}
+		// No write is running, so batch b is the one being filled.
+		c.sending = true
+		if c.finishing.Load() > 0 {
+			// Callers whose commands just completed are about to issue
+			// their next ones: let them queue into this write.
+			c.wmu.Unlock()
+			runtime.Gosched()
+			c.wmu.Lock()
+		}
+		w := c.w
+		c.spare.SetDigests(w.Digests())
+		c.w, c.spare = c.spare, nil
+		c.batch++
+		c.wmu.Unlock()
+		err := w.Flush()
+		c.wmu.Lock()
+		c.spare, c.sending = w, false
+		if err != nil && c.werr == nil {
+			c.werr, c.errBatch = err, c.sent
+		}
+		c.sent++
+		c.wcond.Broadcast()
+	}
+	if c.werr != nil && b >= c.errBatch {
+		return c.werr
+	}
+	return nil
 }
 
 func (s *Session) logger() *slog.Logger {

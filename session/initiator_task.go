@@ -39,6 +39,9 @@ type initiatorTask struct {
 	kind taskKind
 	cmd  *Command
 	r2t  chan r2tEvent
+	// finishingOn is the connection whose finishing count the task's
+	// completion raised, until it is released.
+	finishingOn *initiatorConn
 	// done receives one token when the task completes; it is reused with
 	// the task.
 	done chan struct{}
@@ -142,6 +145,10 @@ func (s *Session) release(t *initiatorTask) {
 		delete(s.tasks, t.itt)
 	}
 	s.unloadLocked(t)
+	if t.finishingOn != nil {
+		t.finishingOn.finishing.Add(-1)
+		t.finishingOn = nil
+	}
 	if t.kind == kindSCSI {
 		s.inflight--
 		if s.inflight == 0 && s.idle != nil {
@@ -184,6 +191,10 @@ func (s *Session) completeITTLocked(itt uint32, t *initiatorTask, err error) {
 	}
 	delete(s.tasks, itt)
 	t.err = err
+	if t.kind == kindSCSI && t.c != nil {
+		t.finishingOn = t.c
+		t.c.finishing.Add(1)
+	}
 	t.done <- struct{}{}
 }
 
@@ -370,8 +381,13 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 		return err
 	}
 	sc.SetCmdSN(sn)
-	err = c.write(&t.hdr, t.immediate, true)
+	// Queued in CmdSN order under seqMu, written after it: commands
+	// issued at once share one vectored write.
+	batch, err := c.queue(&t.hdr, t.immediate, true)
 	s.seqMu.Unlock()
+	if err == nil {
+		err = c.flushed(batch)
+	}
 	if err != nil {
 		// The connection's failure decides the task's fate (recovery).
 		c.kill()
