@@ -15,7 +15,6 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // LogicalUnit is what a Target serves behind one LUN: a SCSI device server
@@ -29,10 +28,10 @@ import (
 // §6.3.4); Reset for LOGICAL UNIT RESET and TARGET WARM/COLD RESET (RFC
 // 7143 §11.5.1).
 type LogicalUnit interface {
-	Execute(ctx context.Context, req *disk.Request) disk.Response
+	Execute(ctx context.Context, req *scsi.Request) scsi.Response
 	DataOutLength(cdb []byte) int
-	ITNexusLoss(n disk.Nexus)
-	Reset(kind disk.ResetKind)
+	ITNexusLoss(n scsi.Nexus)
+	Reset(kind scsi.ResetKind)
 }
 
 // Target is one iSCSI target node a Server offers (RFC 7143 §4.2.7): its
