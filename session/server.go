@@ -270,9 +270,15 @@ type Server struct {
 // once because Limits.MaxLogins connections were already logging in.
 var ErrTooManyLogins = errors.New("session: too many connections in their login phase")
 
-// ErrTargetConfig is matched (errors.Is) by the *ConfigError that Serve and
-// ServeConn return for a Server whose configuration cannot be served.
-var ErrTargetConfig = errors.New("session: invalid target configuration")
+// ErrInvalidConfig is matched (errors.Is) by the *ConfigError that Serve
+// and ServeConn return for a Server whose configuration cannot be served,
+// as disk.ErrInvalidConfig is by the *disk.ConfigError of disk.New.
+var ErrInvalidConfig = errors.New("session: invalid target configuration")
+
+// ErrTargetConfig is the old name of ErrInvalidConfig, the same error value.
+//
+// Deprecated: use ErrInvalidConfig.
+var ErrTargetConfig = ErrInvalidConfig
 
 // ConfigError is a Server configuration that cannot be served: Field names
 // the field, Reason what is wrong with it.
@@ -286,8 +292,8 @@ func (e *ConfigError) Error() string {
 	return "session: invalid configuration: " + e.Field + ": " + e.Reason
 }
 
-// Is reports whether target is ErrTargetConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrTargetConfig }
+// Is reports whether target is ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // targetSet is one configuration of targets, looked up by normalized name.
 type targetSet struct {

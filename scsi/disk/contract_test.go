@@ -2,6 +2,7 @@ package disk
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/go-iscsi/iscsi/pdu"
@@ -38,5 +39,17 @@ func TestContractAliases(t *testing.T) {
 	}
 	if LogicalUnitReset != scsi.LogicalUnitReset || TargetReset != scsi.TargetReset {
 		t.Errorf("reset kinds %d %d, want %d %d", LogicalUnitReset, TargetReset, scsi.LogicalUnitReset, scsi.TargetReset)
+	}
+}
+
+// ErrOutsideBackend is the name of a backend access outside its size, and
+// the old name ErrOutOfRange the same value.
+func TestErrOutsideBackend(t *testing.T) {
+	m := NewMemory(4096)
+	_, err := m.WriteAt([]byte{1}, 4096)
+	for _, target := range []error{ErrOutsideBackend, ErrOutOfRange} {
+		if !errors.Is(err, target) {
+			t.Errorf("WriteAt beyond the end: %v does not match %v", err, target)
+		}
 	}
 }
