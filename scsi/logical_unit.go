@@ -73,7 +73,10 @@ type Request struct {
 	// caps the transfer together with the CDB's allocation length (for
 	// iSCSI, make it ExpectedDataTransferLength long).
 	DataIn []byte
-	// TaskAttribute is the command's task attribute.
+	// TaskAttribute is the command's task attribute. A logical unit may
+	// leave ordering by task attribute to the transport, as package
+	// scsi/disk and package session do: the session starts a command only
+	// when its attribute allows (SAM-5 §8.6).
 	TaskAttribute TaskAttribute
 }
 

@@ -29,9 +29,11 @@ type Request = scsi.Request
 type Response = scsi.Response
 
 // TaskAttribute is [scsi.TaskAttribute], itself
-// [github.com/go-iscsi/iscsi/pdu.TaskAttribute]: the
-// one task attribute type of the module, with the codes of RFC 7143
-// §11.3.1 (TaskSimple is 1, not 0 as it was here).
+// [github.com/go-iscsi/iscsi/pdu.TaskAttribute]: the one task attribute
+// type of the module, with the codes of RFC 7143 §11.3.1 (TaskSimple is 1,
+// not 0 as it was here). The logical unit executes every command as it
+// arrives; the attribute is the transport's to honour when it orders
+// commands.
 //
 // Deprecated: use scsi.TaskAttribute.
 type TaskAttribute = scsi.TaskAttribute
