@@ -74,9 +74,9 @@ type Request struct {
 	// iSCSI, make it ExpectedDataTransferLength long).
 	DataIn []byte
 	// TaskAttribute is the command's task attribute. A logical unit may
-	// leave ordering by task attribute to the transport, as package
-	// scsi/disk and package session do: the session starts a command only
-	// when its attribute allows (SAM-5 §8.6).
+	// leave ordering by task attribute to the transport: package scsi/disk
+	// does, and package session starts a command only when its attribute
+	// allows (SAM-5 §8.6).
 	TaskAttribute TaskAttribute
 }
 
