@@ -49,31 +49,39 @@ func Header(bhsAndAHS []byte) uint32 {
 // neither copies nor allocates.
 func Data(segment []byte) uint32 {
 	crc := crc32.Update(0, castagnoli, segment)
-	if p := PaddingLen(len(segment)); p != 0 {
+	if p := padLen(len(segment)); p != 0 {
 		crc = crc32.Update(crc, castagnoli, zeroPad[:p])
 	}
 	return crc
 }
 
-// PaddingLen returns how many zero bytes follow a segment of n bytes on the
+// padLen returns how many zero bytes follow a segment of n bytes on the
 // wire: 0 to 3, so that the segment ends on a 4-byte boundary (RFC 7143
-// §11.1). It returns 0 for n <= 0.
-func PaddingLen(n int) int {
+// §11.1); 0 for n <= 0.
+func padLen(n int) int {
 	if n <= 0 {
 		return 0
 	}
 	return -n & 3
 }
 
+// PaddingLen returns how many zero bytes follow a segment of n bytes on the
+// wire: 0 to 3, so that the segment ends on a 4-byte boundary (RFC 7143
+// §11.1). It returns 0 for n <= 0.
+//
+// Deprecated: padding belongs to the framing of PDUs, and
+// [github.com/go-iscsi/iscsi/pdu.PaddedLength] is the module's one padding
+// helper: the padding is PaddedLength(n)-n. [Data] and [Digest.PaddedSum32]
+// add the padding to a digest themselves.
+func PaddingLen(n int) int { return padLen(n) }
+
 // Pad returns n rounded up to a multiple of 4: the number of bytes a data
 // segment of n bytes occupies on the wire, padding included (RFC 7143
 // §11.1). It returns 0 for n <= 0.
-func Pad(n int) int {
-	if n <= 0 {
-		return 0
-	}
-	return n + -n&3
-}
+//
+// Deprecated: use [github.com/go-iscsi/iscsi/pdu.PaddedLength], the
+// module's one padding helper.
+func Pad(n int) int { return max(n, 0) + padLen(n) }
 
 // AppendDigest appends the 4 wire bytes of crc to dst and returns the
 // extended slice. The least significant byte comes first, as in the CRC

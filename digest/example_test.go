@@ -30,10 +30,8 @@ func ExampleHeader() {
 // which the data digest covers; Data adds them itself.
 func ExampleData() {
 	segment := []byte("hello")
-	fmt.Println(digest.PaddingLen(len(segment)), digest.Pad(len(segment)))
 	fmt.Println(digest.Data(segment) == digest.Checksum([]byte("hello\x00\x00\x00")))
 	// Output:
-	// 3 8
 	// true
 }
 

@@ -102,9 +102,9 @@ func FuzzTargetConnection(f *testing.F) {
 			t.Fatal("successful login with TSIH 0")
 		}
 		tr := &login.TextResponder{
-			Discovery:     res.Session.SessionType == login.SessionDiscovery,
-			CurrentTarget: res.Session.TargetName,
-			MaxSegment:    res.Conn.MaxXmitDataSegmentLength,
+			Discovery:                res.Session.SessionType == login.SessionDiscovery,
+			CurrentTarget:            res.Session.TargetName,
+			MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength,
 			Targets: func() []login.DiscoveredTarget {
 				return []login.DiscoveredTarget{{Name: fuzzTarget}}
 			},

@@ -120,25 +120,25 @@ func NewCHAPChallenge(a CHAPAlgorithm) []byte {
 var (
 	// ErrAuthFailed: the peer's CHAP response did not match, or its user
 	// name is unknown (RFC 7143 §11.13.5 status 0x0201 on the target).
-	ErrAuthFailed = errors.New("authentication failed")
+	ErrAuthFailed = errors.New("login: authentication failed")
 	// ErrSecretTooShort: a configured CHAP secret is shorter than
 	// MinCHAPSecretLength (96 bits) and short secrets are not allowed (RFC
 	// 7143 §9.2.1).
-	ErrSecretTooShort = errors.New("CHAP secret too short")
+	ErrSecretTooShort = errors.New("login: CHAP secret too short")
 	// ErrCHAPAlgorithm: no CHAP_A value both sides support (RFC 7143
 	// §12.1.3).
-	ErrCHAPAlgorithm = errors.New("no common CHAP algorithm")
+	ErrCHAPAlgorithm = errors.New("login: no common CHAP algorithm")
 	// ErrCHAPReflection: the peer sent back the challenge this node
 	// sent, or answered with the response this node would have computed
 	// with its own secret (RFC 7143 §9.2.1).
-	ErrCHAPReflection = errors.New("CHAP challenge or response reflected")
+	ErrCHAPReflection = errors.New("login: CHAP challenge or response reflected")
 	// ErrCHAPProtocol: a CHAP key missing, repeated, ill-formed or out of
 	// order (RFC 7143 §12.1.3).
-	ErrCHAPProtocol = errors.New("CHAP protocol error")
+	ErrCHAPProtocol = errors.New("login: CHAP protocol error")
 	// ErrCHAPMD5Required: an initiator configured with CHAP algorithms
 	// that leave out MD5 (CHAP_A 5): RFC 7143 §12.1.3 says the initiator
 	// MUST always offer it.
-	ErrCHAPMD5Required = errors.New("CHAP algorithms must include MD5 (CHAP_A=5)")
+	ErrCHAPMD5Required = errors.New("login: CHAP algorithms must include MD5 (CHAP_A=5)")
 )
 
 // CHAPCredentials are a CHAP user name and secret (RFC 7143 §12.1.3:
@@ -167,16 +167,16 @@ func (c CHAPCredentials) LogValue() slog.Value {
 // otherwise) and a long enough secret.
 func (c *CHAPCredentials) check(allowShort bool) error {
 	if c.User == "" || len(c.User) > MaxValueLength || strings.IndexByte(c.User, 0) >= 0 {
-		return fmt.Errorf("iscsi login: %w: CHAP user name empty or invalid", ErrCHAPProtocol)
+		return fmt.Errorf("%w: CHAP user name empty or invalid", ErrCHAPProtocol)
 	}
 	if c.Secret == "" || (!allowShort && len(c.Secret) < MinCHAPSecretLength) {
-		return fmt.Errorf("iscsi login: %w (%d bytes, at least %d required)", ErrSecretTooShort, len(c.Secret), MinCHAPSecretLength)
+		return fmt.Errorf("%w (%d bytes, at least %d required)", ErrSecretTooShort, len(c.Secret), MinCHAPSecretLength)
 	}
 	return nil
 }
 
 func chapErr(kind error, format string, args ...any) error {
-	return fmt.Errorf("iscsi login: %w: "+format, append([]any{kind}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)
 }
 
 func parseCHAPAlgorithms(v string) []CHAPAlgorithm {

@@ -14,7 +14,7 @@ const DefaultPort = 3260
 
 // ErrTargetAddress: a TargetAddress value that does not parse (RFC 7143
 // §13.8).
-var ErrTargetAddress = errors.New("invalid TargetAddress")
+var ErrTargetAddress = errors.New("login: invalid TargetAddress")
 
 // TargetAddress is a value of the TargetAddress key, RFC 7143 §13.8:
 // domainname[:port][,portal-group-tag], where domainname is a DNS name, an
@@ -128,7 +128,7 @@ type DiscoveredTarget struct {
 // §13.3 and Appendix C (a TargetAddress before any TargetName or without
 // its portal group tag, a key other than TargetName and TargetAddress, or
 // the SendTargets key answered).
-var ErrSendTargets = errors.New("invalid SendTargets response")
+var ErrSendTargets = errors.New("login: invalid SendTargets response")
 
 // ParseSendTargets parses the text of a SendTargets response (RFC 7143
 // §13.3, Appendix C): each TargetName=<name> followed by zero or more

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 
@@ -187,7 +188,7 @@ func TestFullLoginFailures(t *testing.T) {
 // serveText answers Text Requests with a TextResponder until the initiator
 // sends a Logout Request, which it answers (RFC 7143 §11.14, §11.15).
 func serveText(r *pdu.Reader, w *pdu.Writer, res *Result, x *TextResponder) error {
-	statSN := res.StatSN + 1
+	statSN := res.ExpStatSN
 	expCmdSN := res.ExpCmdSN
 	for range 1000 {
 		p, err := r.Read()
@@ -280,7 +281,11 @@ func TestDiscoverySession(t *testing.T) {
 			errc <- errors.New("not a discovery session")
 			return
 		}
-		errc <- serveText(r, w, res, &TextResponder{Discovery: true, MaxSegment: res.Conn.MaxXmitDataSegmentLength,
+		if res.ExpStatSN != res.StatSN+1 {
+			errc <- fmt.Errorf("target Result.ExpStatSN %d, want StatSN+1 = %d", res.ExpStatSN, res.StatSN+1)
+			return
+		}
+		errc <- serveText(r, w, res, &TextResponder{Discovery: true, MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength,
 			Targets: func() []DiscoveredTarget { return targets }})
 	}()
 	r, w := pdu.NewReader(c1), pdu.NewWriter(c1)
@@ -298,7 +303,7 @@ func TestDiscoverySession(t *testing.T) {
 	if res.ExpStatSN != res.StatSN+1 {
 		t.Errorf("Result.ExpStatSN %d, want StatSN+1 = %d", res.ExpStatSN, res.StatSN+1)
 	}
-	x := &TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
+	x := &TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength}
 	got, err := SendTargets(ctx, r, w, x, "All")
 	if err != nil {
 		t.Fatal(err)

@@ -353,7 +353,7 @@ func FuzzTextResponder(f *testing.F) {
 		for i := range 40 {
 			targets = append(targets, DiscoveredTarget{Name: testTarget + num(uint64(i))})
 		}
-		x := &TextResponder{Discovery: len(data)%2 == 0, CurrentTarget: testTarget, MaxSegment: 512,
+		x := &TextResponder{Discovery: len(data)%2 == 0, CurrentTarget: testTarget, MaxXmitDataSegmentLength: 512,
 			Negotiator: NewNegotiator(RoleTarget, DefaultSettings(), true, false),
 			Targets:    func() []DiscoveredTarget { return targets }}
 		for _, p := range fuzzPDUs(data) {

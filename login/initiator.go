@@ -90,18 +90,18 @@ type Initiator struct {
 // NewInitiator checks cfg and returns the machine.
 func NewInitiator(cfg InitiatorConfig) (*Initiator, error) {
 	if _, err := iqn.Parse(cfg.InitiatorName); err != nil {
-		return nil, fmt.Errorf("iscsi login: InitiatorName: %w", err)
+		return nil, fmt.Errorf("login: InitiatorName: %w", err)
 	}
 	if cfg.SessionType == SessionNormal && cfg.TargetName == "" {
 		return nil, textErr("TargetName", "", ErrMissingKey)
 	}
 	if cfg.TargetName != "" {
 		if _, err := iqn.Parse(cfg.TargetName); err != nil {
-			return nil, fmt.Errorf("iscsi login: TargetName: %w", err)
+			return nil, fmt.Errorf("login: TargetName: %w", err)
 		}
 	}
 	if cfg.MutualCHAP != nil && cfg.CHAP == nil {
-		return nil, fmt.Errorf("iscsi login: %w: mutual CHAP without CHAP credentials", ErrCHAPProtocol)
+		return nil, fmt.Errorf("%w: mutual CHAP without CHAP credentials", ErrCHAPProtocol)
 	}
 	for _, c := range []*CHAPCredentials{cfg.CHAP, cfg.MutualCHAP} {
 		if c != nil {
@@ -115,7 +115,7 @@ func NewInitiator(cfg InitiatorConfig) (*Initiator, error) {
 	}
 	if !slices.Contains(cfg.CHAPAlgorithms, CHAPMD5) {
 		// RFC 7143 §12.1.3: "the initiator MUST always offer" CHAP_A 5.
-		return nil, fmt.Errorf("iscsi login: %w: CHAPAlgorithms %v", ErrCHAPMD5Required, cfg.CHAPAlgorithms)
+		return nil, fmt.Errorf("%w: CHAPAlgorithms %v", ErrCHAPMD5Required, cfg.CHAPAlgorithms)
 	}
 	settings := DefaultSettings()
 	if cfg.Settings != nil {
@@ -330,7 +330,7 @@ func (in *Initiator) security(pairs []Pair, targetTransit bool) ([]Pair, bool, e
 				return out, in.chap == nil, nil
 			}
 		}
-		return nil, false, fmt.Errorf("iscsi login: %w: target did not accept AuthMethod", ErrAuthFailed)
+		return nil, false, fmt.Errorf("%w: target did not accept AuthMethod", ErrAuthFailed)
 	}
 	if method == None {
 		in.authDone = true
@@ -370,7 +370,7 @@ func (in *Initiator) security(pairs []Pair, targetTransit bool) ([]Pair, bool, e
 		}
 	}
 	if targetTransit && !in.authDone {
-		return nil, false, fmt.Errorf("iscsi login: %w: target left the security stage before authenticating itself", ErrAuthFailed)
+		return nil, false, fmt.Errorf("%w: target left the security stage before authenticating itself", ErrAuthFailed)
 	}
 	return out, true, nil
 }
@@ -384,7 +384,7 @@ func (in *Initiator) finish(lr *pdu.LoginResponse) error {
 		return protoErr("final response TSIH 0x%04x, session is 0x%04x", lr.TSIH(), in.cfg.TSIH)
 	}
 	if in.stage == FullFeaturePhase && in.chap != nil && !in.authDone {
-		return fmt.Errorf("iscsi login: %w: login ended before authentication", ErrAuthFailed)
+		return fmt.Errorf("%w: login ended before authentication", ErrAuthFailed)
 	}
 	sp, cp, err := in.neg.Result()
 	if err != nil {

@@ -132,7 +132,7 @@ func TestInteropTGTDLogin(t *testing.T) {
 			if tt.target == tgtdStrict && (res.Session.ImmediateData || res.Conn.MaxXmitDataSegmentLength != 1024) {
 				t.Errorf("target-imposed parameters not in force: %+v %+v", res.Session, res.Conn)
 			}
-			logoutSession(t, r, w, 2, res.CmdSN, res.StatSN+1)
+			logoutSession(t, r, w, 2, res.CmdSN, res.ExpStatSN)
 		})
 	}
 
@@ -162,7 +162,7 @@ func TestInteropTGTDDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v\ntgtd log:\n%s", err, d.Log())
 	}
-	x := &login.TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxSegment: res.Conn.MaxXmitDataSegmentLength}
+	x := &login.TextExchange{ITT: 2, CmdSN: res.CmdSN, ExpStatSN: res.ExpStatSN, MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength}
 	targets, err := login.SendTargets(context.Background(), r, w, x, "All")
 	if err != nil {
 		t.Fatal(err)
@@ -245,9 +245,9 @@ func (p *testPortal) serve(c net.Conn) (*login.Result, error) {
 		return nil, err
 	}
 	tr := &login.TextResponder{Discovery: res.Session.SessionType == login.SessionDiscovery,
-		CurrentTarget: res.Session.TargetName, MaxSegment: res.Conn.MaxXmitDataSegmentLength,
+		CurrentTarget: res.Session.TargetName, MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength,
 		Targets: func() []login.DiscoveredTarget { return p.targets }}
-	statSN, expCmdSN := res.StatSN+1, res.ExpCmdSN
+	statSN, expCmdSN := res.ExpStatSN, res.ExpCmdSN
 	for range 1000 {
 		req, err := r.Read()
 		if err != nil {

@@ -12,10 +12,10 @@ import (
 // stage out of order, a transit the rules forbid. On the initiator side the
 // connection must be dropped; on the target side it is answered with a
 // failed login. Errors wrapping it say what was seen.
-var ErrProtocol = errors.New("login protocol violation")
+var ErrProtocol = errors.New("login: protocol violation")
 
 // ErrLoginDone: the machine was fed a PDU after the login ended.
-var ErrLoginDone = errors.New("login already ended")
+var ErrLoginDone = errors.New("login: already ended")
 
 // LoginError is a login that ended with a Status-Class other than success
 // (RFC 7143 §11.13.5). On the initiator side it reports the target's
@@ -31,7 +31,7 @@ type LoginError struct {
 
 // Error reports the status in hexadecimal and in words, and the cause.
 func (e *LoginError) Error() string {
-	s := fmt.Sprintf("iscsi login: status 0x%04x (%v)", uint16(e.Status), e.Status)
+	s := fmt.Sprintf("login: status 0x%04x (%v)", uint16(e.Status), e.Status)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
@@ -42,7 +42,7 @@ func (e *LoginError) Error() string {
 func (e *LoginError) Unwrap() error { return e.Err }
 
 func protoErr(format string, args ...any) error {
-	return fmt.Errorf("iscsi login: %w: "+format, append([]any{ErrProtocol}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
 }
 
 // Result is the outcome of a successful login: the negotiated parameters
@@ -62,12 +62,13 @@ type Result struct {
 	// session carries (RFC 7143 §11.12.8: Login Requests are immediate and
 	// do not advance it).
 	CmdSN uint32
-	// StatSN is the StatSN of the final Login Response; the next response
-	// on the connection carries StatSN+1 (RFC 7143 §11.13.4).
+	// StatSN is the StatSN of the final Login Response (RFC 7143
+	// §11.13.4). The session continues with ExpStatSN, not with StatSN.
 	StatSN uint32
 	// ExpStatSN is StatSN+1: the StatSN the next response on the
-	// connection carries, which the initiator acknowledges in the
-	// ExpStatSN of its next PDU (RFC 7143 §11.12.9, §4.2.2.2).
+	// connection carries (§11.13.4), the value an initiator puts in the
+	// ExpStatSN of its next PDU (§11.12.9, §4.2.2.2) and a target in the
+	// StatSN of its next response.
 	ExpStatSN uint32
 	// ExpCmdSN and MaxCmdSN of the final Login Response (RFC 7143 §11.13).
 	ExpCmdSN, MaxCmdSN uint32

@@ -22,16 +22,16 @@ type SessionKey struct {
 var (
 	// ErrSessionNotFound: a login with a nonzero TSIH names no session of
 	// this initiator port (status 0x020a Session does not exist).
-	ErrSessionNotFound = errors.New("session does not exist")
+	ErrSessionNotFound = errors.New("login: session does not exist")
 	// ErrTooManyConnections: the session already has MaxConnections
 	// connections (status 0x0206 Too many connections).
-	ErrTooManyConnections = errors.New("too many connections")
+	ErrTooManyConnections = errors.New("login: too many connections")
 	// ErrCantIncludeInSession: the connection cannot join the session, for
 	// example a second connection of a discovery session (status 0x0208).
-	ErrCantIncludeInSession = errors.New("connection cannot be included in the session")
+	ErrCantIncludeInSession = errors.New("login: connection cannot be included in the session")
 	// ErrOutOfResources: no TSIH or other resource is left (status 0x0302
 	// Out of resources).
-	ErrOutOfResources = errors.New("out of resources")
+	ErrOutOfResources = errors.New("login: out of resources")
 )
 
 // SessionRegistry holds the target's sessions for the login machine: it

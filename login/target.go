@@ -297,7 +297,7 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 	}
 	if _, err := iqn.Parse(iname); err != nil {
 		// RFC 7143 §4.2.7: an iSCSI name of the iqn., eui. or naa. form.
-		return pdu.LoginInitiatorError, fmt.Errorf("iscsi login: InitiatorName: %w", err)
+		return pdu.LoginInitiatorError, fmt.Errorf("login: InitiatorName: %w", err)
 	}
 	t.initiatorName = iname
 	switch st, _ := findKey(pairs, "SessionType"); st {
@@ -328,21 +328,21 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 		}
 		info, ok := t.cfg.Lookup(tname)
 		if !ok {
-			return pdu.LoginNotFound, fmt.Errorf("iscsi login: target %q not found", tname)
+			return pdu.LoginNotFound, fmt.Errorf("login: target %q not found", tname)
 		}
 		t.info, t.targetName = info, info.Name
 		if info.Removed {
-			return pdu.LoginTargetRemoved, fmt.Errorf("iscsi login: target %q removed", tname)
+			return pdu.LoginTargetRemoved, fmt.Errorf("login: target %q removed", tname)
 		}
 		if info.Unavailable {
-			return pdu.LoginServiceUnavailable, fmt.Errorf("iscsi login: target %q unavailable", tname)
+			return pdu.LoginServiceUnavailable, fmt.Errorf("login: target %q unavailable", tname)
 		}
 		if len(info.Redirect) > 0 {
 			st := pdu.LoginTargetMovedTemporarily
 			if info.RedirectPermanent {
 				st = pdu.LoginTargetMovedPermanently
 			}
-			return st, fmt.Errorf("iscsi login: target %q moved", tname)
+			return st, fmt.Errorf("login: target %q moved", tname)
 		}
 		if info.Settings != nil {
 			settings = *info.Settings
@@ -350,7 +350,7 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 		t.authMethods = info.AuthMethods
 	}
 	if err := settings.Validate(); err != nil {
-		return pdu.LoginTargetError, fmt.Errorf("iscsi login: target settings: %w", err)
+		return pdu.LoginTargetError, fmt.Errorf("login: target settings: %w", err)
 	}
 	if t.authMethods == nil {
 		t.authMethods = []string{None}
@@ -390,7 +390,7 @@ func (t *Target) begin(pairs []Pair) (pdu.LoginStatus, error) {
 		// allowed only when no authentication is required, else
 		// Authentication failure.
 		if !contains(t.authMethods, None) {
-			return pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: security negotiation skipped, target requires %v", ErrAuthFailed, t.authMethods)
+			return pdu.LoginAuthenticationFailure, fmt.Errorf("%w: security negotiation skipped, target requires %v", ErrAuthFailed, t.authMethods)
 		}
 		if st, err := t.authorize(""); err != nil {
 			return st, err
@@ -406,7 +406,7 @@ func (t *Target) sessionKey() SessionKey {
 
 func (t *Target) authorize(user string) (pdu.LoginStatus, error) {
 	if t.info.Authorize != nil && !t.info.Authorize(t.initiatorName, user) {
-		return pdu.LoginAuthorizationFailure, fmt.Errorf("iscsi login: initiator %q not authorized for %q", t.initiatorName, t.targetName)
+		return pdu.LoginAuthorizationFailure, fmt.Errorf("login: initiator %q not authorized for %q", t.initiatorName, t.targetName)
 	}
 	return 0, nil
 }
@@ -436,7 +436,7 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 		if !ok {
 			// RFC 7143 §6.3.2: no acceptable method (answered
 			// Reject); the security negotiation, and the login, fail.
-			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: no acceptable AuthMethod (target accepts %v)", ErrAuthFailed, t.authMethods)
+			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("%w: no acceptable AuthMethod (target accepts %v)", ErrAuthFailed, t.authMethods)
 		}
 		t.authMethod = v
 		switch v {
@@ -448,14 +448,14 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 		case "CHAP":
 			t.chap = &chapTarget{algs: t.cfg.CHAPAlgorithms, lookup: t.cfg.CHAP, allowShort: t.cfg.AllowShortSecrets}
 		default:
-			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: AuthMethod %s not implemented", ErrAuthFailed, v)
+			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("%w: AuthMethod %s not implemented", ErrAuthFailed, v)
 		}
 	}
 	if chapKV != nil {
 		if t.chap == nil || authOffered {
 			// CHAP keys before AuthMethod agreed on CHAP (RFC 7143
 			// §12.1: the exchange follows the method selection).
-			return nil, pdu.LoginInitiatorError, fmt.Errorf("iscsi login: %w: CHAP keys before AuthMethod=CHAP was agreed", ErrCHAPProtocol)
+			return nil, pdu.LoginInitiatorError, fmt.Errorf("%w: CHAP keys before AuthMethod=CHAP was agreed", ErrCHAPProtocol)
 		}
 		switch t.chap.state {
 		case 0:
@@ -475,18 +475,18 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 			t.authDone = true
 			answers = append(answers, out...)
 		default:
-			return nil, pdu.LoginInitiatorError, fmt.Errorf("iscsi login: %w: CHAP keys after authentication", ErrCHAPProtocol)
+			return nil, pdu.LoginInitiatorError, fmt.Errorf("%w: CHAP keys after authentication", ErrCHAPProtocol)
 		}
 	} else if t.chap != nil && !authOffered && !t.authDone {
 		// RFC 7143 §11.13.5 0x0207: the CHAP step expected its keys.
-		return nil, pdu.LoginMissingParameter, fmt.Errorf("iscsi login: %w: %w: CHAP keys expected", ErrCHAPProtocol, ErrMissingKey)
+		return nil, pdu.LoginMissingParameter, fmt.Errorf("%w: %w: CHAP keys expected", ErrCHAPProtocol, ErrMissingKey)
 	}
 	if transit && !t.authDone && t.authMethod == "" {
 		// The initiator wants to leave the security stage without
 		// having offered AuthMethod: only if no authentication is
 		// required.
 		if !contains(t.authMethods, None) {
-			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("iscsi login: %w: no AuthMethod offered, target requires %v", ErrAuthFailed, t.authMethods)
+			return nil, pdu.LoginAuthenticationFailure, fmt.Errorf("%w: no AuthMethod offered, target requires %v", ErrAuthFailed, t.authMethods)
 		}
 		if st, err := t.authorize(""); err != nil {
 			return nil, st, err
@@ -501,7 +501,7 @@ func (t *Target) security(pairs []Pair, transit bool) ([]Pair, pdu.LoginStatus, 
 func (t *Target) operational(pairs []Pair) ([]Pair, pdu.LoginStatus, error) {
 	chapKV, rest := splitCHAP(pairs)
 	if chapKV != nil {
-		return nil, pdu.LoginInitiatorError, fmt.Errorf("iscsi login: %w: CHAP keys in the operational stage", ErrCHAPProtocol)
+		return nil, pdu.LoginInitiatorError, fmt.Errorf("%w: CHAP keys in the operational stage", ErrCHAPProtocol)
 	}
 	answers, err := t.neg.Receive(rest, LoginOperationalNegotiation)
 	if err != nil {

@@ -409,7 +409,7 @@ func TestTargetLongResponse(t *testing.T) {
 func TestLoginErrorText(t *testing.T) {
 	cause := textErr("InitiatorName", "", ErrMissingKey)
 	err := error(&LoginError{Status: pdu.LoginMissingParameter, Err: cause})
-	if got, want := err.Error(), "iscsi login: status 0x0207 (Missing parameter): iscsi login: required key missing: key \"InitiatorName\""; got != want {
+	if got, want := err.Error(), "login: status 0x0207 (Missing parameter): login: required key missing: key \"InitiatorName\""; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	if !errors.Is(err, ErrMissingKey) {

@@ -63,41 +63,41 @@ var (
 	// ErrKeyName: a key-name empty, longer than 63 bytes, not beginning with
 	// a capital letter, or holding a byte outside letters, digits, '.',
 	// '-', '+', '@', '_' (RFC 7143 §6.1).
-	ErrKeyName = errors.New("invalid key name")
+	ErrKeyName = errors.New("login: invalid key name")
 	// ErrNoDelimiter: a key=value without its '=' (RFC 7143 §6.1).
-	ErrNoDelimiter = errors.New("key=value without '='")
+	ErrNoDelimiter = errors.New("login: key=value without '='")
 	// ErrValueTooLong: a value longer than the key allows (RFC 7143 §6.1).
-	ErrValueTooLong = errors.New("value too long")
+	ErrValueTooLong = errors.New("login: value too long")
 	// ErrValue: a value that is not of the key's kind (RFC 7143 §6.1):
 	// not a number, not Yes/No, not a valid list, binary or name.
-	ErrValue = errors.New("invalid value")
+	ErrValue = errors.New("login: invalid value")
 	// ErrNotTerminated: text whose last key=value lacks its NUL
 	// terminator once the final PDU (C=0) arrived (RFC 7143 §6.1).
-	ErrNotTerminated = errors.New("key=value not terminated by NUL")
+	ErrNotTerminated = errors.New("login: key=value not terminated by NUL")
 	// ErrTextTooLong: the text of one negotiation sequence exceeds the
 	// accumulator's limit.
-	ErrTextTooLong = errors.New("text too long for one negotiation sequence")
+	ErrTextTooLong = errors.New("login: text too long for one negotiation sequence")
 	// ErrDuplicateKey: a key declared or negotiated twice in one
 	// negotiation sequence (RFC 7143 §6.3 for login, §6.4 for text
 	// negotiation).
-	ErrDuplicateKey = errors.New("key repeated in a negotiation sequence")
+	ErrDuplicateKey = errors.New("login: key repeated in a negotiation sequence")
 	// ErrOutOfRange: a numerical value outside the key's range (RFC 7143
 	// §13).
-	ErrOutOfRange = errors.New("value out of range")
+	ErrOutOfRange = errors.New("login: value out of range")
 	// ErrWrongPhase: a key sent in a phase or stage, or on a connection,
 	// where its definition does not allow it (RFC 7143 §13).
-	ErrWrongPhase = errors.New("key not allowed here")
+	ErrWrongPhase = errors.New("login: key not allowed here")
 	// ErrUnexpectedAnswer: an answer that the result function of the key
 	// does not allow for the value that was offered (RFC 7143 §6.2.1,
 	// §6.2.2).
-	ErrUnexpectedAnswer = errors.New("answer not allowed by the offer")
+	ErrUnexpectedAnswer = errors.New("login: answer not allowed by the offer")
 	// ErrReservedValue: one of the reserved constants Reject, Irrelevant
 	// or NotUnderstood sent as a proposed or declared value (RFC 7143
 	// §6.2: a protocol error).
-	ErrReservedValue = errors.New("reserved constant used as a proposed value")
+	ErrReservedValue = errors.New("login: reserved constant used as a proposed value")
 	// ErrMissingKey: a key the negotiation requires and did not see (RFC
 	// 7143 §11.13.5 Missing parameter).
-	ErrMissingKey = errors.New("required key missing")
+	ErrMissingKey = errors.New("login: required key missing")
 )
 
 // TextError reports a fault in key=value text: Kind is one of the Err
@@ -113,7 +113,6 @@ type TextError struct {
 // Error names the kind of fault, the key and what was seen.
 func (e *TextError) Error() string {
 	var b strings.Builder
-	b.WriteString("iscsi login: ")
 	b.WriteString(e.Kind.Error())
 	if e.Key != "" {
 		fmt.Fprintf(&b, ": key %q", e.Key)

@@ -10,7 +10,7 @@ import (
 // ErrTextSequence: a Text Request or Response that breaks the rules of a
 // text exchange (RFC 7143 §11.10, §11.11): a changed ITT, a Target
 // Transfer Tag that does not continue the exchange, F and C both set.
-var ErrTextSequence = errors.New("text exchange out of sequence")
+var ErrTextSequence = errors.New("login: text exchange out of sequence")
 
 // TextResponder answers Text Requests in full feature phase on the target
 // (RFC 7143 §6.4, §11.10, §11.11): SendTargets (§13.3) and the keys that
@@ -40,9 +40,15 @@ type TextResponder struct {
 	// otherwise keys of the key table are answered Reject and unknown
 	// keys NotUnderstood (§6.2.1).
 	Negotiator *Negotiator
-	// MaxSegment is the largest data segment to send: the initiator's
-	// MaxRecvDataSegmentLength (ConnParams.MaxXmitDataSegmentLength).
-	// Zero means 8192.
+	// MaxXmitDataSegmentLength is the largest data segment to send: the
+	// initiator's MaxRecvDataSegmentLength (RFC 7143 §13.12), which the
+	// target's ConnParams.MaxXmitDataSegmentLength holds. Zero means
+	// MaxSegment, and both zero 8192.
+	MaxXmitDataSegmentLength uint32
+	// MaxSegment is an older name of MaxXmitDataSegmentLength, used when
+	// that is zero.
+	//
+	// Deprecated: use MaxXmitDataSegmentLength.
 	MaxSegment uint32
 
 	in      TextAccumulator
@@ -200,10 +206,7 @@ func (x *TextResponder) newTTT() uint32 {
 // with F clear has F clear and a TTT too: F set there is a protocol error
 // (§11.11.1), and the initiator's next request continues the exchange.
 func (x *TextResponder) send() *pdu.PDU {
-	max := int(x.MaxSegment)
-	if max == 0 {
-		max = loginSegment
-	}
+	max := segmentLimit(x.MaxXmitDataSegmentLength, x.MaxSegment)
 	seg, rest, more := CutSegment(x.out, max)
 	x.out = rest
 	if more {
@@ -246,8 +249,15 @@ type TextExchange struct {
 	// those of the first request. ExpStatSN follows the responses.
 	ITT              uint32
 	CmdSN, ExpStatSN uint32
-	// MaxSegment is the target's MaxRecvDataSegmentLength; zero means
-	// 8192.
+	// MaxXmitDataSegmentLength is the largest data segment to send: the
+	// target's MaxRecvDataSegmentLength (RFC 7143 §13.12), which the
+	// initiator's ConnParams.MaxXmitDataSegmentLength holds. Zero means
+	// MaxSegment, and both zero 8192.
+	MaxXmitDataSegmentLength uint32
+	// MaxSegment is an older name of MaxXmitDataSegmentLength, used when
+	// that is zero.
+	//
+	// Deprecated: use MaxXmitDataSegmentLength.
 	MaxSegment uint32
 	// MaxTextLength bounds the answer; zero means DefaultMaxTextLength.
 	MaxTextLength int
@@ -269,10 +279,7 @@ func (x *TextExchange) Start(pairs ...Pair) *pdu.PDU {
 }
 
 func (x *TextExchange) request() *pdu.PDU {
-	max := int(x.MaxSegment)
-	if max == 0 {
-		max = loginSegment
-	}
+	max := segmentLimit(x.MaxXmitDataSegmentLength, x.MaxSegment)
 	seg, rest, more := CutSegment(x.out, max)
 	x.out = rest
 	x.req.Header = pdu.BHS{}
@@ -370,4 +377,17 @@ func SendTargets(ctx context.Context, r *pdu.Reader, w *pdu.Writer, x *TextExcha
 		}
 	}
 	return nil, ErrTextSequence
+}
+
+// segmentLimit is the largest data segment a text exchange sends: the
+// MaxXmitDataSegmentLength field, else the deprecated MaxSegment, else
+// the RFC 7143 §13.12 default of 8192.
+func segmentLimit(maxXmit, maxSegment uint32) int {
+	switch {
+	case maxXmit != 0:
+		return int(maxXmit)
+	case maxSegment != 0:
+		return int(maxSegment)
+	}
+	return loginSegment
 }

@@ -72,8 +72,8 @@ func TestTextLongRequest(t *testing.T) {
 	for i := range 100 {
 		targets = append(targets, DiscoveredTarget{Name: testTarget + "-" + num(uint64(i)), Addresses: []TargetAddress{{Host: "192.0.2.1", Port: 3260 + i, PortalGroupTag: 1, HasPortalGroupTag: true}}})
 	}
-	r := &TextResponder{Discovery: true, MaxSegment: 512, Targets: func() []DiscoveredTarget { return targets }}
-	x := &TextExchange{ITT: 1, MaxSegment: 512}
+	r := &TextResponder{Discovery: true, MaxXmitDataSegmentLength: 512, Targets: func() []DiscoveredTarget { return targets }}
+	x := &TextExchange{ITT: 1, MaxXmitDataSegmentLength: 512}
 	var pairs []Pair
 	for i := range 60 {
 		pairs = append(pairs, Pair{Key: "X-org.example.k" + num(uint64(i)), Value: "value"})
@@ -160,7 +160,7 @@ func TestTextResponseFinalBit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			neg := NewNegotiator(RoleTarget, DefaultSettings(), true, false)
-			r := &TextResponder{Negotiator: neg, CurrentTarget: testTarget, MaxSegment: tt.seg, Targets: func() []DiscoveredTarget {
+			r := &TextResponder{Negotiator: neg, CurrentTarget: testTarget, MaxXmitDataSegmentLength: tt.seg, Targets: func() []DiscoveredTarget {
 				var ts []DiscoveredTarget
 				for i := range 30 {
 					ts = append(ts, DiscoveredTarget{Name: testTarget, Addresses: []TargetAddress{{Host: "192.0.2." + num(uint64(i)), Port: 3260, PortalGroupTag: 1, HasPortalGroupTag: true}}})
@@ -203,5 +203,37 @@ func TestTextResponseFinalBit(t *testing.T) {
 			}
 			t.Fatal("exchange did not end")
 		})
+	}
+}
+
+// MaxXmitDataSegmentLength bounds the segments a text exchange sends, on
+// both sides; the deprecated MaxSegment is its fallback (RFC 7143 §13.12:
+// 8192 by default).
+func TestTextSegmentLimit(t *testing.T) {
+	var long []Pair
+	for i := range 1000 {
+		long = append(long, Pair{Key: "X-org.example.k" + num(uint64(i)), Value: "value"})
+	}
+	tests := []struct {
+		name                   string
+		maxXmit, maxSegment    uint32
+		wantRequest, wantReply uint32
+	}{
+		{"MaxXmitDataSegmentLength", 1024, 0, 1024, 1024},
+		{"MaxXmitDataSegmentLength wins", 1024, 4096, 1024, 1024},
+		{"deprecated MaxSegment", 0, 2048, 2048, 2048},
+		{"default", 0, 0, 8192, 8192},
+	}
+	for _, tt := range tests {
+		x := &TextExchange{ITT: 1, MaxXmitDataSegmentLength: tt.maxXmit, MaxSegment: tt.maxSegment}
+		req := x.Start(long...)
+		if got := req.Header.DataSegmentLength(); got != tt.wantRequest {
+			t.Errorf("%s: first Text Request carries %d bytes, want %d", tt.name, got, tt.wantRequest)
+		}
+		r := &TextResponder{Discovery: true, MaxXmitDataSegmentLength: tt.maxXmit, MaxSegment: tt.maxSegment}
+		r.out = AppendText(nil, long...)
+		if got := r.send().Header.DataSegmentLength(); got != tt.wantReply {
+			t.Errorf("%s: first Text Response carries %d bytes, want %d", tt.name, got, tt.wantReply)
+		}
 	}
 }

@@ -91,7 +91,11 @@ func (h *BHS) SetInitiatorTaskTag(t uint32) { h.setU32(16, t) }
 func (h *BHS) Reset() { *h = BHS{} }
 
 // PaddedLength returns n rounded up to a multiple of 4: every segment of a
-// PDU ends on a 4-byte boundary (RFC 7143 §11.1).
+// PDU ends on a 4-byte boundary (RFC 7143 §11.1), so a data segment of n
+// bytes occupies PaddedLength(n) bytes on the wire and is followed by
+// PaddedLength(n)-n zero bytes. It is the module's one padding helper; the
+// Writer pads segments itself, and package digest's data digest covers the
+// padding without being told.
 func PaddedLength(n uint32) uint32 { return (n + 3) &^ 3 }
 
 // Views. Each returns h as the view of one PDU type, without copying.

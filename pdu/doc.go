@@ -5,9 +5,16 @@
 // # Place among the layers
 //
 // pdu stands on package digest (CRC32C, RFC 7143 §13.1) and under login,
-// scsi's transport users and session. It knows the layout of each PDU and
-// the framing rules; it knows nothing of negotiation, sequencing or SCSI
-// semantics. SCSI status bytes are plain uint8 here.
+// scsi and session. It knows the layout of each PDU and the framing rules;
+// it knows nothing of negotiation, sequencing or SCSI semantics. SCSI
+// status bytes are plain uint8 here and a LUN the uint64 of its eight
+// bytes; package scsi converts them (scsi.Status(b), scsi.LUNFromUint64,
+// scsi.LUN.Uint64). [TaskAttribute] is the one task attribute type of the
+// module: package scsi names it scsi.TaskAttribute for logical units, so
+// the ATTR field passes through unconverted. The data segment of a SCSI
+// Response, SenseLength and sense data (RFC 7143 §11.4.7), is split and
+// built by [ParseSenseSegment] and [AppendSenseSegment]; scsi.ParseSense
+// decodes the sense data.
 //
 // # Headers as views
 //
@@ -24,7 +31,11 @@
 //
 // Views have a getter and a setter for every field, named in the RFC's
 // words, Init to start a header of that type, and Validate to check the
-// fields RFC 7143 §11 reserves and the combinations it forbids.
+// fields RFC 7143 §11 reserves and the combinations it forbids. The
+// sequence numbers every target PDU carries, StatSN, ExpCmdSN and MaxCmdSN
+// (§4.2.2), are read from any header with [BHS.StatSN], [BHS.ExpCmdSN] and
+// [BHS.MaxCmdSN], which report whether the opcode carries them, so an
+// initiator updates its window without a switch on the opcode.
 //
 // # Framing
 //
@@ -46,9 +57,11 @@
 // (RFC 7143 §11.17.1), the offending header, and whether it is a format
 // error (RFC 7143 §7.7); a [*ConnectionError] (header digest error,
 // RFC 7143 §7.8; a stream cut inside a PDU; an oversized data segment,
-// RFC 7143 §13.12) means the connection must be closed. Details are in [*ReservedFieldError], [*FieldError],
-// [*OpcodeError], [*DigestError], [*SegmentTooLongError] and [*AHSError],
-// each matching a sentinel such as [ErrReservedField] with errors.Is.
+// RFC 7143 §13.12) means the connection must be closed. Details are in
+// [*ReservedFieldError], [*FieldError], [*OpcodeError], [*DigestError],
+// [*SegmentTooLongError] and [*AHSError], each matching a sentinel such as
+// [ErrReservedField] with errors.Is; a malformed sense data segment gives
+// a [*SenseSegmentError] ([ErrSenseSegment]).
 //
 // # Sections implemented
 //

@@ -31,6 +31,9 @@ var (
 	// ErrDataLength: [Reader.ReadData] was given a buffer whose length is
 	// not the DataSegmentLength of the PDU.
 	ErrDataLength = errors.New("pdu: data buffer length does not match DataSegmentLength")
+	// ErrSenseSegment: the SenseLength of a SCSI Response or Asynchronous
+	// Message data segment does not fit the segment (RFC 7143 §11.4.7.1).
+	ErrSenseSegment = errors.New("pdu: malformed sense data segment")
 )
 
 // ProtocolError is an error confined to one PDU: the framing of the stream

@@ -41,8 +41,17 @@ func (t ISIDType) String() string {
 	return "Reserved"
 }
 
-// NewISID assembles an ISID from its fields (RFC 7143 §11.12.5). Bits of t
-// above 2 and of a above 6 are dropped.
+// NewISID assembles an ISID from its raw fields (RFC 7143 §11.12.5): the
+// type t, the 6-bit a, the 16-bit b, the 8-bit c and the 16-bit d, which
+// mean, by type:
+//
+//	ISIDOUI     a and b: a 22-bit OUI; c and d: a 24-bit qualifier
+//	ISIDEN      a: reserved (0); b and c: a 24-bit IANA Enterprise Number; d: a qualifier
+//	ISIDRandom  a: reserved (0); b and c: 24 random bits; d: a qualifier
+//	type 3      reserved
+//
+// [NewOUIISID], [NewENISID] and [RandomISID] take the fields by meaning
+// instead. Bits of t above 2 and of a above 6 are dropped.
 func NewISID(t ISIDType, a uint8, b uint16, c uint8, d uint16) ISID {
 	var i ISID
 	i[0] = byte(t)<<6 | a&0x3f
@@ -50,6 +59,24 @@ func NewISID(t ISIDType, a uint8, b uint16, c uint8, d uint16) ISID {
 	i[3] = c
 	binary.BigEndian.PutUint16(i[4:6], d)
 	return i
+}
+
+// NewOUIISID returns the ISID of type OUI-Format (T 00b, RFC 7143
+// §11.12.5) for the vendor of IEEE OUI oui: A and B hold the 22 low bits
+// of oui (the format omits the I/G and U/L bits), C and D the 24 low bits
+// of qualifier. open-iscsi's default ISID 0x00023d000001 is
+// NewOUIISID(0x00023d, 0x000001). A vendor with an OUI MUST use it or its
+// Enterprise Number in the ISIDs its components generate (§11.12.5).
+func NewOUIISID(oui, qualifier uint32) ISID {
+	ab := oui & (1<<22 - 1)
+	return NewISID(ISIDOUI, uint8(ab>>16), uint16(ab), uint8(qualifier>>16), uint16(qualifier))
+}
+
+// NewENISID returns the ISID of type EN-Format (T 01b, RFC 7143
+// §11.12.5): A reserved (zero), B and C the 24 low bits of the IANA
+// Enterprise Number en, D the qualifier.
+func NewENISID(en uint32, qualifier uint16) ISID {
+	return NewISID(ISIDEN, 0, uint16(en>>8), uint8(en), qualifier)
 }
 
 // Type returns the T field (RFC 7143 §11.12.5).
@@ -78,8 +105,21 @@ func (i ISID) Uint64() uint64 {
 // SCSI initiator port names append after ",i,0x".
 func (i ISID) String() string { return hex.EncodeToString(i[:]) }
 
-// RandomISID returns an ISID of type Random (RFC 7143 §11.12.5): A zero
-// (reserved), B and C random, and a random qualifier D.
+// Qualifier returns the qualifier of the ISID's format (RFC 7143
+// §11.12.5): the 24 bits of C and D for OUI-Format, D for the others.
+func (i ISID) Qualifier() uint32 {
+	if i.Type() == ISIDOUI {
+		return uint32(i.C())<<16 | uint32(i.D())
+	}
+	return uint32(i.D())
+}
+
+// RandomISID returns an ISID of type Random (T 10b, so the first byte is
+// 0x80 to 0xbf; RFC 7143 §11.12.5): A zero (reserved), B and C 24 random
+// bits, and a random qualifier D, all from crypto/rand. An initiator
+// without an OUI or Enterprise Number of its own uses this format (RFC
+// 3721 says how random ISIDs meet the conservative reuse of ISIDs). To
+// vary the qualifier alone, use NewISID(ISIDRandom, 0, i.B(), i.C(), d).
 func RandomISID() ISID {
 	var b [5]byte
 	rand.Read(b[:])

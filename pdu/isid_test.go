@@ -1,6 +1,10 @@
 package pdu
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
 
 func TestISID(t *testing.T) {
 	tests := []struct {
@@ -46,5 +50,44 @@ func TestRandomISID(t *testing.T) {
 	}
 	if a == b {
 		t.Errorf("two RandomISIDs are both %v", a)
+	}
+}
+
+func TestISIDFormats(t *testing.T) {
+	type fields struct {
+		Type      ISIDType
+		A         uint8
+		B         uint16
+		C         uint8
+		D         uint16
+		Qualifier uint32
+	}
+	tests := []struct {
+		name string
+		isid ISID
+		wire string
+		want fields
+	}{
+		// open-iscsi's default ISID: OUI 00:02:3D, qualifier 1.
+		{"OUI", NewOUIISID(0x00023d, 1), "00023d000001", fields{ISIDOUI, 0, 0x023d, 0, 1, 1}},
+		{"OUI 22 bits", NewOUIISID(0xffffffff, 0x123456), "3fffff123456", fields{ISIDOUI, 0x3f, 0xffff, 0x12, 0x3456, 0x123456}},
+		{"OUI qualifier 24 bits", NewOUIISID(0, 0xff123456), "000000123456", fields{ISIDOUI, 0, 0, 0x12, 0x3456, 0x123456}},
+		// IANA Enterprise Number 311, qualifier 7.
+		{"EN", NewENISID(311, 7), "400001370007", fields{ISIDEN, 0, 0x0001, 0x37, 7, 7}},
+		{"EN 24 bits", NewENISID(0xff123456, 0xabcd), "40123456abcd", fields{ISIDEN, 0, 0x1234, 0x56, 0xabcd, 0xabcd}},
+		{"Random", NewISID(ISIDRandom, 0, 0x1234, 0x56, 9), "801234560009", fields{ISIDRandom, 0, 0x1234, 0x56, 9, 9}},
+	}
+	for _, tt := range tests {
+		got := fields{tt.isid.Type(), tt.isid.A(), tt.isid.B(), tt.isid.C(), tt.isid.D(), tt.isid.Qualifier()}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: fields (-want +got):\n%s", tt.name, diff)
+		}
+		if tt.isid.String() != tt.wire {
+			t.Errorf("%s: %v, want %s", tt.name, tt.isid, tt.wire)
+		}
+	}
+	// RFC 7143 §11.12.5: T 10b puts the first byte in 0x80-0xbf.
+	if r := RandomISID(); r[0]&0xc0 != 0x80 || r[0] != 0x80 {
+		t.Errorf("RandomISID first byte %#x, want 0x80 (T 10b, A reserved)", r[0])
 	}
 }

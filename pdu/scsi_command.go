@@ -5,7 +5,9 @@ import (
 )
 
 // TaskAttribute is the ATTR field of a SCSI Command, the SAM task
-// attribute (RFC 7143 §11.3.1).
+// attribute (RFC 7143 §11.3.1). It is the one task attribute type of the
+// module: package scsi calls it scsi.TaskAttribute, and a logical unit
+// receives it in scsi.Request unconverted.
 type TaskAttribute uint8
 
 // Task attributes, RFC 7143 §11.3.1. Values 5-7 are reserved.

@@ -6,10 +6,24 @@
 // # Place among the layers
 //
 // Package scsi sits beside package login, above pdu, iqn and digest, and
-// below session and scsi/disk. It imports no other package of this module
-// and knows nothing of iSCSI: a transport carries its byte forms, and a
-// logical unit (such as package scsi/disk) decodes CDBs with it and builds
-// its replies with it.
+// below session and scsi/disk. Of this module it imports package pdu alone,
+// for the one [TaskAttribute] type, whose codes are those of the iSCSI
+// ATTR field; it knows nothing else of iSCSI: a transport carries its byte
+// forms, and a logical unit (such as package scsi/disk) decodes CDBs with
+// it and builds its replies with it.
+//
+// # The logical unit contract
+//
+// A transport hands a logical unit a [Request] (the CDB, the [Nexus] it
+// came on, the Data-Out and Data-In buffers and the [TaskAttribute]) and
+// gets back a [Response] (status, sense data, the length of the Data-In);
+// task management reaches it as a [ResetKind]. These types are the whole
+// contract: package session serves any logical unit written on them, and
+// package scsi/disk is one implementation.
+//
+// iSCSI carries a LUN as the eight bytes of a BHS field that package pdu
+// reads as a uint64: [LUNFromUint64] and [LUN.Uint64] convert, and the
+// SCSI status byte of a SCSI Response converts as [Status](b).
 //
 // # Conventions
 //

@@ -16,8 +16,9 @@
 // login.Accept, whose typed outcome configures each connection; the
 // SessionRegistry that hands out TSIHs and reinstates sessions; the
 // TextResponder of the full feature phase) and packages scsi and scsi/disk
-// (CDBs, sense data, LUNs; the LogicalUnit interface is what *disk.LU
-// implements). Examples and the reference target stand on it.
+// (CDBs, sense data, LUNs; the LogicalUnit interface is written in scsi's
+// logical unit contract, scsi.Request and scsi.Response, and *disk.LU
+// implements it). Examples and the reference target stand on it.
 //
 // # What it implements
 //
@@ -120,7 +121,7 @@
 //
 // On the target side: ErrorRecoveryLevel 1 and 2 (SNACK is
 // rejected, a Data-Out with a data digest error ends the connection),
-// asynchronous messages, renegotiation of
+// renegotiation of
 // keys in full feature phase (Text Requests answer SendTargets only),
 // bidirectional commands, and Data-In overflow for commands other than
 // READ(6/10/12/16).

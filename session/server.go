@@ -15,7 +15,6 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // LogicalUnit is what a Target serves behind one LUN: a SCSI device server
@@ -29,10 +28,10 @@ import (
 // §6.3.4); Reset for LOGICAL UNIT RESET and TARGET WARM/COLD RESET (RFC
 // 7143 §11.5.1).
 type LogicalUnit interface {
-	Execute(ctx context.Context, req *disk.Request) disk.Response
+	Execute(ctx context.Context, req *scsi.Request) scsi.Response
 	DataOutLength(cdb []byte) int
-	ITNexusLoss(n disk.Nexus)
-	Reset(kind disk.ResetKind)
+	ITNexusLoss(n scsi.Nexus)
+	Reset(kind scsi.ResetKind)
 }
 
 // Target is one iSCSI target node a Server offers (RFC 7143 §4.2.7): its
@@ -271,9 +270,15 @@ type Server struct {
 // once because Limits.MaxLogins connections were already logging in.
 var ErrTooManyLogins = errors.New("session: too many connections in their login phase")
 
-// ErrTargetConfig is matched (errors.Is) by the *ConfigError that Serve and
-// ServeConn return for a Server whose configuration cannot be served.
-var ErrTargetConfig = errors.New("session: invalid target configuration")
+// ErrInvalidConfig is matched (errors.Is) by the *ConfigError that Serve
+// and ServeConn return for a Server whose configuration cannot be served,
+// as disk.ErrInvalidConfig is by the *disk.ConfigError of disk.New.
+var ErrInvalidConfig = errors.New("session: invalid target configuration")
+
+// ErrTargetConfig is the old name of ErrInvalidConfig, the same error value.
+//
+// Deprecated: use ErrInvalidConfig.
+var ErrTargetConfig = ErrInvalidConfig
 
 // ConfigError is a Server configuration that cannot be served: Field names
 // the field, Reason what is wrong with it.
@@ -287,8 +292,8 @@ func (e *ConfigError) Error() string {
 	return "session: invalid configuration: " + e.Field + ": " + e.Reason
 }
 
-// Is reports whether target is ErrTargetConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrTargetConfig }
+// Is reports whether target is ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // targetSet is one configuration of targets, looked up by normalized name.
 type targetSet struct {

@@ -59,12 +59,19 @@ type AllocationMapper interface {
 	Mapping(off int64) (mapped bool, n int64, err error)
 }
 
-// ErrOutOfRange is returned by the backends of this package for an access
-// that is not inside [0, Size()).
-var ErrOutOfRange = errors.New("disk: access outside the backend's size")
+// ErrOutsideBackend is returned by the backends of this package for an
+// access that is not inside [0, Size()).
+var ErrOutsideBackend = errors.New("disk: access outside the backend's size")
+
+// ErrOutOfRange is the old name of [ErrOutsideBackend], which package
+// login's ErrOutOfRange, a negotiated value out of its range, made
+// ambiguous. It is the same error value.
+//
+// Deprecated: use ErrOutsideBackend.
+var ErrOutOfRange = ErrOutsideBackend
 
 // RangeError is the error of a backend access outside [0, Size()); it
-// matches [ErrOutOfRange] with errors.Is.
+// matches [ErrOutsideBackend] with errors.Is.
 type RangeError struct {
 	Op   string // "read", "write", "deallocate", "write zeroes", "mapping"
 	Off  int64  // first byte of the access
@@ -76,8 +83,8 @@ func (e *RangeError) Error() string {
 	return fmt.Sprintf("disk: %s of %d bytes at %d outside backend size %d", e.Op, e.Len, e.Off, e.Size)
 }
 
-// Is reports whether target is [ErrOutOfRange].
-func (e *RangeError) Is(target error) bool { return target == ErrOutOfRange }
+// Is reports whether target is [ErrOutsideBackend].
+func (e *RangeError) Is(target error) bool { return target == ErrOutsideBackend }
 
 func checkRange(op string, off, n, size int64) error {
 	if off < 0 || n < 0 || off > size || n > size-off {

@@ -45,7 +45,7 @@ func TestMemoryBackend(t *testing.T) {
 		{"mapping at size", func() error { _, _, err := m.Mapping(tb); return err }()},
 	} {
 		var re *RangeError
-		if !errors.Is(tc.err, ErrOutOfRange) || !errors.As(tc.err, &re) {
+		if !errors.Is(tc.err, ErrOutsideBackend) || !errors.As(tc.err, &re) {
 			t.Errorf("%s: %v, want a *RangeError", tc.name, tc.err)
 		}
 	}
@@ -161,16 +161,16 @@ func TestFileBackend(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("Deallocate/WriteZeroes")
 	}
-	if _, err := f.WriteAt([]byte{1}, 1<<20); !errors.Is(err, ErrOutOfRange) {
+	if _, err := f.WriteAt([]byte{1}, 1<<20); !errors.Is(err, ErrOutsideBackend) {
 		t.Fatalf("write past end: %v", err)
 	}
-	if _, err := f.ReadAt(make([]byte, 2), 1<<20-1); !errors.Is(err, ErrOutOfRange) {
+	if _, err := f.ReadAt(make([]byte, 2), 1<<20-1); !errors.Is(err, ErrOutsideBackend) {
 		t.Fatalf("read past end: %v", err)
 	}
-	if err := f.Deallocate(0, 1<<21); !errors.Is(err, ErrOutOfRange) {
+	if err := f.Deallocate(0, 1<<21); !errors.Is(err, ErrOutsideBackend) {
 		t.Fatalf("deallocate past end: %v", err)
 	}
-	if _, _, err := f.Mapping(1 << 20); !errors.Is(err, ErrOutOfRange) {
+	if _, _, err := f.Mapping(1 << 20); !errors.Is(err, ErrOutsideBackend) {
 		t.Fatalf("mapping at end: %v", err)
 	}
 	if mapped, n, err := f.Mapping(0); err != nil || n <= 0 || n > 1<<20 {

@@ -99,7 +99,7 @@ type Config struct {
 	// this logical unit, which the logical unit cannot do itself since it
 	// holds no task queue. It runs on the goroutine of the command, after
 	// the reservation state has changed and with no lock held.
-	AbortTasks func(preempted []Nexus)
+	AbortTasks func(preempted []scsi.Nexus)
 
 	// LUNs lists the LUNs (SAM-5 §4.7) the logical unit answers REPORT
 	// LUNS with when a target passes that command to it; empty means LUN 0

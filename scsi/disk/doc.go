@@ -6,20 +6,22 @@
 // Package disk sits beside package login and on package
 // [github.com/go-iscsi/iscsi/scsi], whose status codes, sense data and
 // operation codes it uses. It knows nothing of iSCSI: an [LU] takes a CDB,
-// the identity of the I_T nexus it came on ([Nexus]) and data buffers,
+// the identity of the I_T nexus it came on ([scsi.Nexus]) and data buffers,
 // and returns status, sense data and the length of its Data-In. Package
 // session and the reference target put it behind iSCSI; any other
 // transport could do the same.
 //
 // # Executing commands
 //
-// [LU.Execute] runs one [Request] and returns a [Response]. Before the
-// Data-Out phase a transport learns from [LU.DataOutLength] how many bytes
-// the command wants. READ reads straight into Request.DataIn and WRITE
+// [LU.Execute] runs one [scsi.Request] and returns a [scsi.Response]:
+// the contract between a transport and a logical unit lives in package
+// scsi, so that another logical unit implements it without this package.
+// Before the Data-Out phase a transport learns from [LU.DataOutLength] how
+// many bytes the command wants. READ reads straight into Request.DataIn and WRITE
 // writes straight from Request.DataOut: the read and write paths allocate
 // nothing. Sense data is kept as a [scsi.Sense] and appended in fixed
 // format, or in descriptor format once an initiator sets D_SENSE in the
-// Control mode page ([Response.AppendSense]).
+// Control mode page ([scsi.Response.AppendSense]).
 //
 // Task management reaches the logical unit through [LU.Reset] (LOGICAL
 // UNIT RESET, target reset) and [LU.ITNexusLoss]; [LU.CapacityChanged]

@@ -30,35 +30,35 @@ func (c *checkingBackend) check(op string, off, n int64) bool {
 
 func (c *checkingBackend) ReadAt(p []byte, off int64) (int, error) {
 	if !c.check("read", off, int64(len(p))) {
-		return 0, ErrOutOfRange
+		return 0, ErrOutsideBackend
 	}
 	return c.Memory.ReadAt(p, off)
 }
 
 func (c *checkingBackend) WriteAt(p []byte, off int64) (int, error) {
 	if !c.check("write", off, int64(len(p))) {
-		return 0, ErrOutOfRange
+		return 0, ErrOutsideBackend
 	}
 	return c.Memory.WriteAt(p, off)
 }
 
 func (c *checkingBackend) Deallocate(off, n int64) error {
 	if !c.check("deallocate", off, n) {
-		return ErrOutOfRange
+		return ErrOutsideBackend
 	}
 	return c.Memory.Deallocate(off, n)
 }
 
 func (c *checkingBackend) WriteZeroes(off, n int64) error {
 	if !c.check("write zeroes", off, n) {
-		return ErrOutOfRange
+		return ErrOutsideBackend
 	}
 	return c.Memory.WriteZeroes(off, n)
 }
 
 func (c *checkingBackend) Mapping(off int64) (bool, int64, error) {
 	if !c.check("mapping", off, 1) {
-		return false, 0, ErrOutOfRange
+		return false, 0, ErrOutsideBackend
 	}
 	return c.Memory.Mapping(off)
 }

@@ -9,97 +9,45 @@ import (
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
-// Nexus identifies the I_T nexus a command arrived on (SAM-5 §4.6): the
-// initiator port, the target port, and the identifiers the target port
-// has in its target port group. It is comparable, and the logical unit
-// keys unit attentions, reservations and registrations by it.
+// The contract between a transport and a logical unit lives in package
+// scsi, so that a logical unit other than this one need not import this
+// package; the names below are kept for the code written against them.
+
+// Nexus is [scsi.Nexus].
 //
-// InitiatorPort is the initiator port name. For iSCSI it is the
-// initiator name followed by ",i,0x" and the ISID in hex (RFC 7143
-// §4.2.7.3), for example "iqn.1993-08.org.debian:01:abc,i,0x23d000000001";
-// PERSISTENT RESERVE IN READ FULL STATUS reports it as an iSCSI
-// TransportID (SPC-4 §7.6.4.6).
-type Nexus struct {
-	InitiatorPort string
-	// TargetPort is the target port name, for iSCSI the target name, ",t,0x"
-	// and the target portal group tag in hex; the Device Identification VPD
-	// page reports it as a SCSI name string designator (SPC-4 §7.8.6.11).
-	TargetPort string
-	// RelativeTargetPort is the RELATIVE TARGET PORT IDENTIFIER
-	// (SPC-4 §7.8.6.5); zero is reserved, so zero omits the designator.
-	RelativeTargetPort uint16
-	// TargetPortGroup is the TARGET PORT GROUP (SPC-4 §7.8.6.6); reported
-	// only when RelativeTargetPort is nonzero.
-	TargetPortGroup uint16
-}
+// Deprecated: use scsi.Nexus.
+type Nexus = scsi.Nexus
 
-// TaskAttribute is the task attribute of a command (SAM-5 §8.6). The
-// logical unit executes every command as it arrives; the attribute is
-// the transport's to honour when it orders commands.
-type TaskAttribute uint8
+// Request is [scsi.Request].
+//
+// Deprecated: use scsi.Request.
+type Request = scsi.Request
 
-// Task attributes of SAM-5 §8.6.
+// Response is [scsi.Response].
+//
+// Deprecated: use scsi.Response.
+type Response = scsi.Response
+
+// TaskAttribute is [scsi.TaskAttribute], itself
+// [github.com/go-iscsi/iscsi/pdu.TaskAttribute]: the one task attribute
+// type of the module, with the codes of RFC 7143 §11.3.1 (TaskSimple is 1,
+// not 0 as it was here). The logical unit executes every command as it
+// arrives; the attribute is the transport's to honour when it orders
+// commands.
+//
+// Deprecated: use scsi.TaskAttribute.
+type TaskAttribute = scsi.TaskAttribute
+
+// Task attributes, the constants of package scsi.
+//
+// Deprecated: use scsi.TaskSimple, scsi.TaskOrdered, scsi.TaskHeadOfQueue
+// and scsi.TaskACA.
 const (
-	TaskSimple      TaskAttribute = iota // SIMPLE
-	TaskOrdered                          // ORDERED
-	TaskHeadOfQueue                      // HEAD OF QUEUE
-	TaskACA                              // ACA
+	TaskSimple      = scsi.TaskSimple
+	TaskOrdered     = scsi.TaskOrdered
+	TaskHeadOfQueue = scsi.TaskHeadOfQueue
+	TaskACA         = scsi.TaskACA
 )
-
-// Request is one SCSI command for [LU.Execute].
-type Request struct {
-	// Nexus is the I_T nexus the command came on.
-	Nexus Nexus
-	// CDB is the command descriptor block. It may be longer than the
-	// command's CDB length (iSCSI carries 16 bytes); trailing bytes are
-	// ignored.
-	CDB []byte
-	// DataOut holds the data the initiator sent (write data, parameter
-	// lists). [LU.DataOutLength] tells in advance how many bytes the CDB
-	// asks for. WRITE and WRITE AND VERIFY write the bytes DataOut holds
-	// when it is shorter (the transport's expected length ran out first,
-	// RFC 7143 §11.4.5.1). Other logical block data (WRITE SAME, COMPARE
-	// AND WRITE, VERIFY with BYTCHK, ...) must have exactly that length,
-	// and a parameter list at least that length; otherwise the command
-	// fails with ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT
-	// and changes nothing.
-	DataOut []byte
-	// DataIn is the caller's buffer for data to the initiator; its length
-	// caps the transfer together with the CDB's allocation length (for
-	// iSCSI, make it ExpectedDataTransferLength long). READ reads straight
-	// into it.
-	DataIn []byte
-	// TaskAttribute is the command's task attribute.
-	TaskAttribute TaskAttribute
-}
-
-// Response is the outcome of a command.
-type Response struct {
-	// Status is the SAM-5 §5.3 status.
-	Status scsi.Status
-	// Sense is the sense data of a CHECK CONDITION (zero otherwise).
-	Sense scsi.Sense
-	// DescriptorSense tells whether the sense data is to be sent in
-	// descriptor format: the D_SENSE bit of the Control mode page (SPC-4
-	// §7.5.8) when the command completed. [Response.AppendSense] follows it.
-	DescriptorSense bool
-	// DataInLen is how many bytes at the start of Request.DataIn hold data
-	// for the initiator.
-	DataInLen int
-}
-
-// AppendSense appends the sense data of r in the format the logical unit
-// uses (fixed, SPC-4 §4.5.3, unless D_SENSE asked for descriptor format,
-// SPC-4 §4.5.2). It appends nothing unless Status is CHECK CONDITION.
-func (r *Response) AppendSense(dst []byte) []byte {
-	if r.Status != scsi.StatusCheckCondition {
-		return dst
-	}
-	if r.DescriptorSense {
-		return r.Sense.AppendDescriptor(dst)
-	}
-	return r.Sense.AppendFixed(dst)
-}
 
 // LU is a direct-access block device logical unit (SBC-4) over a
 // [Backend]. Its methods are safe for use by many goroutines: reads run in
@@ -205,17 +153,17 @@ func (lu *LU) blocks() uint64 {
 	return uint64(n / lu.bs)
 }
 
-// ResetKind says which task management event [LU.Reset] reports.
-type ResetKind uint8
+// ResetKind is [scsi.ResetKind].
+//
+// Deprecated: use scsi.ResetKind.
+type ResetKind = scsi.ResetKind
 
+// Reset kinds, the constants of package scsi.
+//
+// Deprecated: use scsi.LogicalUnitReset and scsi.TargetReset.
 const (
-	// LogicalUnitReset is the LOGICAL UNIT RESET task management function
-	// (SAM-5 §7.7): unit attention BUS DEVICE RESET FUNCTION OCCURRED.
-	LogicalUnitReset ResetKind = iota
-	// TargetReset is a hard reset of the target (SAM-5 §6.3.2, iSCSI
-	// TARGET WARM/COLD RESET): unit attention POWER ON, RESET, OR BUS
-	// DEVICE RESET OCCURRED.
-	TargetReset
+	LogicalUnitReset = scsi.LogicalUnitReset
+	TargetReset      = scsi.TargetReset
 )
 
 // Reset applies a reset (SAM-5 §6.3): it releases the SPC-2 reservation
@@ -223,9 +171,9 @@ const (
 // restores the mode parameters to their defaults and establishes a unit
 // attention for every known I_T nexus. Aborting the tasks in flight is
 // the transport's job; the logical unit holds none.
-func (lu *LU) Reset(kind ResetKind) {
+func (lu *LU) Reset(kind scsi.ResetKind) {
 	code := scsi.ASCBusDeviceResetFunctionOccurred
-	if kind == TargetReset {
+	if kind == scsi.TargetReset {
 		code = scsi.ASCPowerOnResetOrBusDeviceResetOccurred
 	}
 	lu.pr.releaseSPC2(nil)
@@ -244,7 +192,7 @@ func (lu *LU) Reset(kind ResetKind) {
 // its pending unit attentions are dropped; its persistent reservation
 // registrations stay (SPC-4 §5.12.1). A nexus that comes back gets POWER
 // ON, RESET, OR BUS DEVICE RESET OCCURRED on its first command.
-func (lu *LU) ITNexusLoss(n Nexus) {
+func (lu *LU) ITNexusLoss(n scsi.Nexus) {
 	lu.pr.releaseSPC2(&n)
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
@@ -310,9 +258,9 @@ func queueUA(ns *nexusState, code scsi.ASC) {
 // LUNS and REQUEST SENSE; then a reservation held by another I_T nexus
 // gives RESERVATION CONFLICT to the commands SPC-4 table 62 and SBC-4
 // table 11 mark as conflicting. A cancelled ctx gives TASK ABORTED.
-func (lu *LU) Execute(ctx context.Context, req *Request) Response {
+func (lu *LU) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	if ctx != nil && ctx.Err() != nil {
-		return Response{Status: scsi.StatusTaskAborted}
+		return scsi.Response{Status: scsi.StatusTaskAborted}
 	}
 	r := lu.execute(ctx, req)
 	if r.Status == scsi.StatusCheckCondition {
@@ -429,7 +377,7 @@ func (lu *LU) takeUA(n Nexus) (scsi.ASC, bool) {
 
 // PendingUnitAttentions returns the unit attention conditions queued for
 // n, oldest first, without clearing them.
-func (lu *LU) PendingUnitAttentions(n Nexus) []scsi.ASC {
+func (lu *LU) PendingUnitAttentions(n scsi.Nexus) []scsi.ASC {
 	lu.mu.RLock()
 	defer lu.mu.RUnlock()
 	if ns := lu.nexuses[n]; ns != nil {

@@ -30,7 +30,7 @@ func (lu *LU) checkRangeBlocks(lba uint64, n uint64) (Response, bool) {
 // readError maps a backend read failure to MEDIUM ERROR, UNRECOVERED READ
 // ERROR (SBC-4 §4.18) with the first LBA of the command.
 func readError(err error, lba uint64) Response {
-	if errors.Is(err, ErrOutOfRange) {
+	if errors.Is(err, ErrOutsideBackend) {
 		return senseResponse(scsi.SenseHardwareError, scsi.ASCInternalTargetFailure)
 	}
 	s := scsi.NewSense(scsi.SenseMediumError, scsi.ASCUnrecoveredReadError)
@@ -45,7 +45,7 @@ func writeError(err error, lba uint64) Response {
 	if errors.Is(err, syscall.ENOSPC) {
 		return senseResponse(scsi.SenseDataProtect, scsi.ASCSpaceAllocationFailedWriteProtect)
 	}
-	if errors.Is(err, ErrOutOfRange) {
+	if errors.Is(err, ErrOutsideBackend) {
 		return senseResponse(scsi.SenseHardwareError, scsi.ASCInternalTargetFailure)
 	}
 	s := scsi.NewSense(scsi.SenseMediumError, scsi.ASCWriteError)

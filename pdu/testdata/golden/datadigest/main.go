@@ -542,7 +542,7 @@ func discover(addr, target, initiator string, deadline time.Time) error {
 }
 
 func (s *session) sendTargets(target string) error {
-	x := &login.TextExchange{ITT: s.nextITT(), CmdSN: s.cmdSN, ExpStatSN: s.expStatSN, MaxSegment: s.maxXmit}
+	x := &login.TextExchange{ITT: s.nextITT(), CmdSN: s.cmdSN, ExpStatSN: s.expStatSN, MaxXmitDataSegmentLength: s.maxXmit}
 	targets, err := login.SendTargets(context.Background(), s.r, s.w, x, "All")
 	if err != nil {
 		return err
