@@ -61,6 +61,42 @@ type initiator struct {
 func dial(t testing.TB, srv *Server, settings *login.Settings, isid pdu.ISID) *initiator {
 	t.Helper()
 	a, b := net.Pipe()
+	return dialOn(t, srv, settings, isid, a, b)
+}
+
+// dialLoopback is dial over a loopback TCP connection. Unlike net.Pipe's, its
+// deadlines allocate nothing when they are set, so allocation counts are
+// the session's own.
+func dialLoopback(t testing.TB, srv *Server, settings *login.Settings, isid pdu.ISID) *initiator {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			c = nil
+		}
+		accepted <- c
+	}()
+	a, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		a.Close()
+		t.Fatal("loopback accept failed")
+	}
+	return dialOn(t, srv, settings, isid, a, b)
+}
+
+// dialOn logs in as dial does over a, with the target serving b.
+func dialOn(t testing.TB, srv *Server, settings *login.Settings, isid pdu.ISID, a, b net.Conn) *initiator {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeConn(context.Background(), b) }()
 	a.SetDeadline(time.Now().Add(60 * time.Second))
