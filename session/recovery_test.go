@@ -629,3 +629,49 @@ func sameResent(got, want rawPDU) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestERL1HeaderDigest: at ErrorRecoveryLevel 1 a PDU with a header digest
+// error is discarded and the connection goes on (RFC 7143 §7.8), unless
+// maxBadHeaders come in a row, after which the stream is taken to be
+// framed wrongly and the connection ends.
+func TestERL1HeaderDigest(t *testing.T) {
+	tests := []struct {
+		name  string
+		bad   int
+		alive bool
+	}{
+		{"one", 1, true},
+		{"below the bound", maxBadHeaders - 1, true},
+		{"the bound", maxBadHeaders, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, in := dialERL1(t, erl1Settings(nil), uint16(260+i), Limits{})
+			for range tt.bad {
+				var h pdu.BHS
+				n := h.NOPOut()
+				n.Init()
+				n.SetImmediate(true)
+				n.SetInitiatorTaskTag(in.nextITT())
+				n.SetTargetTransferTag(pdu.ReservedTag)
+				n.SetCmdSN(in.cmdSN)
+				n.SetExpStatSN(in.statSN)
+				in.writeBad(&h, []byte("lost ping"), corruptHeader)
+			}
+			if tt.alive {
+				if got := in.nop([]byte("ping")); string(got) != "ping" {
+					t.Fatalf("NOP-In data %q", got)
+				}
+				in.logout()
+			} else {
+				var err error
+				for err == nil {
+					_, err = in.r.Read()
+				}
+			}
+			if s := srv.Stats(); s.HeaderDigestErrors != uint64(tt.bad) {
+				t.Errorf("HeaderDigestErrors %d, want %d", s.HeaderDigestErrors, tt.bad)
+			}
+		})
+	}
+}
