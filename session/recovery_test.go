@@ -675,3 +675,36 @@ func TestERL1HeaderDigest(t *testing.T) {
 		})
 	}
 }
+
+// TestERL0SNACKRejected: with ErrorRecoveryLevel 0 negotiated against a
+// target that offers 1, a SNACK is rejected with reason Protocol Error as
+// before (RFC 7143 §11.16 requires SNACK support only at level 1 and
+// above), the last Data-In carries no A bit (§11.7.2) and nothing is
+// retained.
+func TestERL0SNACKRejected(t *testing.T) {
+	srv := newTestServer(t, nil)
+	in := dial(t, srv, nil, isid(270))
+	if in.res.Session.ErrorRecoveryLevel != 0 {
+		t.Fatalf("ErrorRecoveryLevel %d, want 0", in.res.Session.ErrorRecoveryLevel)
+	}
+	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
+	itt := in.nextITT()
+	pdus := in.readTask(itt, cdbRW10(scsi.OpRead10, 0, 8), 4096, in.statSN)
+	if d := pdus[len(pdus)-1].h.DataIn(); d.Acknowledge() || d.TargetTransferTag() != pdu.ReservedTag {
+		t.Errorf("last Data-In with A %v and TTT %#x at ErrorRecoveryLevel 0", d.Acknowledge(), d.TargetTransferTag())
+	}
+	for _, typ := range []pdu.SNACKType{pdu.SNACKDataR2T, pdu.SNACKStatus} {
+		tag := itt
+		if typ == pdu.SNACKStatus {
+			tag = pdu.ReservedTag
+		}
+		in.snack(typ, tag, pdu.ReservedTag, 0, 0, in.statSN)
+		if p := in.read(); p.Header.Opcode() != pdu.OpReject || p.Header.Reject().Reason() != pdu.RejectProtocolError {
+			t.Fatalf("%v SNACK answered by %v", typ, p.Header.String())
+		}
+	}
+	if s := srv.Stats(); s.RetainedBytes != 0 || s.DataSNACKs != 0 || s.StatusSNACKs != 0 {
+		t.Errorf("stats at ErrorRecoveryLevel 0: %+v", s)
+	}
+	in.logout()
+}
