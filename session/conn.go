@@ -176,7 +176,7 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		cancel: cancel,
 		out:    make(chan outPDU, 64), writerDone: make(chan struct{}),
 		work:   make(chan *task, 2*sess.srv.limits.CmdSNWindow),
-		statSN: res.StatSN + 1,
+		statSN: res.ExpStatSN,
 		tasks:  make(map[uint32]*task),
 		pong:   make(chan struct{}, 1),
 		gone:   make(chan struct{}),
@@ -189,10 +189,10 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		r.SetHeaderDigestRecovery(true)
 	}
 	c.text = login.TextResponder{
-		Targets:       c.discoveredTargets,
-		Discovery:     res.Session.SessionType == login.SessionDiscovery,
-		CurrentTarget: res.Session.TargetName,
-		MaxSegment:    res.Conn.MaxXmitDataSegmentLength,
+		Targets:                  c.discoveredTargets,
+		Discovery:                res.Session.SessionType == login.SessionDiscovery,
+		CurrentTarget:            res.Session.TargetName,
+		MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength,
 	}
 	return c
 }

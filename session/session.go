@@ -6,7 +6,6 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // session is the target side of one iSCSI session (RFC 7143 §4.4): the
@@ -19,7 +18,7 @@ type session struct {
 	// targetName is the TargetName of the login, empty for discovery.
 	targetName string
 	params     login.SessionParams
-	nexus      disk.Nexus
+	nexus      scsi.Nexus
 	// cid is the connection ID of the leading login, the session's one
 	// connection (set before the session is visible to other logins).
 	cid uint16
@@ -46,7 +45,7 @@ func newSession(srv *Server, t *Target, key login.SessionKey, tsih uint16, param
 		srv: srv, target: t, tsih: tsih, params: params, targetName: key.TargetName,
 		window: srv.limits.CmdSNWindow, ended: make(chan struct{}),
 	}
-	s.nexus = disk.Nexus{
+	s.nexus = scsi.Nexus{
 		InitiatorPort:      scsi.ISCSIInitiatorPortName(key.InitiatorName, key.ISID),
 		TargetPort:         scsi.ISCSITargetPortName(key.TargetName, srv.tpgt),
 		RelativeTargetPort: 1,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // taskState is where a task is in its life on the target.
@@ -81,8 +80,8 @@ type task struct {
 
 	// Execution.
 	dataIn *[]byte
-	req    disk.Request
-	resp   disk.Response
+	req    scsi.Request
+	resp   scsi.Response
 	sense  [2 + 254]byte
 
 	// The layout of the response, set by writeTask (writer goroutine), by
@@ -494,18 +493,6 @@ func (t *task) run() (next *task) {
 	return next
 }
 
-func diskAttribute(a pdu.TaskAttribute) disk.TaskAttribute {
-	switch a {
-	case pdu.TaskOrdered:
-		return disk.TaskOrdered
-	case pdu.TaskHeadOfQueue:
-		return disk.TaskHeadOfQueue
-	case pdu.TaskACA:
-		return disk.TaskACA
-	}
-	return disk.TaskSimple
-}
-
 // execute runs the command: REPORT LUNS and commands to a LUN outside the
 // map are answered by the target, the rest by the logical unit.
 func (t *task) execute() {
@@ -523,10 +510,10 @@ func (t *task) execute() {
 		t.noLogicalUnit()
 	case t.reportInventoryChange():
 	default:
-		t.req = disk.Request{
+		t.req = scsi.Request{
 			Nexus: c.sess.nexus, CDB: t.cdb,
 			DataOut: bytesOf(t.dataOut), DataIn: bytesOf(t.dataIn),
-			TaskAttribute: diskAttribute(t.attr),
+			TaskAttribute: t.attr,
 		}
 		t.resp = t.lu.Execute(c.ctx, &t.req)
 	}

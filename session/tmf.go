@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	"github.com/go-iscsi/iscsi/pdu"
-	"github.com/go-iscsi/iscsi/scsi/disk"
+	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // abortTasks aborts the tasks of the connection that match (SAM-5 §7.2,
@@ -87,7 +87,7 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 			break
 		}
 		c.abortEverywhere(func(t *task) bool { return t.lun == lun }, wg)
-		after = func() { lu.Reset(disk.LogicalUnitReset) }
+		after = func() { lu.Reset(scsi.LogicalUnitReset) }
 	case pdu.TMFTargetWarmReset, pdu.TMFTargetColdReset:
 		c.abortEverywhere(func(*task) bool { return true }, wg)
 		view := c.sess.currentView()
@@ -96,7 +96,7 @@ func (c *conn) handleTMF(h *pdu.BHS) error {
 				return
 			}
 			for _, r := range view.luns {
-				r.lu.Reset(disk.TargetReset)
+				r.lu.Reset(scsi.TargetReset)
 			}
 		}
 		// RFC 7143 §11.5.1: TARGET COLD RESET is a power-on event that
