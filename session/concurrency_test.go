@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // TestPipelined sends many READs before reading any answer: they execute
@@ -147,7 +146,7 @@ type gatedLU struct {
 	gate chan struct{}
 }
 
-func (g *gatedLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
+func (g *gatedLU) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	if scsi.OpCode(req.CDB[0]) == scsi.OpWrite10 {
 		<-g.gate
 	}

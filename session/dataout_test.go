@@ -95,7 +95,7 @@ type dataInRecorder struct {
 	lens []int
 }
 
-func (r *dataInRecorder) Execute(ctx context.Context, req *disk.Request) disk.Response {
+func (r *dataInRecorder) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	r.mu.Lock()
 	r.lens = append(r.lens, len(req.DataIn))
 	r.mu.Unlock()

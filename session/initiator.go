@@ -658,7 +658,7 @@ func Discover(ctx context.Context, addr string, opts Options) ([]login.Discovere
 	defer c.nc.Close()
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	x := &login.TextExchange{ITT: 1, CmdSN: res.CmdSN, ExpStatSN: c.expStatSN.Load(), MaxSegment: c.maxXmit.Load()}
+	x := &login.TextExchange{ITT: 1, CmdSN: res.CmdSN, ExpStatSN: c.expStatSN.Load(), MaxXmitDataSegmentLength: c.maxXmit.Load()}
 	targets, err := login.SendTargets(ctx, c.r, c.w, x, "All")
 	if err != nil {
 		if ctx.Err() != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // nexusLossLU records whether ITNexusLoss ran on the logical unit it wraps.
@@ -17,7 +16,7 @@ type nexusLossLU struct {
 	lost atomic.Bool
 }
 
-func (l *nexusLossLU) ITNexusLoss(n disk.Nexus) {
+func (l *nexusLossLU) ITNexusLoss(n scsi.Nexus) {
 	l.lost.Store(true)
 	l.LogicalUnit.ITNexusLoss(n)
 }

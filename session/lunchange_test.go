@@ -21,7 +21,7 @@ type heldWriteLU struct {
 	gate    chan struct{}
 }
 
-func (g *heldWriteLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
+func (g *heldWriteLU) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	if scsi.OpCode(req.CDB[0]) == scsi.OpWrite10 {
 		g.entered <- struct{}{}
 		<-g.gate
@@ -235,9 +235,9 @@ func TestSetTargetsRemovedLUNDrains(t *testing.T) {
 		t.Fatal("logical unit not released after its last task ended")
 	}
 	got := make([]byte, len(data))
-	var resp disk.Response
+	var resp scsi.Response
 	for range 2 { // the first takes this new nexus's power-on unit attention
-		resp = lu1.LU.Execute(context.Background(), &disk.Request{CDB: rw10(0x28, 8, uint16(len(got)/512)), DataIn: got})
+		resp = lu1.LU.Execute(context.Background(), &scsi.Request{CDB: rw10(0x28, 8, uint16(len(got)/512)), DataIn: got})
 	}
 	if resp.Status != scsi.StatusGood || !cmp.Equal(data, got) {
 		t.Errorf("the acknowledged WRITE is not in the logical unit (status %v)", resp.Status)

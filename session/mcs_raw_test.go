@@ -13,7 +13,6 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 // joinConn logs in one more connection, cid, to the session of lead (RFC
@@ -53,7 +52,7 @@ type countingLU struct {
 	gate, entered chan struct{}
 }
 
-func (l *countingLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
+func (l *countingLU) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	if l.executed.Add(1) == 1 && l.gate != nil {
 		close(l.entered)
 		<-l.gate

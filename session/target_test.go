@@ -14,7 +14,6 @@ import (
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
-	"github.com/go-iscsi/iscsi/scsi/disk"
 )
 
 func cdbInquiry(evpd bool, page uint8, alloc uint16) []byte {
@@ -604,12 +603,12 @@ func TestCHAP(t *testing.T) {
 // Data-In carry.
 type busyWithDataLU struct{ LogicalUnit }
 
-func (b busyWithDataLU) Execute(ctx context.Context, req *disk.Request) disk.Response {
+func (b busyWithDataLU) Execute(ctx context.Context, req *scsi.Request) scsi.Response {
 	if scsi.OpCode(req.CDB[0]) != scsi.OpInquiry {
 		return b.LogicalUnit.Execute(ctx, req)
 	}
 	n := copy(req.DataIn, "BUSYDATA")
-	return disk.Response{Status: scsi.StatusBusy, DataInLen: n}
+	return scsi.Response{Status: scsi.StatusBusy, DataInLen: n}
 }
 
 // TestStatusInDataIn checks RFC 7143 §11.7.3: only GOOD (or CONDITION
