@@ -67,7 +67,7 @@ var interopPeers = []interopPeer{
 }
 
 func startGoTarget(t *testing.T, c interopConfig) peerTarget {
-	lu, err := disk.New(disk.NewMemory(64<<20), disk.Config{SerialNumber: "INTEROPINIT"})
+	lu, err := disk.New(disk.NewMemory(interopLUSize), disk.Config{SerialNumber: "INTEROPINIT"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +91,15 @@ func startGoTarget(t *testing.T, c interopConfig) peerTarget {
 	return peerTarget{listenAndServe(t, srv), interopTarget, scsi.LUN{}}
 }
 
+// interopLUSize is the size of the logical unit of every peer: room for
+// the 64 MiB written at an unaligned offset.
+const interopLUSize = 80 << 20
+
 func startTGTDTarget(t *testing.T, c interopConfig) peerTarget {
 	const name = "iqn.2026-11.org.example.go-iscsi:tgtd-initiator"
 	tg := peertest.Target{Name: name, Params: map[string]string{
 		"HeaderDigest": "CRC32C,None", "DataDigest": "CRC32C,None",
-	}}
+	}, LUNs: []peertest.LUN{{Number: 1, Size: interopLUSize}}}
 	if c.chap != nil {
 		tg.IncomingUser, tg.IncomingPassword = c.chap.User, c.chap.Secret
 	}
@@ -115,7 +119,7 @@ func startTGTDTarget(t *testing.T, c interopConfig) peerTarget {
 }
 
 func startISTGTTarget(t *testing.T, c interopConfig) peerTarget {
-	var o peertest.ISTGTOptions
+	o := peertest.ISTGTOptions{Size: interopLUSize}
 	if c.chap != nil {
 		o.CHAPUser, o.CHAPSecret = c.chap.User, c.chap.Secret
 	}
@@ -188,7 +192,7 @@ func checkIO(t *testing.T, s *session.Session, lun scsi.LUN, off int64, n int) {
 
 // TestInitiatorInterop runs the initiator against the project's target,
 // tgtd and istgt: discovery, logins without authentication and with
-// one-way and mutual CHAP, CRC32C digests, 16 MiB through a BlockDevice at
+// one-way and mutual CHAP, CRC32C digests, 64 MiB through a BlockDevice at
 // unaligned offsets, and a target whose settings make every write go
 // through many R2Ts.
 func TestInitiatorInterop(t *testing.T) {
@@ -246,14 +250,14 @@ func TestInitiatorInterop(t *testing.T) {
 					}
 				})
 			}
-			t.Run("digests and 16 MiB unaligned", func(t *testing.T) {
+			t.Run("digests and 64 MiB unaligned", func(t *testing.T) {
 				tg := p.start(t, interopConfig{})
 				s := interopDial(t, tg, session.Options{HeaderDigest: true, DataDigest: true})
 				_, cp := s.Params()
 				if !cp.HeaderDigest || !cp.DataDigest {
 					t.Errorf("digests negotiated: header %t, data %t; want CRC32C for both", cp.HeaderDigest, cp.DataDigest)
 				}
-				checkIO(t, s, tg.lun, 777, 16<<20)
+				checkIO(t, s, tg.lun, 777, 64<<20)
 			})
 			t.Run("many R2Ts", func(t *testing.T) {
 				tg := p.start(t, interopConfig{restricted: true})
