@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-iscsi/iscsi/internal/peertest"
 	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
 	"github.com/go-iscsi/iscsi/scsi/disk"
 	"github.com/go-iscsi/iscsi/session"
@@ -132,6 +136,61 @@ func startISTGTTarget(t *testing.T, c interopConfig) peerTarget {
 	}
 	d := peertest.StartISTGT(t, o)
 	return peerTarget{d.Addr, d.Target, scsi.LUN{}}
+}
+
+// lunResetInFlight resets lun while 32 WRITEs of 64 KiB are outstanding:
+// each must end, within a minute, with a status (GOOD, or CHECK CONDITION
+// for the aborted and those that see the unit attention) or a typed
+// *session.CommandError; none hangs, and the session still reads
+// afterwards. istgt 0.4 answers the reset, then leaves the first command
+// after it unanswered and closes the connection 30 s later: that READ
+// fails with a CommandError (connection lost), the session is reinstated
+// and the next READ succeeds.
+func lunResetInFlight(t *testing.T, s *session.Session, lun scsi.LUN) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 32
+	started := make(chan struct{}, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			data := make([]byte, 64<<10)
+			started <- struct{}{}
+			err := session.Write(ctx, s, lun, uint64(i*128), 512, data)
+			var ce *session.CommandError
+			var se *session.StatusError
+			switch {
+			case err == nil, errors.As(err, &se), errors.As(err, &ce):
+			default:
+				errs <- fmt.Errorf("WRITE %d: %w", i, err)
+			}
+		})
+	}
+	for range n {
+		<-started
+	}
+	code, err := s.LogicalUnitReset(ctx, lun)
+	if err != nil || code != pdu.TMFResponseFunctionComplete {
+		t.Errorf("LOGICAL UNIT RESET: %v, %v", code, err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("commands still outstanding a minute after the reset")
+	}
+	buf := make([]byte, 512)
+	var last error
+	for range 3 {
+		if last = session.Read(ctx, s, lun, 0, 512, buf); last == nil {
+			return
+		}
+	}
+	t.Errorf("READ after the reset: %v", last)
 }
 
 func interopDial(t *testing.T, tg peerTarget, o session.Options) *session.Session {
@@ -258,6 +317,11 @@ func TestInitiatorInterop(t *testing.T) {
 					t.Errorf("digests negotiated: header %t, data %t; want CRC32C for both", cp.HeaderDigest, cp.DataDigest)
 				}
 				checkIO(t, s, tg.lun, 777, 64<<20)
+			})
+			t.Run("LUN reset with 32 commands in flight", func(t *testing.T) {
+				tg := p.start(t, interopConfig{})
+				s := interopDial(t, tg, session.Options{})
+				lunResetInFlight(t, s, tg.lun)
 			})
 			t.Run("many R2Ts", func(t *testing.T) {
 				tg := p.start(t, interopConfig{restricted: true})
