@@ -57,6 +57,16 @@ type initiatorTask struct {
 	scratch []byte
 	tmfFn   pdu.TaskManagementFunction
 	tmfLUN  uint64
+	// At ErrorRecoveryLevel 1 (initiator_snack.go), under bufMu: the
+	// Data-In and R2Ts asked for again and not yet received, the next
+	// R2TSN expected, the bytes of Data-In received, whether the status
+	// came (held until the data is all in), and the number of the last
+	// SNACK, which its timeout checks.
+	dataGaps, r2tGaps snGaps
+	r2tSN             uint32
+	recvd             int
+	held              bool
+	snackGen          uint32
 
 	// The SCSI Command PDU as sent, its immediate data and the length of
 	// its unsolicited data, kept to issue it again after a reinstatement.
@@ -161,6 +171,7 @@ func (s *Session) release(t *initiatorTask) {
 	t.resp, t.dataSN, t.got, t.tmfResp, t.logout = Response{}, 0, 0, 0, 0
 	t.sense = t.sense[:0]
 	t.tmfFn, t.tmfLUN = 0, 0
+	t.resetERL1()
 	t.hdr, t.immediate, t.unsolicited, t.src = pdu.BHS{}, nil, 0, dataSource{}
 	t.c, t.cmdSN, t.issued, t.tries, t.retry = nil, 0, false, 0, false
 	t.logoutConn = nil
