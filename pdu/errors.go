@@ -73,7 +73,8 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 // ConnectionError is an error after which the stream of PDUs cannot be
 // trusted and the connection must be closed: a header digest error
 // (RFC 7143 §7.8: the lengths in the header cannot be believed, so the
-// start of the next PDU is unknown), a stream that ends inside a PDU, or a
+// start of the next PDU is unknown; see [Reader.SetHeaderDigestRecovery]
+// for skipping the PDU instead), a stream that ends inside a PDU, or a
 // data segment longer than the receiver accepts (RFC 7143 §13.12). Recovery
 // is at the connection or session level (RFC 7143 §7.1.4). Err says
 // what was wrong.
@@ -182,6 +183,32 @@ func (e *DigestError) Is(target error) bool {
 	}
 	return target == ErrHeaderDigest
 }
+
+// HeaderDigestError reports a PDU whose header digest did not match, which
+// a Reader with [Reader.SetHeaderDigestRecovery] on has skipped: RFC 7143
+// §7.8 has the receiver discard the PDU, and at ErrorRecoveryLevel 1 and
+// above (§7.1.4.1) the sender recovers it. The header cannot be trusted:
+// Header is what arrived, for logging only. It matches [ErrHeaderDigest]
+// and unwraps to the [*DigestError]; it is not a [*ConnectionError], and
+// reading can go on.
+type HeaderDigestError struct {
+	// Header is the Basic Header Segment as received, corrupted.
+	Header BHS
+	// Digest holds the digest received and the one computed.
+	Digest DigestError
+	// Skipped is the number of bytes the Reader skipped: the header
+	// segments, their digest and the data segment with its padding and
+	// digest, as the corrupted header gave them.
+	Skipped uint32
+}
+
+// Error names the opcode as received and the digests.
+func (e *HeaderDigestError) Error() string {
+	return "pdu: PDU (" + e.Header.Opcode().String() + " as received) skipped: " + e.Digest.Error()
+}
+
+// Unwrap returns the *DigestError.
+func (e *HeaderDigestError) Unwrap() error { return &e.Digest }
 
 // AHSError reports a malformed Additional Header Segment
 // (RFC 7143 §11.2.2).

@@ -36,8 +36,10 @@ const maxEmptyReads = 100
 // MaxRecvDataSegmentLength, an error from the underlying reader) is
 // sticky: every later call returns it, and the connection must be closed.
 // A [*ProtocolError] (data digest error) concerns one PDU, which has been
-// consumed; reading can go on (RFC 7143 §7.8). io.EOF is returned when the
-// stream ends cleanly between two PDUs.
+// consumed; reading can go on (RFC 7143 §7.8). With
+// [Reader.SetHeaderDigestRecovery] a header digest error is a
+// [*HeaderDigestError] instead, after which reading goes on too. io.EOF is
+// returned when the stream ends cleanly between two PDUs.
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
@@ -48,6 +50,10 @@ type Reader struct {
 
 	digests Digests
 	maxRecv uint32
+	// skipBadHeader: a header digest error skips the PDU by its
+	// DataSegmentLength instead of failing the stream
+	// (SetHeaderDigestRecovery).
+	skipBadHeader bool
 
 	p   PDU
 	err error // sticky error
@@ -86,6 +92,29 @@ func (r *Reader) SetDataDigest(on bool) { r.digests.Data = on }
 func (r *Reader) SetMaxRecvDataSegmentLength(n uint32) {
 	r.maxRecv = min(n, MaxDataSegmentLength)
 }
+
+// SetHeaderDigestRecovery sets what a header digest error does. Off (the
+// default), it is a sticky [*ConnectionError]: the connection must go.
+// On, it is a [*HeaderDigestError] and the Reader skips the PDU, its AHS
+// and its data segment as the header's own TotalAHSLength and
+// DataSegmentLength say (a DataSegmentLength above
+// MaxRecvDataSegmentLength is still a [*ConnectionError]), and reading
+// goes on with the next PDU.
+//
+// RFC 7143 §7.8 has the receiver of a header digest error discard the
+// header and all data up to the beginning of a later PDU, or close the
+// connection, and warns that the lengths in the header cannot be trusted:
+// it expects a sync and steering layer to find the next PDU. This Reader
+// has none and resynchronises on the lengths it read: when the corruption
+// hit any other header byte (the common case of a single flipped bit or
+// burst, since the length fields are 4 of the 48 bytes) the next PDU is
+// found exactly; when it hit a length, the bytes that follow are framed
+// wrongly and the next header digest fails as well, so a caller should
+// drop the connection after a few errors in a row. Turn it on only at
+// ErrorRecoveryLevel 1 or above (§7.1.4.1, §13.20), where the peer
+// recovers the discarded PDU: the initiator with a SNACK or a command
+// retry, the target with a recovery R2T.
+func (r *Reader) SetHeaderDigestRecovery(on bool) { r.skipBadHeader = on }
 
 // SetDigests sets both digests at once, as [Reader.SetHeaderDigest] and
 // [Reader.SetDataDigest] do.
@@ -257,6 +286,9 @@ func (r *Reader) readHeader() (*BHS, int, error) {
 	}
 	if r.digests.Header {
 		if err := checkHeaderDigest(r.buf[r.rpos : r.rpos+hl]); err != nil {
+			if r.skipBadHeader {
+				return nil, 0, r.skipHeader(hl, err)
+			}
 			r.err = err
 			return nil, 0, err
 		}
@@ -266,6 +298,29 @@ func (r *Reader) readHeader() (*BHS, int, error) {
 		return nil, 0, r.fail(&SegmentTooLongError{Opcode: h.Opcode(), Length: dsl, Limit: r.maxRecv})
 	}
 	return h, hl, nil
+}
+
+// skipHeader consumes the header segments of a PDU whose header digest
+// failed and leaves its data segment, by its untrusted DataSegmentLength,
+// to be discarded by the next read (SetHeaderDigestRecovery).
+func (r *Reader) skipHeader(hl int, err error) error {
+	var de *DigestError
+	errors.As(err, &de)
+	h := (*BHS)(r.buf[r.rpos : r.rpos+BHSLength])
+	dsl := h.DataSegmentLength()
+	if dsl > r.maxRecv {
+		// No length to skip by that this side would accept: the stream
+		// cannot be resynchronised.
+		return r.fail(err)
+	}
+	e := &HeaderDigestError{Header: *h, Digest: *de, Skipped: uint32(hl) + uint32(r.digests.dataLength(dsl))}
+	r.rpos += hl
+	if dsl > 0 {
+		r.pending = true
+		r.pendingHdr = *h
+		r.pendingData = dsl
+	}
+	return e
 }
 
 // fill makes sure n bytes are buffered from rpos on, moving or growing the

@@ -463,3 +463,72 @@ func TestReaderHeaderDigestBeforeLength(t *testing.T) {
 		t.Fatalf("Read = %v, want a header digest error", err)
 	}
 }
+
+// TestReaderHeaderDigestRecovery: with SetHeaderDigestRecovery a header
+// digest error skips the PDU by its lengths and reading goes on (RFC 7143
+// §7.8, §7.1.4.1), through Read and through ReadHeader; a length beyond
+// MaxRecvDataSegmentLength still ends the stream.
+func TestReaderHeaderDigestRecovery(t *testing.T) {
+	d := Digests{true, true}
+	ps := []PDU{nopInPing("first"), nopInPing("second"), nopInPing("third")}
+	stream := encodeAll(t, ps, d)
+	second := len(encodeAll(t, ps[:1], d))
+	tests := []struct {
+		name    string
+		corrupt func(b []byte)
+		header  bool // read with ReadHeader and ReadData
+		fatal   bool
+	}{
+		{name: "Read, tag corrupted", corrupt: func(b []byte) { b[second+16] ^= 0x80 }},
+		{name: "ReadHeader, tag corrupted", corrupt: func(b []byte) { b[second+16] ^= 0x80 }, header: true},
+		{name: "digest corrupted", corrupt: func(b []byte) { b[second+48] ^= 0x01 }},
+		{name: "length beyond the limit", corrupt: func(b []byte) { b[second+5] = 0x7f }, fatal: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := bytes.Clone(stream)
+			tt.corrupt(bad)
+			r := newTestReader(bytes.NewReader(bad), d, 8192)
+			r.SetHeaderDigestRecovery(true)
+			read := func() (string, error) {
+				if !tt.header {
+					p, err := r.Read()
+					if err != nil {
+						return "", err
+					}
+					return string(p.Data), nil
+				}
+				p, err := r.ReadHeader()
+				if err != nil {
+					return "", err
+				}
+				b := make([]byte, p.Header.DataSegmentLength())
+				return string(b), r.ReadData(b)
+			}
+			if s, err := read(); err != nil || s != "first" {
+				t.Fatalf("first PDU: %q, %v", s, err)
+			}
+			_, err := read()
+			var hde *HeaderDigestError
+			var ce *ConnectionError
+			if tt.fatal {
+				if !errors.As(err, &ce) || !errors.Is(err, ErrHeaderDigest) {
+					t.Fatalf("Read = %v, want a ConnectionError around a header digest error", err)
+				}
+				return
+			}
+			if !errors.As(err, &hde) || errors.As(err, &ce) || !errors.Is(err, ErrHeaderDigest) {
+				t.Fatalf("Read = %v, want a HeaderDigestError and no ConnectionError", err)
+			}
+			if want := uint32(len(encodeAll(t, ps[1:2], d))); hde.Skipped != want {
+				t.Errorf("Skipped %d bytes, want %d", hde.Skipped, want)
+			}
+			if s, err := read(); err != nil || s != "third" {
+				t.Fatalf("after the skipped PDU: %q, %v", s, err)
+			}
+			if _, err := read(); err != io.EOF {
+				t.Fatalf("at the end: %v, want io.EOF", err)
+			}
+		})
+	}
+}
