@@ -26,9 +26,9 @@ const DefaultLoginTimeout = 15 * time.Second
 // §7.2) when Options.SNACKTimeout is zero.
 const DefaultSNACKTimeout = 5 * time.Second
 
-// maxErrorRecoveryLevel is the highest ErrorRecoveryLevel the initiator
+// maxInitiatorERL is the highest ErrorRecoveryLevel the initiator
 // implements (RFC 7143 §7.1.4.1: level 1, digest failure recovery).
-const maxErrorRecoveryLevel = 1
+const maxInitiatorERL = 1
 
 // RecoveryPolicy says what happens when the connection of a session fails
 // (a read or write error, a NOP-Out ping unanswered, an Asynchronous
@@ -374,6 +374,7 @@ type initiatorConn struct {
 	// not say it.
 	erl       uint8
 	stat      statTracker
+	probing   atomic.Bool // a NOP-Out ping after a header digest error is out
 	cause     error
 	causeOnce sync.Once
 
@@ -542,7 +543,7 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 		settings.DataDigest = login.DigestPrefer
 	}
 	// RFC 7143 §13.20: level 2 (connection recovery) is not implemented.
-	settings.ErrorRecoveryLevel = min(max(settings.ErrorRecoveryLevel, opts.ErrorRecoveryLevel), maxErrorRecoveryLevel)
+	settings.ErrorRecoveryLevel = min(max(settings.ErrorRecoveryLevel, opts.ErrorRecoveryLevel), maxInitiatorERL)
 	if st != login.SessionNormal {
 		// §13.21: a discovery session is at level 0.
 		settings.ErrorRecoveryLevel = 0
@@ -581,6 +582,9 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	c.expStatSN.Store(res.ExpStatSN)
 	c.stat.next = res.ExpStatSN
 	c.erl = res.Session.ErrorRecoveryLevel
+	// RFC 7143 §7.8, §7.1.4.1: at level 1 a PDU with a header digest
+	// error is dropped, not the connection.
+	c.r.SetHeaderDigestRecovery(c.erl > 0)
 	c.cid = res.CID
 	c.maxXmit.Store(res.Conn.MaxXmitDataSegmentLength)
 	return c, res, nil

@@ -17,13 +17,22 @@ func (s *Session) readLoop(c *initiatorConn) {
 	defer s.loops.Done()
 	defer close(c.readDone)
 	keepAlive := s.opts.NOPInterval > 0
+	badHeaders := 0
 	for {
 		p, err := c.r.ReadHeader()
 		if err == nil {
+			badHeaders = 0
 			if keepAlive {
 				c.lastRecv.Store(time.Now().UnixNano())
 			}
 			err = s.dispatch(c, p)
+		} else if hde := (*pdu.HeaderDigestError)(nil); errors.As(err, &hde) && badHeaders < maxInitiatorBadHeaders {
+			// RFC 7143 §7.8, §7.1.4.1: at ErrorRecoveryLevel 1 the PDU
+			// is dropped and what it carried is asked for again once a
+			// later PDU shows the gap.
+			badHeaders++
+			s.headerDigestError(c, hde)
+			continue
 		}
 		if err != nil {
 			switch {

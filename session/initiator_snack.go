@@ -383,3 +383,25 @@ func (t *initiatorTask) resetERL1() {
 	t.r2tSN, t.recvd, t.held = 0, 0, false
 	t.snackGen++
 }
+
+// maxInitiatorBadHeaders is the number of PDUs in a row with a header digest error
+// after which the connection is dropped: the lengths of a corrupted header
+// may have put the framing out of step (pdu.Reader.SetHeaderDigestRecovery).
+const maxInitiatorBadHeaders = 3
+
+// headerDigestError counts a PDU the Reader dropped for its header digest
+// (RFC 7143 §7.8) and pings the target (§11.18) unless a probe is already
+// out: the NOP-In's StatSN shows a response lost with the PDU, which a
+// Status SNACK then asks for; Data-In and R2Ts lost show as gaps in the
+// PDUs of their task that follow.
+func (s *Session) headerDigestError(c *initiatorConn, e *pdu.HeaderDigestError) {
+	s.count(func(x *Stats) *uint64 { return &x.HeaderDigestErrors })
+	s.logger().Debug("iscsi initiator: PDU dropped for its header digest", "err", e, "cid", c.cid)
+	if !c.probing.CompareAndSwap(false, true) {
+		return
+	}
+	s.bg.Go(func() {
+		defer c.probing.Store(false)
+		s.ping(c, s.snackTimeout())
+	})
+}

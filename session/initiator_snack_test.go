@@ -79,6 +79,17 @@ func newSNACKTarget(t *testing.T, erl uint8) *snackTarget {
 						t.Logf("target reader: %v", err)
 						return
 					}
+					if n := p.Header.NOPOut(); p.Header.Opcode() == pdu.OpNOPOut && n.InitiatorTaskTag() != pdu.ReservedTag {
+						// A ping (RFC 7143 §11.18) is answered at once.
+						var h pdu.BHS
+						in := h.NOPIn()
+						in.Init()
+						in.SetInitiatorTaskTag(n.InitiatorTaskTag())
+						in.SetTargetTransferTag(pdu.ReservedTag)
+						if c.write(&h, nil, true, sendGood) != nil {
+							return
+						}
+					}
 					c.reqs <- pdu.PDU{Header: p.Header, Data: append([]byte(nil), p.Data...)}
 				}
 			})
@@ -112,6 +123,12 @@ const (
 // §4.2.2.1) and, when status is true, the next StatSN.
 func (c *snackConn) send(t *testing.T, h *pdu.BHS, data []byte, status bool, how int) {
 	t.Helper()
+	if err := c.write(h, data, status, how); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *snackConn) write(h *pdu.BHS, data []byte, status bool, how int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if status && how != sendKeepStatSN {
@@ -124,7 +141,7 @@ func (c *snackConn) send(t *testing.T, h *pdu.BHS, data []byte, status bool, how
 	w := pdu.NewWriter(&b)
 	w.SetDigests(c.d)
 	if err := w.Write(h, nil, data); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	raw := b.Bytes()
 	switch how {
@@ -133,9 +150,8 @@ func (c *snackConn) send(t *testing.T, h *pdu.BHS, data []byte, status bool, how
 	case sendBadHeader:
 		raw[pdu.BHSLength] ^= 0x01
 	}
-	if _, err := c.nc.Write(raw); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.nc.Write(raw)
+	return err
 }
 
 // next returns the next PDU of opcode op the target received, skipping
@@ -297,6 +313,21 @@ func TestInitiatorERL1DataIn(t *testing.T) {
 			stats: Stats{DataSNACKs: 1},
 		},
 		{
+			name: "header digest error",
+			script: func(t *testing.T, c *snackConn, itt uint32) {
+				for i, how := range []int{sendGood, sendBadHeader} {
+					h := dataIn(itt, uint32(i), uint32(i*seg))
+					c.send(t, &h, want[i*seg:(i+1)*seg], false, how)
+				}
+				h := final(dataIn(itt, 2, 2*seg))
+				c.send(t, &h, want[2*seg:], true, sendGood)
+				wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 1, 1)
+				h = dataIn(itt, 1, seg)
+				c.send(t, &h, want[seg:2*seg], false, sendGood)
+			},
+			stats: Stats{HeaderDigestErrors: 1, DataSNACKs: 1},
+		},
+		{
 			name: "last Data-In lost before the SCSI Response",
 			script: func(t *testing.T, c *snackConn, itt uint32) {
 				for i := range 2 {
@@ -384,6 +415,7 @@ func TestInitiatorERL1Status(t *testing.T) {
 	}{
 		{"response lost", -1, Stats{StatusSNACKs: 1}},
 		{"data digest error", sendBadData, Stats{StatusSNACKs: 1, DataDigestErrors: 1}},
+		{"header digest error", sendBadHeader, Stats{StatusSNACKs: 1, HeaderDigestErrors: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -538,12 +570,14 @@ func TestInitiatorERL1Fallback(t *testing.T) {
 	tests := []struct {
 		name   string
 		erl    uint8
+		how    int
 		policy RecoveryPolicy
 		stats  Stats
 	}{
-		{"ERL 0 data digest error", 0, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: 1}},
-		{"ERL 1 SNACK unanswered, retry", 1, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
-		{"ERL 1 SNACK unanswered, fail", 1, RecoveryFail, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
+		{"ERL 0 data digest error", 0, sendBadData, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: 1}},
+		{"ERL 0 header digest error", 0, sendBadHeader, RecoveryRetry, Stats{Reinstatements: 1, HeaderDigestErrors: 1}},
+		{"ERL 1 SNACK unanswered, retry", 1, sendBadData, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
+		{"ERL 1 SNACK unanswered, fail", 1, sendBadData, RecoveryFail, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -560,7 +594,7 @@ func TestInitiatorERL1Fallback(t *testing.T) {
 			}()
 			itt := c.command(t)
 			h := dataIn(itt, 0, 0)
-			c.send(t, &h, want[:seg], false, sendBadData)
+			c.send(t, &h, want[:seg], false, tc.how)
 			h = final(dataIn(itt, 1, seg))
 			c.send(t, &h, want[seg:], true, sendGood)
 			if tc.erl > 0 {
