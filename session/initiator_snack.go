@@ -192,8 +192,7 @@ func (s *Session) statSNERL1(c *initiatorConn, sn uint32, mode int) error {
 	if pdu.SerialLess(sn, exp) {
 		return nil
 	}
-	d := sn - exp
-	if d >= 64 {
+	if d := sn - exp; d >= statWindow {
 		return fmt.Errorf("StatSN %d is %d beyond ExpStatSN %d", sn, d, exp)
 	}
 	begRun, end := st.next, sn
@@ -225,9 +224,8 @@ func (s *Session) statSNERL1(c *initiatorConn, sn uint32, mode int) error {
 	if mode != statusReceived {
 		return nil
 	}
-	st.seen |= 1 << d
-	for st.seen&1 != 0 {
-		st.seen >>= 1
+	st.set(sn)
+	for st.take(exp) {
 		exp++
 	}
 	c.expStatSN.Store(exp)
@@ -240,12 +238,30 @@ func (s *Session) statusLost(c *initiatorConn, sn uint32) error {
 	return s.statSNERL1(c, sn, statusLost)
 }
 
+// statWindow is how far beyond ExpStatSN a StatSN may be while responses
+// before it are missing; further, the connection is dropped.
+const statWindow = 256
+
 // statTracker is the StatSN state of a connection at ErrorRecoveryLevel 1:
-// next is one past the highest StatSN received, and bit i of seen says
-// StatSN ExpStatSN+i was received (bit 0 is always clear once stored).
+// next is one past the highest StatSN received, and seen has the bit of
+// sn mod statWindow set for each StatSN received beyond ExpStatSN.
 type statTracker struct {
 	next uint32
-	seen uint64
+	seen [statWindow / 64]uint64
+}
+
+func (st *statTracker) set(sn uint32) {
+	i := sn % statWindow
+	st.seen[i/64] |= 1 << (i % 64)
+}
+
+// take clears the bit of sn and reports whether it was set.
+func (st *statTracker) take(sn uint32) bool {
+	i := sn % statWindow
+	w, b := &st.seen[i/64], uint64(1)<<(i%64)
+	set := *w&b != 0
+	*w &^= b
+	return set
 }
 
 // isDataDigest reports whether err is a data digest error (RFC 7143 §7.8),

@@ -652,3 +652,51 @@ func TestInitiatorERLProposal(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestSNGaps: the runs of missing sequence numbers a task keeps shrink,
+// split and empty as the PDUs asked for again arrive, in any order.
+func TestSNGaps(t *testing.T) {
+	tests := []struct {
+		name  string
+		add   []snRun
+		fill  []uint32
+		ok    []bool
+		left  int
+		first uint32
+	}{
+		{"one run filled in order", []snRun{{5, 3}}, []uint32{5, 6, 7}, []bool{true, true, true}, 0, 0},
+		{"split in the middle", []snRun{{5, 3}}, []uint32{6}, []bool{true}, 2, 5},
+		{"end of the run", []snRun{{5, 3}}, []uint32{7, 5}, []bool{true, true}, 1, 6},
+		{"not missing", []snRun{{5, 1}}, []uint32{4, 6}, []bool{false, false}, 1, 5},
+		{"two runs", []snRun{{9, 1}, {2, 2}}, []uint32{9}, []bool{true}, 1, 2},
+		{"serial wrap", []snRun{{0xffffffff, 2}}, []uint32{0}, []bool{true}, 1, 0xffffffff},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var g snGaps
+			for _, r := range tc.add {
+				if !g.add(r.lo, r.n) {
+					t.Fatal("add failed")
+				}
+			}
+			for i, sn := range tc.fill {
+				if got := g.fill(sn); got != tc.ok[i] {
+					t.Errorf("fill(%d) = %v, want %v", sn, got, tc.ok[i])
+				}
+			}
+			if g.n != tc.left {
+				t.Errorf("%d runs left, want %d", g.n, tc.left)
+			}
+			if lo, ok := g.first(); tc.left > 0 && (!ok || lo != tc.first) {
+				t.Errorf("first() = %d, %v, want %d", lo, ok, tc.first)
+			}
+		})
+	}
+	var g snGaps
+	for i := range maxSNGaps {
+		g.add(uint32(10*i), 1)
+	}
+	if g.add(100, 1) {
+		t.Error("add beyond maxSNGaps succeeded")
+	}
+}
