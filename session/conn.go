@@ -81,6 +81,9 @@ const (
 	outNoStatus
 	// outTask: the Data-In PDUs and status of a completed task.
 	outTask
+	// outSNACK: a SNACK Request the writer answers from what the
+	// connection retains (recovery.go).
+	outSNACK
 )
 
 // outPDU is one item of the writer's queue.
@@ -136,6 +139,22 @@ type conn struct {
 	// commands counts the SCSI commands it received.
 	gone     chan struct{}
 	commands atomic.Uint64
+	// erl1 says the session runs at ErrorRecoveryLevel 1 (recovery.go).
+	erl1 bool
+	// expStatSN is the initiator's last ExpStatSN, with bit 32 set once
+	// one arrived (set by the reader, read by the writer; ERL 1 only).
+	expStatSN atomic.Uint64
+	// The status PDUs retained for SNACKs, in StatSN order from head on,
+	// what they cost against Limits.RetainBytes, and the DataACKs not yet
+	// applied (writer goroutine only).
+	ring          []retained
+	head          int
+	retainedBytes int
+	acked         int
+	// badHeaders counts the header digest errors in a row (reader
+	// goroutine only).
+	badHeaders int
+
 	// gapTimer bounds a wait in awaitCmdSN (reader goroutine only);
 	// gapWake wakes it (mcsState.waiting; made under session.mu).
 	gapTimer *time.Timer
@@ -163,6 +182,12 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		gone:   make(chan struct{}),
 	}
 	c.pingTTT.Store(pdu.ReservedTag)
+	if sess.params.ErrorRecoveryLevel >= 1 && sess.params.SessionType == login.SessionNormal {
+		// RFC 7143 §7.8, §7.1.4.1: a PDU with a header digest error is
+		// discarded and the connection goes on.
+		c.erl1 = true
+		r.SetHeaderDigestRecovery(true)
+	}
 	c.text = login.TextResponder{
 		Targets:       c.discoveredTargets,
 		Discovery:     res.Session.SessionType == login.SessionDiscovery,
@@ -229,6 +254,7 @@ func (c *conn) serve() error {
 	c.running.Wait()
 	c.dropCollecting()
 	<-c.writerDone
+	c.freeRetained()
 	switch cause := context.Cause(c.ctx); {
 	case cause == errLoggedOut, errors.Is(cause, io.EOF):
 		return nil
@@ -315,6 +341,9 @@ func (c *conn) writeBatch(o *outPDU) bool {
 		c.sent[i] = nil
 	}
 	c.sent = c.sent[:0]
+	if c.erl1 {
+		c.pruneRetained()
+	}
 	switch {
 	case err != nil:
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -352,12 +381,20 @@ func stamp(h *pdu.BHS, statSN, expCmdSN, maxCmdSN uint32) {
 }
 
 func (c *conn) write(o *outPDU) error {
-	if o.kind == outTask {
+	switch o.kind {
+	case outTask:
 		return c.writeTask(o.task)
+	case outSNACK:
+		return c.answerSNACK(&o.h)
 	}
 	exp, maxCmdSN := c.sess.cmdWindow()
 	stamp(&o.h, c.statSN, exp, maxCmdSN)
 	if o.kind == outStatus {
+		if c.erl1 {
+			// RFC 7143 §11.16.1: kept for a Status SNACK until
+			// acknowledged, within Limits.RetainBytes.
+			c.retain(retained{statSN: c.statSN, h: o.h, data: o.data, cost: statusRetainCost + len(o.data)})
+		}
 		c.statSN++
 	}
 	return c.w.Queue(&o.h, nil, o.data)
@@ -407,21 +444,49 @@ func (c *conn) readLoop() error {
 	for {
 		p, err := c.r.ReadHeader()
 		if err != nil {
-			return err
+			if err = c.readError(err); err != nil {
+				return err
+			}
+			continue
 		}
+		c.badHeaders = 0
 		h := p.Header
+		if c.erl1 {
+			c.noteExpStatSN(&h)
+		}
 		if err := c.handle(&h, p.AHS); err != nil {
 			return err
 		}
 	}
 }
 
+// readError handles an error of the PDU reader: at ErrorRecoveryLevel 1 a
+// PDU with a header digest error has been skipped (RFC 7143 §7.8) and
+// reading goes on, unless maxBadHeaders came in a row; every other error
+// ends the connection.
+func (c *conn) readError(err error) error {
+	if !errors.Is(err, pdu.ErrHeaderDigest) {
+		return err
+	}
+	c.srv.stats.headerDigestErrors.Add(1)
+	var hde *pdu.HeaderDigestError
+	if !errors.As(err, &hde) {
+		return err
+	}
+	if c.badHeaders++; c.badHeaders >= maxBadHeaders {
+		c.log.Info("header digest errors in a row", "count", c.badHeaders)
+		return &pdu.ConnectionError{Err: err}
+	}
+	c.log.Debug("PDU with a header digest error discarded", "err", err)
+	return nil
+}
+
 // handle processes one PDU whose header was read. It reads or skips the
 // data segment.
 func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 	switch op := h.Opcode(); {
-	case op == pdu.OpSNACKRequest:
-		// RFC 7143 §11.16 requires support of all SNACK types only at
+	case op == pdu.OpSNACKRequest && !c.erl1:
+		// RFC 7143 §11.16 requires support of SNACK only at
 		// ErrorRecoveryLevel > 0; at level 0 this target rejects SNACK.
 		return c.rejectRequest(h, pdu.RejectProtocolError)
 	case op.Known() && !op.FromInitiator(), op == pdu.OpLoginRequest:
@@ -481,6 +546,8 @@ func (c *conn) handle(h *pdu.BHS, ahs []byte) error {
 		return c.handleDataOut(h)
 	case pdu.OpTaskManagementRequest:
 		return c.handleTMF(h)
+	case pdu.OpSNACKRequest:
+		return c.handleSNACK(h)
 	}
 	return c.rejectRequest(h, pdu.RejectCommandNotSupported)
 }
@@ -577,8 +644,10 @@ func (c *conn) handleNOPOut(h *pdu.BHS) error {
 // dataOutWatchdog drops the connection when a task has waited for Data-Out
 // for longer than Limits.DataOutTimeout. RFC 7143 leaves the bound to the
 // target; at ErrorRecoveryLevel 0 no recovery R2T can ask again (§7.1.5),
-// so the connection goes, which ends the task and frees its buffer, and the
-// initiator recovers the session (§7.1.5, §6.3.5).
+// and at 1 this target asks again only for data missing before a final
+// Data-Out that arrived (task.go), so the connection goes, which ends the
+// task and frees its buffer, and the initiator recovers the session
+// (§7.1.5, §6.3.5).
 func (c *conn) dataOutWatchdog() {
 	defer c.workers.Done()
 	limit := c.srv.limits.DataOutTimeout
@@ -662,6 +731,9 @@ func (c *conn) pinger() {
 func (c *conn) dataError(h *pdu.BHS, err error) error {
 	var pe *pdu.ProtocolError
 	if errors.As(err, &pe) {
+		if errors.Is(err, pdu.ErrDataDigest) {
+			c.srv.stats.dataDigestErrors.Add(1)
+		}
 		c.reject(h, pe.Reason)
 		return nil
 	}

@@ -30,7 +30,23 @@
 //     session's TSIH and a new CID adds one (§6.3.1), one with a CID in use
 //     reinstates that connection (§6.3.4), Logout closes one connection or
 //     the session (§11.14.1), and the session ends with its last
-//     connection; ErrorRecoveryLevel 0.
+//     connection.
+//   - ErrorRecoveryLevel 0 and 1 (§7.1.4.1, §7.2, §13.20; offered up to 1,
+//     a configured 2 offered as 1): at level 1 a PDU with a header digest
+//     error is discarded, skipped by its own lengths (§7.8,
+//     pdu.Reader.SetHeaderDigestRecovery), and the connection goes on; a
+//     Data-Out or immediate data with a data digest error is rejected
+//     with reason Data Digest Error (§7.8) and its range asked for again
+//     with a recovery R2T, as is Data-Out missing from a sequence (a gap
+//     in DataSN and BufferOffset, or a sequence ended short) when its
+//     final PDU arrives; SNACKs (§11.16) are answered: Data SNACKs with
+//     the Data-In first sent, R2T SNACKs with the outstanding R2Ts,
+//     Status SNACKs with the responses of those StatSNs, DataACKs (asked
+//     for with the A bit on the last Data-In, §11.7.2) release retained
+//     Data-In. Each connection retains the Data-In and status PDUs it sent
+//     until acknowledged by DataACK or ExpStatSN, within
+//     Limits.RetainBytes; Server.Stats counts digest errors, recovery R2Ts
+//     and SNACKs.
 //   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
 //     in every response, immediate delivery, requests outside the window
 //     ignored; StatSN per connection (§4.2.2.2).
@@ -133,10 +149,15 @@
 // type 3), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
-// On the target side: ErrorRecoveryLevel 1 and 2 (SNACK is
-// rejected, a Data-Out with a data digest error ends the connection),
-// asynchronous messages, renegotiation of
-// keys in full feature phase (Text Requests answer SendTargets only),
-// bidirectional commands, and Data-In overflow for commands other than
-// READ(6/10/12/16).
+// On the target side: ErrorRecoveryLevel 2 (connection recovery and task
+// reassignment, §7.1.4.2); at level 1, R-Data SNACKs (§11.16.3, rejected
+// with reason SNACK Reject: this target never renegotiates
+// MaxRecvDataSegmentLength), recovery of a lost final Data-Out of a
+// sequence (the command waits until Limits.DataOutTimeout ends the
+// connection), and recovery of a lost command on a session of one
+// connection (the CmdSN gap ends the connection, as at level 0); at level
+// 0, SNACK is rejected and a Data-Out with a data digest error ends the
+// connection. Nor are renegotiation of keys in full feature phase (Text
+// Requests answer SendTargets only), bidirectional commands, or Data-In
+// overflow for commands other than READ(6/10/12/16).
 package session

@@ -144,6 +144,17 @@ type Limits struct {
 	// §5.3.1), nothing transferred, and the initiator retries it later.
 	// Default 128, the queue an open-iscsi session keeps (cmds_max).
 	MaxPendingTasks int
+	// RetainBytes bounds what one connection at ErrorRecoveryLevel 1
+	// keeps for SNACKs (RFC 7143 §11.16): the Data-In of completed
+	// commands, until a DataACK (§11.7.2 A bit) or the initiator's
+	// ExpStatSN acknowledges them, and its status PDUs until ExpStatSN
+	// passes them (§4.2.2.2), each counted with its data and a fixed
+	// overhead. A response beyond the bound is sent but not retained: a
+	// SNACK for it is answered with a Reject, reason SNACK Reject
+	// (§11.17.1), after which the initiator recovers as at
+	// ErrorRecoveryLevel 0 (aborting the task or reinstating the session).
+	// Default 16 MiB; negative retains nothing.
+	RetainBytes int
 }
 
 const (
@@ -189,6 +200,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPendingTasks <= 0 {
 		l.MaxPendingTasks = defaultMaxPending
+	}
+	if l.RetainBytes == 0 {
+		l.RetainBytes = defaultRetainBytes
 	}
 	if l.MaxConnections <= 0 {
 		l.MaxConnections = defaultMaxConnections
@@ -236,9 +250,12 @@ type Server struct {
 	DiscoveryAuthMethods []string
 	// Settings are the operational values negotiated at login (RFC 7143
 	// §13); nil means login.DefaultSettings() with MaxConnections raised
-	// to Limits.MaxConnections. Only ErrorRecoveryLevel 0 is implemented,
-	// so the target always answers ErrorRecoveryLevel=0; MaxConnections is
-	// answered at most Limits.MaxConnections (RFC 7143 §13.2).
+	// to Limits.MaxConnections and ErrorRecoveryLevel 1 offered.
+	// ErrorRecoveryLevel 0 and 1 are implemented (RFC 7143 §7.1.4.1,
+	// §13.20): a value of 1 is offered as it is, 2 as 1 (connection
+	// recovery is not implemented); the outcome is the lower of both
+	// offers. MaxConnections is answered at most Limits.MaxConnections
+	// (§13.2).
 	Settings *login.Settings
 	// Logger receives the events of sessions and connections; nil
 	// discards them.
@@ -264,7 +281,8 @@ type Server struct {
 	// onCmdSNWait, when set (by tests), is called when a command starts
 	// waiting for the commands before it (conn.awaitCmdSN).
 	onCmdSNWait func(cmdSN uint32)
-	lunReg      luRegistry // logical units in use (lunchange.go)
+	lunReg      luRegistry  // logical units in use (lunchange.go)
+	stats       serverStats // error recovery counters (recovery.go)
 }
 
 // ErrTooManyLogins is returned by ServeConn for a connection it closed at
@@ -407,9 +425,10 @@ func (s *Server) init() error {
 }
 
 // settings returns the operational values offered for t, with the values
-// this implementation supports forced: ErrorRecoveryLevel 0 (RFC 7143
-// §13.20) and at most Limits.MaxConnections connections per session
-// (§13.2, the result is the minimum of both offers).
+// this implementation supports forced: ErrorRecoveryLevel at most
+// maxErrorRecoveryLevel (RFC 7143 §13.20), and at most
+// Limits.MaxConnections connections per session (§13.2); for both the
+// result is the minimum of both offers.
 func (s *Server) settings(t *Target) *login.Settings {
 	var st login.Settings
 	switch {
@@ -420,8 +439,9 @@ func (s *Server) settings(t *Target) *login.Settings {
 	default:
 		st = login.DefaultSettings()
 		st.MaxConnections = uint32(s.limits.MaxConnections)
+		st.ErrorRecoveryLevel = maxErrorRecoveryLevel
 	}
-	st.ErrorRecoveryLevel = 0
+	st.ErrorRecoveryLevel = min(st.ErrorRecoveryLevel, maxErrorRecoveryLevel)
 	st.MaxConnections = max(1, min(st.MaxConnections, uint32(s.limits.MaxConnections)))
 	return &st
 }

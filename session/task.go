@@ -27,6 +27,7 @@ type r2tState struct {
 	offset, length uint32
 	received       uint32
 	dataSN         uint32
+	r2tSN          uint32
 }
 
 // task is one SCSI command on the target (RFC 7143 §4.6.1.1, §11.3): its
@@ -60,6 +61,10 @@ type task struct {
 	// dataMissing says an R2T's sequence ended short: the command
 	// fails instead of running on data the initiator never sent.
 	dataMissing bool
+	// lost are the ranges of Data-Out lost at ErrorRecoveryLevel 1 (to a
+	// digest error, or missing from a sequence) and not yet asked for
+	// again with a recovery R2T (recovery.go).
+	lost []span
 
 	// dataAt is when the task last received Data-Out, or when it was
 	// created (UnixNano; set by the reader goroutine, read by the
@@ -79,6 +84,17 @@ type task struct {
 	req    disk.Request
 	resp   disk.Response
 	sense  [2 + 254]byte
+
+	// The layout of the response, set by writeTask (writer goroutine), by
+	// which a SNACK is answered with the same PDUs (recovery.go).
+	inLen, under, over uint32
+	seg, burst         uint32
+	status             uint8
+	statusInData       bool
+	statSN             uint32 // of the status
+	dataSNs            uint32 // Data-In PDUs sent
+	ackTTT             uint32 // Target Transfer Tag of the A bit, or reserved
+	dataAcked          bool   // a DataACK acknowledged the Data-In
 }
 
 // Data buffers come from size classes of powers of two, 4 KiB to 16 MiB,
@@ -207,7 +223,7 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 		t.want = min(t.cdbOut, t.edtl, c.srv.limits.MaxDataLength)
 		t.dataOut = getBuf(int(c.initialDataOut(t)))
 		if dsl > 0 {
-			if err := c.placeData(h, t, 0, dsl); err != nil {
+			if err := c.placeData(h, t, 0, dsl); err != nil && !c.recoverData(h, t, 0, dsl, err) {
 				return err
 			}
 		}
@@ -248,9 +264,23 @@ func (c *conn) advance(t *task) error {
 	sp := &c.sess.params
 	maxR2T := int(max(sp.MaxOutstandingR2T, 1))
 	maxR2T = min(maxR2T, len(t.r2tArr))
-	for len(t.r2ts) < maxR2T && t.solicitNext < t.want {
-		n := min(t.want-t.solicitNext, sp.MaxBurstLength)
-		t.growDataOut(t.solicitNext + n)
+	for len(t.r2ts) < maxR2T && (len(t.lost) > 0 || t.solicitNext < t.want) {
+		var off, n uint32
+		if len(t.lost) > 0 {
+			// RFC 7143 §7.2, §7.8: a recovery R2T for Data-Out lost at
+			// ErrorRecoveryLevel 1, before any new R2T, so that with
+			// DataSequenceInOrder it retries the last sequence (§13.19).
+			l := &t.lost[0]
+			off, n = l.from, min(l.to-l.from, sp.MaxBurstLength)
+			if l.from += n; l.from == l.to {
+				t.lost = t.lost[1:]
+			}
+			c.srv.stats.recoveryR2Ts.Add(1)
+		} else {
+			off, n = t.solicitNext, min(t.want-t.solicitNext, sp.MaxBurstLength)
+			t.solicitNext += n
+		}
+		t.growDataOut(off + n)
 		c.mu.Lock()
 		c.nextTTT++
 		if c.nextTTT == pdu.ReservedTag {
@@ -258,27 +288,32 @@ func (c *conn) advance(t *task) error {
 		}
 		ttt := c.nextTTT
 		c.mu.Unlock()
-		t.r2ts = append(t.r2ts, r2tState{ttt: ttt, offset: t.solicitNext, length: n})
-		var o outPDU
-		o.kind = outNoStatus
-		r := o.h.R2T()
-		r.Init()
-		r.SetLUN(t.lun)
-		r.SetInitiatorTaskTag(t.itt)
-		r.SetTargetTransferTag(ttt)
-		r.SetR2TSN(t.r2tSN)
-		r.SetBufferOffset(t.solicitNext)
-		r.SetDesiredDataTransferLength(n)
+		t.r2ts = append(t.r2ts, r2tState{ttt: ttt, offset: off, length: n, r2tSN: t.r2tSN})
 		t.r2tSN++
-		t.solicitNext += n
-		if !c.send(&o) {
+		if !c.sendR2T(t, &t.r2ts[len(t.r2ts)-1]) {
 			return nil
 		}
 	}
-	if len(t.r2ts) == 0 && t.solicitNext >= t.want {
+	if len(t.r2ts) == 0 && len(t.lost) == 0 && t.solicitNext >= t.want {
 		c.start(t)
 	}
 	return nil
+}
+
+// sendR2T queues the R2T r of t (RFC 7143 §11.8); it reports false if the
+// connection is closing.
+func (c *conn) sendR2T(t *task, r *r2tState) bool {
+	var o outPDU
+	o.kind = outNoStatus
+	p := o.h.R2T()
+	p.Init()
+	p.SetLUN(t.lun)
+	p.SetInitiatorTaskTag(t.itt)
+	p.SetTargetTransferTag(r.ttt)
+	p.SetR2TSN(r.r2tSN)
+	p.SetBufferOffset(r.offset)
+	p.SetDesiredDataTransferLength(r.length)
+	return c.send(&o)
 }
 
 // handleDataOut places one Data-Out PDU (RFC 7143 §11.7) of an unsolicited
@@ -304,12 +339,19 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 		// unsolicited data, whose DataSN counts within the sequence
 		// (§11.7.5) and which stays within FirstBurstLength (§4.2.5.2,
 		// §13.14) and the expected length; this target takes it in order.
-		if !t.unsolicited || d.DataSN() != t.unsolDataSN || off != t.unsolEnd ||
-			end > uint64(min(sp.FirstBurstLength, t.edtl)) {
+		limit := uint64(min(sp.FirstBurstLength, t.edtl))
+		if sn := d.DataSN(); c.erl1 && t.unsolicited && pdu.SerialLess(t.unsolDataSN, sn) && off > t.unsolEnd && end <= limit {
+			// RFC 7143 §7.1.4.1: at ErrorRecoveryLevel 1 Data-Out lost
+			// to a header digest error leaves a gap in DataSN and
+			// BufferOffset, asked for again once the sequence ends.
+			t.addLost(t.unsolEnd, off)
+			t.unsolDataSN, t.unsolEnd = sn, off
+		}
+		if !t.unsolicited || d.DataSN() != t.unsolDataSN || off != t.unsolEnd || end > limit {
 			c.reject(h, pdu.RejectProtocolError)
 			return nil
 		}
-		if err := c.placeData(h, t, off, n); err != nil {
+		if err := c.placeData(h, t, off, n); err != nil && !c.recoverData(h, t, off, n, err) {
 			return err
 		}
 		t.unsolDataSN++
@@ -329,12 +371,19 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 			return nil
 		}
 		r := &t.r2ts[i]
+		if pos, sn := r.offset+r.received, d.DataSN(); c.erl1 && sp.DataPDUInOrder && pdu.SerialLess(r.dataSN, sn) &&
+			off > pos && end <= uint64(r.offset)+uint64(r.length) {
+			// A gap in the sequence at ErrorRecoveryLevel 1, as for
+			// unsolicited data above.
+			t.addLost(pos, off)
+			r.received, r.dataSN = off-r.offset, sn
+		}
 		inOrder := !sp.DataPDUInOrder || off == r.offset+r.received
 		if d.DataSN() != r.dataSN || off < r.offset || end > uint64(r.offset)+uint64(r.length) || !inOrder {
 			c.reject(h, pdu.RejectProtocolError)
 			return nil
 		}
-		if err := c.placeData(h, t, off, n); err != nil {
+		if err := c.placeData(h, t, off, n); err != nil && !c.recoverData(h, t, off, n, err) {
 			return err
 		}
 		r.dataSN++
@@ -342,12 +391,18 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 		if !d.Final() {
 			return nil
 		}
-		if r.received != r.length {
+		switch {
+		case r.received != r.length && c.erl1 && sp.DataPDUInOrder:
+			// RFC 7143 §7.2: at ErrorRecoveryLevel 1 the rest of the
+			// sequence is asked for again with a recovery R2T.
+			t.addLost(r.offset+r.received, r.offset+r.length)
+		case r.received != r.length:
 			// The final PDU ended the sequence short of the Desired Data
 			// Transfer Length the initiator must deliver (RFC 7143
 			// §4.2.5.2, §11.8.4); at ErrorRecoveryLevel 0 no recovery R2T
-			// can ask again (§7.8), so the command fails rather than
-			// write what was never sent.
+			// can ask again (§7.8), nor at 1 without DataPDUInOrder,
+			// where the missing range is unknown, so the command fails
+			// rather than write what was never sent.
 			c.log.Debug("R2T sequence ended short", "itt", t.itt, "ttt", ttt, "received", r.received, "desired", r.length)
 			t.dataMissing = true
 		}
@@ -485,9 +540,6 @@ func (t *task) execute() {
 // with sense data, or else in a SCSI Response (§11.4) carrying the sense
 // data after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
 func (c *conn) writeTask(t *task) error {
-	// The Data-In segments are queued uncopied from t's buffer, which goes
-	// back to its pool once they are flushed.
-	c.sent = append(c.sent, t)
 	exp, maxCmdSN := c.sess.cmdWindow()
 	in := bytesOf(t.dataIn)
 	n := uint32(0)
@@ -510,67 +562,137 @@ func (c *conn) writeTask(t *task) error {
 	case n < t.edtl:
 		under = t.edtl - n
 	}
-	status := uint8(t.resp.Status)
-	checkCondition := t.resp.Status == scsi.StatusCheckCondition
+	t.inLen, t.under, t.over = n, under, over
+	t.status = uint8(t.resp.Status)
 	// RFC 7143 §11.7.3: the last Data-In may carry the status only for a
 	// command that completed without sense data: GOOD, CONDITION MET,
 	// INTERMEDIATE or INTERMEDIATE-CONDITION MET. Any other status goes
 	// in a SCSI Response after the data.
-	statusInData := n > 0 && statusFitsDataIn(t.resp.Status)
+	t.statusInData = n > 0 && statusFitsDataIn(t.resp.Status)
+	t.seg = max(c.params.MaxXmitDataSegmentLength, 512)
+	t.burst = max(c.sess.params.MaxBurstLength, 512)
+	t.dataSNs = 0
+	if n > 0 {
+		t.dataSNs = dataInPDUs(n, t.seg, t.burst)
+	}
+	t.statSN = c.statSN
+	c.statSN++
+	t.ackTTT = pdu.ReservedTag
+	// RFC 7143 §11.16, §11.7.2: at ErrorRecoveryLevel 1 the task is
+	// retained, within Limits.RetainBytes, for SNACKs until its status is
+	// acknowledged; the last Data-In asks for a DataACK with the A bit.
+	if c.erl1 && c.retain(retained{statSN: t.statSN, t: t, cost: taskRetainCost + int(n)}) {
+		if n > 0 {
+			t.ackTTT = c.newTTT()
+		}
+	} else {
+		// The Data-In segments are queued uncopied from t's buffer,
+		// which goes back to its pool once they are flushed.
+		c.sent = append(c.sent, t)
+	}
+	if err := c.queueDataIn(t, 0, t.dataSNs, exp, maxCmdSN); err != nil {
+		return err
+	}
+	if t.statusInData {
+		return nil
+	}
+	return c.queueResponse(t, exp, maxCmdSN)
+}
 
-	seg := max(c.params.MaxXmitDataSegmentLength, 512)
-	burst := max(c.sess.params.MaxBurstLength, 512)
+// newTTT returns a Target Transfer Tag of the connection.
+func (c *conn) newTTT() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextTTT++
+	if c.nextTTT == pdu.ReservedTag {
+		c.nextTTT = 1
+	}
+	return c.nextTTT
+}
+
+// dataInPDUs returns the number of Data-In PDUs that carry n bytes in
+// sequences of burst bytes made of segments of seg bytes.
+func dataInPDUs(n, seg, burst uint32) uint32 {
+	full := n / burst
+	perBurst := (burst + seg - 1) / seg
+	k := full * perBurst
+	if rest := n % burst; rest > 0 {
+		k += (rest + seg - 1) / seg
+	}
+	return k
+}
+
+// queueDataIn queues the Data-In PDUs of t with DataSN from to to-1, as
+// writeTask laid them out: sequences of at most MaxBurstLength (§13.13)
+// made of segments of at most the initiator's MaxRecvDataSegmentLength
+// (§13.12), the status in the last one when it fits there (§11.7.3). A
+// SNACK gets the same PDUs (§11.16.1), with the current ExpCmdSN and
+// MaxCmdSN.
+func (c *conn) queueDataIn(t *task, from, to, exp, maxCmdSN uint32) error {
+	in := bytesOf(t.dataIn)
+	n := t.inLen
 	var dataSN, off uint32
-	for off < n {
-		seqEnd := min(off+burst, n)
-		for off < seqEnd {
-			l := min(seg, seqEnd-off)
-			var h pdu.BHS
-			d := h.DataIn()
-			d.Init()
-			d.SetInitiatorTaskTag(t.itt)
-			d.SetLUN(t.lun)
-			d.SetTargetTransferTag(pdu.ReservedTag)
-			d.SetDataSN(dataSN)
-			d.SetBufferOffset(off)
-			d.SetExpCmdSN(exp)
-			d.SetMaxCmdSN(maxCmdSN)
-			if off+l == seqEnd {
-				d.SetFinal(true)
-			}
-			if off+l == n && statusInData {
-				d.SetStatusPresent(true)
-				d.SetStatus(status)
-				d.SetStatSN(c.statSN)
-				c.statSN++
-				d.SetResidualUnderflow(under > 0)
-				d.SetResidualOverflow(over > 0)
-				d.SetResidualCount(under + over)
-			}
-			if err := c.w.Queue(&h, nil, in[off:off+l]); err != nil {
-				return err
+	for off < n && dataSN < to {
+		seqEnd := min(off+t.burst, n)
+		for off < seqEnd && dataSN < to {
+			l := min(t.seg, seqEnd-off)
+			if dataSN >= from {
+				var h pdu.BHS
+				d := h.DataIn()
+				d.Init()
+				d.SetInitiatorTaskTag(t.itt)
+				d.SetLUN(t.lun)
+				d.SetTargetTransferTag(pdu.ReservedTag)
+				d.SetDataSN(dataSN)
+				d.SetBufferOffset(off)
+				d.SetExpCmdSN(exp)
+				d.SetMaxCmdSN(maxCmdSN)
+				if off+l == seqEnd {
+					d.SetFinal(true)
+				}
+				if off+l == n && t.ackTTT != pdu.ReservedTag {
+					// RFC 7143 §11.7.2: the A bit on the Data-In that
+					// concludes the transfer, with a Target Transfer
+					// Tag for the DataACK.
+					d.SetAcknowledge(true)
+					d.SetTargetTransferTag(t.ackTTT)
+				}
+				if off+l == n && t.statusInData {
+					d.SetStatusPresent(true)
+					d.SetStatus(t.status)
+					d.SetStatSN(t.statSN)
+					d.SetResidualUnderflow(t.under > 0)
+					d.SetResidualOverflow(t.over > 0)
+					d.SetResidualCount(t.under + t.over)
+				}
+				if err := c.w.Queue(&h, nil, in[off:off+l]); err != nil {
+					return err
+				}
 			}
 			off += l
 			dataSN++
 		}
 	}
-	if statusInData {
-		return nil
-	}
+	return nil
+}
+
+// queueResponse queues the SCSI Response of t (RFC 7143 §11.4) with the
+// StatSN writeTask gave it, and its sense data after a 2-byte SenseLength
+// (§11.4.7).
+func (c *conn) queueResponse(t *task, exp, maxCmdSN uint32) error {
 	var h pdu.BHS
 	r := h.SCSIResponse()
 	r.Init()
 	r.SetInitiatorTaskTag(t.itt)
 	r.SetResponse(pdu.ResponseCommandCompleted)
-	r.SetStatus(status)
-	r.SetExpDataSN(dataSN)
-	r.SetResidualUnderflow(under > 0)
-	r.SetResidualOverflow(over > 0)
-	r.SetResidualCount(under + over)
-	stamp(&h, c.statSN, exp, maxCmdSN)
-	c.statSN++
+	r.SetStatus(t.status)
+	r.SetExpDataSN(t.dataSNs)
+	r.SetResidualUnderflow(t.under > 0)
+	r.SetResidualOverflow(t.over > 0)
+	r.SetResidualCount(t.under + t.over)
+	stamp(&h, t.statSN, exp, maxCmdSN)
 	var data []byte
-	if checkCondition {
+	if t.resp.Status == scsi.StatusCheckCondition {
 		data = t.resp.AppendSense(t.sense[:2])
 		l := len(data) - 2
 		data[0], data[1] = byte(l>>8), byte(l)

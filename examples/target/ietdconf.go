@@ -32,7 +32,7 @@ import (
 // the operational keys of RFC 7143 §13, and IET's NOPInterval,
 // NOPTimeout, QueuedCommands and Wthreads. MaxConnections (RFC 7143 §13.2,
 // default 1 as in IET) is offered at login, at most -max-connections. A
-// value this target cannot honour (ErrorRecoveryLevel above 0, Wthreads,
+// value this target cannot honour (ErrorRecoveryLevel above 1, Wthreads,
 // MaxXmitDataSegmentLength) is accepted and reported as a warning: login
 // negotiates such keys down to what is implemented.
 
@@ -436,12 +436,18 @@ var targetKeys = map[string]func(p *confParser, n int, key, v string) error{
 		return err
 	},
 	"errorrecoverylevel": func(p *confParser, n int, key, v string) error {
+		// RFC 7143 §13.20: levels 0 and 1 are implemented; 2
+		// (connection recovery) is offered as 1.
 		x, err := p.number(n, key, v, 0, 2)
-		if err == nil && x > 0 {
-			p.warn(n, key, "only error recovery level 0 is implemented: negotiated down to 0")
+		if err != nil {
+			return err
 		}
-		p.cur.Settings.ErrorRecoveryLevel = 0
-		return err
+		if x > 1 {
+			p.warn(n, key, "error recovery level 2 is not implemented: negotiated down to 1")
+			x = 1
+		}
+		p.cur.Settings.ErrorRecoveryLevel = uint8(x)
+		return nil
 	},
 	"initialr2t":          boolKey(func(s *login.Settings) *bool { return &s.InitialR2T }),
 	"immediatedata":       boolKey(func(s *login.Settings) *bool { return &s.ImmediateData }),

@@ -93,7 +93,7 @@ Target iqn.2001-04.org.Gentoo:Disk1
 }
 
 func TestParseConfigWarnings(t *testing.T) {
-	fc, err := parseConfig("f", strings.NewReader("Target iqn.2001-04.org.example:a\nMaxConnections 4\nErrorRecoveryLevel 1\nWthreads 8\nMaxXmitDataSegmentLength 8192\n"))
+	fc, err := parseConfig("f", strings.NewReader("Target iqn.2001-04.org.example:a\nMaxConnections 4\nErrorRecoveryLevel 2\nWthreads 8\nMaxXmitDataSegmentLength 8192\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,16 @@ func TestParseConfigWarnings(t *testing.T) {
 	if diff := cmp.Diff([]string{"ErrorRecoveryLevel", "Wthreads", "MaxXmitDataSegmentLength"}, keys); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
-	if s := fc.Targets[0].Settings; s.MaxConnections != 4 || s.ErrorRecoveryLevel != 0 {
-		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 4 and 0", s.MaxConnections, s.ErrorRecoveryLevel)
+	if s := fc.Targets[0].Settings; s.MaxConnections != 4 || s.ErrorRecoveryLevel != 1 {
+		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 4 and 1", s.MaxConnections, s.ErrorRecoveryLevel)
+	}
+	// ErrorRecoveryLevel 1 is implemented (RFC 7143 §7.1.4.1): no warning.
+	fc, err = parseConfig("f", strings.NewReader("Target iqn.2001-04.org.example:a\nErrorRecoveryLevel 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.Warnings) != 0 || fc.Targets[0].Settings.ErrorRecoveryLevel != 1 {
+		t.Errorf("ErrorRecoveryLevel 1: warnings %v, value %d; want none and 1", fc.Warnings, fc.Targets[0].Settings.ErrorRecoveryLevel)
 	}
 }
 
