@@ -132,10 +132,14 @@
 //     a response dropped for its data digest, is asked for once with a
 //     Status SNACK, ExpStatSN staying at the first response missing; a
 //     NOP-In of the target's shows a gap at the end. A Data-In with the A
-//     bit is acknowledged with a DataACK SNACK (§11.7.2). A recovery R2T
-//     is answered like any R2T. What a SNACK does not bring back within
-//     Options.SNACKTimeout drops the connection, which is recovered as at
-//     level 0. Session.Stats counts digest errors, SNACKs and DataACKs.
+//     bit is acknowledged with a DataACK SNACK (§11.7.2) once none before
+//     it is missing. A Data-Out the target rejects for its data digest
+//     leaves its command to the target's recovery R2T, answered like any
+//     R2T. A PDU with a header digest error is dropped (at most three in
+//     a row) and a NOP-Out ping shows a response lost with it. What a
+//     SNACK does not bring back within Options.SNACKTimeout drops the
+//     connection, which is recovered as at level 0. Session.Stats counts
+//     digest errors, SNACKs and DataACKs.
 //
 // Tasks are pooled and reused with their channels: a command allocates
 // nothing in the initiator in the steady state except the *Response that

@@ -582,6 +582,9 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	c.expStatSN.Store(res.ExpStatSN)
 	c.stat.next = res.ExpStatSN
 	c.erl = res.Session.ErrorRecoveryLevel
+	if j.tsih != 0 {
+		c.erl = j.erl
+	}
 	// RFC 7143 §7.8, §7.1.4.1: at level 1 a PDU with a header digest
 	// error is dropped, not the connection.
 	c.r.SetHeaderDigestRecovery(c.erl > 0)

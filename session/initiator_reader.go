@@ -199,7 +199,13 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 			return err
 		}
 		// RFC 7143 §11.17: the data segment is the rejected header; a
-		// rejected command fails.
+		// rejected command fails. At ErrorRecoveryLevel 1 a Data-Out
+		// rejected for its data digest is asked for again by the
+		// target with a recovery R2T (§7.8, §7.2.2): its command goes on.
+		if c.erl > 0 && pdu.RejectReason(h[2]) == pdu.RejectDataDigestError {
+			s.logger().Debug("iscsi initiator: PDU rejected for its data digest", "cid", c.cid)
+			return nil
+		}
 		if len(hdr) >= pdu.BHSLength {
 			itt := binary.BigEndian.Uint32(hdr[16:20])
 			if t := s.lookup(itt); t != nil {
@@ -418,7 +424,7 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 			}
 			t.dataSN = n
 		}
-		t.held = true
+		t.held, t.statSN = true, r.StatSN()
 		s.completeHeld(t)
 		return nil
 	}

@@ -320,25 +320,31 @@ func (s *Session) dataInERL1(c *initiatorConn, t *initiatorTask, h *pdu.BHS) err
 		if end := int(off + dsl); end > t.got {
 			t.got = end
 		}
-		if d.Acknowledge() {
-			// §11.7.2, §11.16.1: a DataACK acknowledges every Data-In
-			// before BegRun (none missing among them).
-			next := t.dataSN
-			if lo, ok := t.dataGaps.first(); ok {
-				next = lo
-			}
-			if err := c.sendSNACK(pdu.SNACKDataACK, d.LUN(), pdu.ReservedTag, d.TargetTransferTag(), next, 0); err != nil {
+		if d.Acknowledge() && !(t.acked && t.ackTTT == d.TargetTransferTag()) {
+			t.ackTTT, t.ackLUN, t.ackWanted = d.TargetTransferTag(), d.LUN(), true
+		}
+	}
+	if t.ackWanted && t.dataGaps.n == 0 {
+		// §11.7.2, §11.16.1: a DataACK acknowledges every Data-In
+		// before BegRun, so it waits until none is missing; once per
+		// Target Transfer Tag (a resent Data-In has the A bit again).
+		// A status received and acknowledged by ExpStatSN meanwhile
+		// acknowledged the data with it (§4.2.2.2): the target has let
+		// the task go and would reject the DataACK.
+		if !t.held || !pdu.SerialLess(t.statSN, c.expStatSN.Load()) {
+			if err := c.sendSNACK(pdu.SNACKDataACK, t.ackLUN, pdu.ReservedTag, t.ackTTT, t.dataSN, 0); err != nil {
 				return err
 			}
 			s.count(func(x *Stats) *uint64 { return &x.DataACKs })
 		}
+		t.ackWanted, t.acked = false, true
 	}
 	if d.StatusPresent() && !t.held {
 		if err := s.statSNERL1(c, d.StatSN(), statusReceived); err != nil {
 			return err
 		}
 		t.setStatus(d)
-		t.held = true
+		t.held, t.statSN = true, d.StatSN()
 	}
 	s.completeHeld(t)
 	return nil
@@ -397,6 +403,7 @@ func (t *initiatorTask) resetERL1() {
 	t.dataGaps.reset()
 	t.r2tGaps.reset()
 	t.r2tSN, t.recvd, t.held = 0, 0, false
+	t.ackTTT, t.ackLUN, t.ackWanted, t.acked = 0, 0, false, false
 	t.snackGen++
 }
 

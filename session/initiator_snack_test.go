@@ -76,7 +76,6 @@ func newSNACKTarget(t *testing.T, erl uint8) *snackTarget {
 				for {
 					p, err := c.r.Read()
 					if err != nil {
-						t.Logf("target reader: %v", err)
 						return
 					}
 					if n := p.Header.NOPOut(); p.Header.Opcode() == pdu.OpNOPOut && n.InitiatorTaskTag() != pdu.ReservedTag {

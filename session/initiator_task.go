@@ -66,7 +66,14 @@ type initiatorTask struct {
 	r2tSN             uint32
 	recvd             int
 	held              bool
+	statSN            uint32 // of the status held
 	snackGen          uint32
+	// A DataACK asked for by a Data-In with the A bit (RFC 7143
+	// §11.7.2): its Target Transfer Tag and LUN, whether it waits for
+	// missing Data-In, and whether it was sent.
+	ackTTT           uint32
+	ackLUN           uint64
+	ackWanted, acked bool
 
 	// The SCSI Command PDU as sent, its immediate data and the length of
 	// its unsolicited data, kept to issue it again after a reinstatement.
