@@ -372,11 +372,14 @@ type initiatorConn struct {
 	// the StatSN state the read loop keeps at level 1; cause, set once,
 	// is why the connection was dropped when the read loop's error does
 	// not say it.
-	erl       uint8
-	stat      statTracker
-	probing   atomic.Bool // a NOP-Out ping after a header digest error is out
-	cause     error
-	causeOnce sync.Once
+	erl     uint8
+	stat    statTracker
+	probing atomic.Bool // a NOP-Out ping after a header digest error is out
+	// statusUntil is the StatSN that ExpStatSN must pass before the
+	// Status SNACK timeout.
+	statusUntil atomic.Uint32
+	cause       error
+	causeOnce   sync.Once
 
 	dead     chan struct{} // closed by kill
 	deadOnce sync.Once

@@ -16,6 +16,11 @@ import (
 func (s *Session) readLoop(c *initiatorConn) {
 	defer s.loops.Done()
 	defer close(c.readDone)
+	defer func() {
+		if c.stat.timer != nil {
+			c.stat.timer.Stop()
+		}
+	}()
 	keepAlive := s.opts.NOPInterval > 0
 	badHeaders := 0
 	for {

@@ -144,18 +144,24 @@ func (s *Session) taskSNACK(c *initiatorConn, t *initiatorTask, r2t bool, begRun
 		s.stats.DataSNACKs++
 	}
 	s.mu.Unlock()
-	t.snackGen++
-	itt, gen := t.itt, t.snackGen
-	time.AfterFunc(s.snackTimeout(), func() { s.taskSNACKExpired(c, t, itt, gen) })
+	// One timer per task, made at its first SNACK and kept with the
+	// pooled task; each SNACK pushes the deadline back.
+	t.snackC = c
+	if t.snackTimer == nil {
+		t.snackTimer = time.AfterFunc(s.snackTimeout(), func() { s.taskSNACKExpired(t) })
+	} else {
+		t.snackTimer.Reset(s.snackTimeout())
+	}
 	return nil
 }
 
-// taskSNACKExpired drops c when the task of itt still misses PDUs its last
-// SNACK asked for: the connection is recovered as at ErrorRecoveryLevel 0
-// (RFC 7143 §7.1.4.1, §7.2).
-func (s *Session) taskSNACKExpired(c *initiatorConn, t *initiatorTask, itt, gen uint32) {
+// taskSNACKExpired drops the connection of t when t still misses PDUs its
+// last SNACK asked for: the connection is recovered as at
+// ErrorRecoveryLevel 0 (RFC 7143 §7.1.4.1, §7.2).
+func (s *Session) taskSNACKExpired(t *initiatorTask) {
 	t.bufMu.Lock()
-	missing := s.registered(itt, t) && t.snackGen == gen && (t.dataGaps.n > 0 || t.r2tGaps.n > 0)
+	c, itt := t.snackC, t.itt
+	missing := c != nil && (t.dataGaps.n > 0 || t.r2tGaps.n > 0) && s.registered(itt, t)
 	t.bufMu.Unlock()
 	if missing {
 		s.logger().Warn("iscsi initiator: SNACK unanswered, dropping the connection", "itt", itt, "cid", c.cid)
@@ -208,12 +214,14 @@ func (s *Session) statSNERL1(c *initiatorConn, sn uint32, mode int) error {
 			return err
 		}
 		s.count(func(x *Stats) *uint64 { return &x.StatusSNACKs })
-		time.AfterFunc(s.snackTimeout(), func() {
-			if pdu.SerialLess(c.expStatSN.Load(), end) {
-				s.logger().Warn("iscsi initiator: Status SNACK unanswered, dropping the connection", "cid", c.cid, "begrun", begRun, "runlength", end-begRun)
-				s.dropConn(c, errSNACKTimeout)
-			}
-		})
+		// One timer per connection; each Status SNACK pushes the
+		// deadline back and the StatSN to wait for forward.
+		c.statusUntil.Store(end)
+		if st.timer == nil {
+			st.timer = time.AfterFunc(s.snackTimeout(), func() { s.statusSNACKExpired(c) })
+		} else {
+			st.timer.Reset(s.snackTimeout())
+		}
 	}
 	if pdu.SerialLessOrEqual(st.next, sn) {
 		st.next = sn
@@ -232,6 +240,15 @@ func (s *Session) statSNERL1(c *initiatorConn, sn uint32, mode int) error {
 	return nil
 }
 
+// statusSNACKExpired drops c when responses its Status SNACKs asked for
+// are still missing (RFC 7143 §7.2.2).
+func (s *Session) statusSNACKExpired(c *initiatorConn) {
+	if exp, until := c.expStatSN.Load(), c.statusUntil.Load(); pdu.SerialLess(exp, until) {
+		s.logger().Warn("iscsi initiator: Status SNACK unanswered, dropping the connection", "cid", c.cid, "expstatsn", exp, "until", until)
+		s.dropConn(c, errSNACKTimeout)
+	}
+}
+
 // statusLost asks again for the response of StatSN sn, dropped for a data
 // digest error (RFC 7143 §7.8).
 func (s *Session) statusLost(c *initiatorConn, sn uint32) error {
@@ -248,6 +265,9 @@ const statWindow = 256
 type statTracker struct {
 	next uint32
 	seen [statWindow / 64]uint64
+	// timer is the Status SNACK timeout (statusSNACKExpired), made at
+	// the first Status SNACK and stopped when the read loop ends.
+	timer *time.Timer
 }
 
 func (st *statTracker) set(sn uint32) {
@@ -397,14 +417,17 @@ func (s *Session) r2tERL1(c *initiatorConn, t *initiatorTask, r *pdu.R2T) (bool,
 }
 
 // resetERL1 forgets the recovery state of a task issued again or
-// released; snackGen goes on, so the timeouts of SNACKs sent before find
-// nothing to do.
+// released, its SNACK timeout stopped. The caller holds t.bufMu, which a
+// timeout firing meanwhile waits for; it then finds nothing missing.
 func (t *initiatorTask) resetERL1() {
 	t.dataGaps.reset()
 	t.r2tGaps.reset()
 	t.r2tSN, t.recvd, t.held = 0, 0, false
 	t.ackTTT, t.ackLUN, t.ackWanted, t.acked = 0, 0, false, false
-	t.snackGen++
+	if t.snackTimer != nil {
+		t.snackTimer.Stop()
+	}
+	t.snackC = nil
 }
 
 // maxInitiatorBadHeaders is the number of PDUs in a row with a header digest error

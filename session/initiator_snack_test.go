@@ -344,6 +344,31 @@ func TestInitiatorERL1DataIn(t *testing.T) {
 			stats: Stats{DataSNACKs: 1},
 		},
 		{
+			name: "A bit after a lost Data-In",
+			script: func(t *testing.T, c *snackConn, itt uint32) {
+				h := dataIn(itt, 0, 0)
+				c.send(t, &h, want[:seg], false, sendBadData)
+				wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 0, 1)
+				for i := 1; i < 3; i++ {
+					h := dataIn(itt, uint32(i), uint32(i*seg))
+					if i == 2 {
+						h.DataIn().SetFinal(true)
+						h.DataIn().SetAcknowledge(true)
+						h.DataIn().SetTargetTransferTag(0x99)
+					}
+					c.send(t, &h, want[i*seg:(i+1)*seg], false, sendGood)
+				}
+				// §11.16.1: the DataACK waits for the Data-In missing.
+				h = dataIn(itt, 0, 0)
+				c.send(t, &h, want[:seg], false, sendGood)
+				wantSNACK(t, c, pdu.SNACKDataACK, pdu.ReservedTag, 0x99, 3, 0)
+				h = scsiResp(itt)
+				h.SCSIResponse().SetExpDataSN(3)
+				c.send(t, &h, nil, true, sendGood)
+			},
+			stats: Stats{DataDigestErrors: 1, DataSNACKs: 1, DataACKs: 1},
+		},
+		{
 			name: "A bit",
 			script: func(t *testing.T, c *snackConn, itt uint32) {
 				for i := range 3 {
@@ -520,6 +545,27 @@ func TestInitiatorERL1R2T(t *testing.T) {
 				wantData(t, c, 10, 0, 512)
 			},
 			stats: Stats{R2TSNACKs: 1},
+		},
+		{
+			name: "Data-Out rejected for its data digest",
+			script: func(t *testing.T, c *snackConn, itt uint32) {
+				h := r2t(itt, 0, 10, 0, 1024)
+				c.send(t, &h, nil, false, sendGood)
+				p := c.next(t, pdu.OpSCSIDataOut)
+				if d := p.Header.DataOut(); !d.Final() || d.BufferOffset() != 0 || len(p.Data) != 1024 {
+					t.Fatalf("Data-Out at %d+%d, want the whole 1024 bytes", d.BufferOffset(), len(p.Data))
+				}
+				// RFC 7143 §7.8: the target rejects the Data-Out and
+				// asks for it again with a recovery R2T.
+				var rj pdu.BHS
+				r := rj.Reject()
+				r.Init()
+				r.SetReason(pdu.RejectDataDigestError)
+				c.send(t, &rj, p.Header[:], true, sendGood)
+				h = r2t(itt, 1, 12, 0, 1024)
+				c.send(t, &h, nil, false, sendGood)
+				wantData(t, c, 12, 0, 1024)
+			},
 		},
 		{
 			name: "recovery R2T",

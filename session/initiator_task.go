@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -60,14 +61,15 @@ type initiatorTask struct {
 	// At ErrorRecoveryLevel 1 (initiator_snack.go), under bufMu: the
 	// Data-In and R2Ts asked for again and not yet received, the next
 	// R2TSN expected, the bytes of Data-In received, whether the status
-	// came (held until the data is all in), and the number of the last
-	// SNACK, which its timeout checks.
+	// came (held until the data is all in), and the SNACK timeout with
+	// the connection of the last SNACK.
 	dataGaps, r2tGaps snGaps
 	r2tSN             uint32
 	recvd             int
 	held              bool
 	statSN            uint32 // of the status held
-	snackGen          uint32
+	snackTimer        *time.Timer
+	snackC            *initiatorConn
 	// A DataACK asked for by a Data-In with the A bit (RFC 7143
 	// §11.7.2): its Target Transfer Tag and LUN, whether it waits for
 	// missing Data-In, and whether it was sent.
