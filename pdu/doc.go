@@ -46,9 +46,13 @@
 // (RFC 7143 §11.17.1), the offending header, and whether it is a format
 // error (RFC 7143 §7.7); a [*ConnectionError] (header digest error,
 // RFC 7143 §7.8; a stream cut inside a PDU; an oversized data segment,
-// RFC 7143 §13.12) means the connection must be closed. Details are in [*ReservedFieldError], [*FieldError],
-// [*OpcodeError], [*DigestError], [*SegmentTooLongError] and [*AHSError],
-// each matching a sentinel such as [ErrReservedField] with errors.Is.
+// RFC 7143 §13.12) means the connection must be closed. At
+// ErrorRecoveryLevel 1 a Reader can skip a PDU whose header digest failed
+// instead ([Reader.SetHeaderDigestRecovery]) and report it with a
+// [*HeaderDigestError] (RFC 7143 §7.8, §7.1.4.1). Details are in
+// [*ReservedFieldError], [*FieldError], [*OpcodeError], [*DigestError],
+// [*SegmentTooLongError] and [*AHSError], each matching a sentinel such
+// as [ErrReservedField] with errors.Is.
 //
 // # Sections implemented
 //

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // fuzzConnHeapBudget bounds how much the heap may grow over one fuzzed
@@ -90,6 +92,107 @@ func FuzzServeConnBounded(f *testing.F) {
 		}
 		if left := waitProjectGoroutines(before); left != "" {
 			t.Fatalf("goroutines of the connection left after it ended:\n%s", left)
+		}
+	})
+}
+
+// erl1FuzzSeeds are streams of the ErrorRecoveryLevel 1 exchanges: a READ
+// followed by Data, Status and DataACK SNACKs, and a WRITE whose
+// unsolicited Data-Out leaves a gap in DataSN and BufferOffset, followed
+// by an R2T SNACK and an R-Data SNACK.
+func erl1FuzzSeeds() [][]byte {
+	var read pdu.BHS
+	r := read.SCSICommand()
+	r.Init()
+	r.SetFinal(true)
+	r.SetRead(true)
+	r.SetInitiatorTaskTag(2)
+	r.SetCmdSN(1)
+	r.SetExpStatSN(1)
+	r.SetExpectedDataTransferLength(4096)
+	r.SetCDB(cdbRW10(scsi.OpRead10, 0, 8))
+	snack := func(typ pdu.SNACKType, itt, ttt, beg, run uint32) pdu.BHS {
+		var h pdu.BHS
+		s := h.SNACKRequest()
+		s.Init()
+		s.SetType(typ)
+		s.SetInitiatorTaskTag(itt)
+		s.SetTargetTransferTag(ttt)
+		s.SetExpStatSN(1)
+		s.SetBegRun(beg)
+		s.SetRunLength(run)
+		return h
+	}
+	var write pdu.BHS
+	w := write.SCSICommand()
+	w.Init()
+	w.SetWrite(true)
+	w.SetInitiatorTaskTag(3)
+	w.SetCmdSN(2)
+	w.SetExpectedDataTransferLength(2048)
+	w.SetCDB(cdbRW10(scsi.OpWrite10, 0, 4))
+	var out pdu.BHS
+	d := out.DataOut()
+	d.Init()
+	d.SetFinal(true)
+	d.SetInitiatorTaskTag(3)
+	d.SetTargetTransferTag(pdu.ReservedTag)
+	d.SetDataSN(1)
+	d.SetBufferOffset(1024)
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	pdus := func(hs ...pdu.BHS) []byte {
+		var b []byte
+		for _, h := range hs {
+			b = append(b, fuzzPDU(h, nil)...)
+		}
+		return b
+	}
+	return [][]byte{
+		cat(fuzzPDU(read, nil), pdus(
+			snack(pdu.SNACKDataR2T, 2, pdu.ReservedTag, 0, 0),
+			snack(pdu.SNACKStatus, pdu.ReservedTag, pdu.ReservedTag, 1, 0),
+			snack(pdu.SNACKDataACK, pdu.ReservedTag, 1, 1, 0),
+			snack(pdu.SNACKDataR2T, 2, pdu.ReservedTag, 0, 0),
+		)),
+		cat(fuzzPDU(write, make([]byte, 512)), fuzzPDU(out, make([]byte, 1024)), pdus(
+			snack(pdu.SNACKDataR2T, 3, pdu.ReservedTag, 0, 0),
+			snack(pdu.SNACKRData, 3, 7, 0, 0),
+		)),
+	}
+}
+
+// FuzzServeConnERL1 is FuzzServeConnBounded at ErrorRecoveryLevel 1, where
+// SNACKs are answered and Data-Out gaps asked for again: ServeConn must
+// return, and nothing may stay retained once it has.
+func FuzzServeConnERL1(f *testing.F) {
+	for _, s := range append(fuzzSeeds(), erl1FuzzSeeds()...) {
+		f.Add(s)
+	}
+	open := login.DefaultSettings()
+	open.InitialR2T = false
+	open.ErrorRecoveryLevel = 1
+	srv := newTestServer(f, &open)
+	srv.Limits.MaxTasks = 4
+	srv.Limits.MaxPendingTasks = 8
+	srv.Limits.WriteTimeout = 2 * time.Second
+	srv.Limits.DataOutTimeout = 2 * time.Second
+	srv.Limits.RetainBytes = 1 << 20
+	var conns atomic.Uint32
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		served := playAfterLogin(t, srv, open, uint16(conns.Add(1)), stream)
+		select {
+		case <-served:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("ServeConn did not return after the initiator closed\n%s", goroutineDump())
+		}
+		if r := srv.Stats().RetainedBytes; r != 0 {
+			t.Fatalf("%d bytes retained after the connection ended", r)
 		}
 	})
 }

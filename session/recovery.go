@@ -241,14 +241,14 @@ func (c *conn) freeRetained() {
 	c.ring, c.head = nil, 0
 }
 
-// findStatus returns the retained entry of statSN, or nil.
-func (c *conn) findStatus(statSN uint32) *retained {
+// findStatus returns the index in the ring of the entry of statSN, or -1.
+func (c *conn) findStatus(statSN uint32) int {
 	for i := c.head; i < len(c.ring); i++ {
 		if c.ring[i].statSN == statSN {
-			return &c.ring[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // findTask returns the latest retained task matching f, or nil: an
@@ -355,12 +355,14 @@ func (c *conn) answerSNACK(h *pdu.BHS) error {
 			// §11.16: a response never sent, or acknowledged already.
 			return c.rejectSNACK(h, pdu.RejectProtocolError, exp, maxCmdSN)
 		}
-		for sn := beg; sn != end; sn++ {
-			e := c.findStatus(sn)
-			if e == nil {
+		// The ring is in StatSN order: the run is consecutive entries.
+		i := c.findStatus(beg)
+		for sn := beg; sn != end; sn, i = sn+1, i+1 {
+			if i < 0 || i >= len(c.ring) || c.ring[i].statSN != sn {
+				// Not retained: beyond Limits.RetainBytes.
 				return c.rejectSNACK(h, pdu.RejectSNACKReject, exp, maxCmdSN)
 			}
-			if err := c.resendStatus(e, exp, maxCmdSN); err != nil {
+			if err := c.resendStatus(&c.ring[i], exp, maxCmdSN); err != nil {
 				return err
 			}
 		}

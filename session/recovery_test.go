@@ -504,9 +504,11 @@ func TestERL1DataACK(t *testing.T) {
 	// NOP-In.
 	in.ping(in.statSN)
 	in.ping(in.statSN)
-	if r := srv.Stats().RetainedBytes; r > int64(2*statusRetainCost) {
-		t.Errorf("RetainedBytes %d after ExpStatSN acknowledged everything", r)
+	acked := srv.Stats().RetainedBytes
+	if acked > int64(2*statusRetainCost) {
+		t.Errorf("RetainedBytes %d after ExpStatSN acknowledged everything", acked)
 	}
+	t.Logf("RetainedBytes %d after a READ of %d bytes, %d after its DataACK, %d once ExpStatSN passed its status", before, size, after, acked)
 	in.snack(pdu.SNACKStatus, pdu.ReservedTag, pdu.ReservedTag, statSN, 1, in.statSN)
 	if p := in.read(); p.Header.Opcode() != pdu.OpReject || p.Header.Reject().Reason() != pdu.RejectProtocolError {
 		t.Fatalf("Status SNACK for an acknowledged status answered by %v", p.Header.String())
@@ -629,3 +631,178 @@ func sameResent(got, want rawPDU) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestERL1HeaderDigest: at ErrorRecoveryLevel 1 a PDU with a header digest
+// error is discarded and the connection goes on (RFC 7143 §7.8), unless
+// maxBadHeaders come in a row, after which the stream is taken to be
+// framed wrongly and the connection ends.
+func TestERL1HeaderDigest(t *testing.T) {
+	tests := []struct {
+		name  string
+		bad   int
+		alive bool
+	}{
+		{"one", 1, true},
+		{"below the bound", maxBadHeaders - 1, true},
+		{"the bound", maxBadHeaders, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, in := dialERL1(t, erl1Settings(nil), uint16(260+i), Limits{})
+			for range tt.bad {
+				var h pdu.BHS
+				n := h.NOPOut()
+				n.Init()
+				n.SetImmediate(true)
+				n.SetInitiatorTaskTag(in.nextITT())
+				n.SetTargetTransferTag(pdu.ReservedTag)
+				n.SetCmdSN(in.cmdSN)
+				n.SetExpStatSN(in.statSN)
+				in.writeBad(&h, []byte("lost ping"), corruptHeader)
+			}
+			if tt.alive {
+				if got := in.nop([]byte("ping")); string(got) != "ping" {
+					t.Fatalf("NOP-In data %q", got)
+				}
+				in.logout()
+			} else {
+				var err error
+				for err == nil {
+					_, err = in.r.Read()
+				}
+			}
+			if s := srv.Stats(); s.HeaderDigestErrors != uint64(tt.bad) {
+				t.Errorf("HeaderDigestErrors %d, want %d", s.HeaderDigestErrors, tt.bad)
+			}
+		})
+	}
+}
+
+// TestERL0SNACKRejected: with ErrorRecoveryLevel 0 negotiated against a
+// target that offers 1, a SNACK is rejected with reason Protocol Error as
+// before (RFC 7143 §11.16 requires SNACK support only at level 1 and
+// above), the last Data-In carries no A bit (§11.7.2) and nothing is
+// retained.
+func TestERL0SNACKRejected(t *testing.T) {
+	srv := newTestServer(t, nil)
+	in := dial(t, srv, nil, isid(270))
+	if in.res.Session.ErrorRecoveryLevel != 0 {
+		t.Fatalf("ErrorRecoveryLevel %d, want 0", in.res.Session.ErrorRecoveryLevel)
+	}
+	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
+	itt := in.nextITT()
+	pdus := in.readTask(itt, cdbRW10(scsi.OpRead10, 0, 8), 4096, in.statSN)
+	if d := pdus[len(pdus)-1].h.DataIn(); d.Acknowledge() || d.TargetTransferTag() != pdu.ReservedTag {
+		t.Errorf("last Data-In with A %v and TTT %#x at ErrorRecoveryLevel 0", d.Acknowledge(), d.TargetTransferTag())
+	}
+	for _, typ := range []pdu.SNACKType{pdu.SNACKDataR2T, pdu.SNACKStatus} {
+		tag := itt
+		if typ == pdu.SNACKStatus {
+			tag = pdu.ReservedTag
+		}
+		in.snack(typ, tag, pdu.ReservedTag, 0, 0, in.statSN)
+		if p := in.read(); p.Header.Opcode() != pdu.OpReject || p.Header.Reject().Reason() != pdu.RejectProtocolError {
+			t.Fatalf("%v SNACK answered by %v", typ, p.Header.String())
+		}
+	}
+	if s := srv.Stats(); s.RetainedBytes != 0 || s.DataSNACKs != 0 || s.StatusSNACKs != 0 {
+		t.Errorf("stats at ErrorRecoveryLevel 0: %+v", s)
+	}
+	in.logout()
+}
+
+// TestERL1DataOutManyLosses writes 64 KiB in 512-byte Data-Out PDUs of
+// which a pseudo-random tenth is spoiled, recovery R2Ts included: each
+// loss is asked for again until the data is whole (RFC 7143 §7.2), with
+// one or several R2Ts outstanding (§13.17, §13.19).
+func TestERL1DataOutManyLosses(t *testing.T) {
+	const size = 64 << 10
+	tests := []struct {
+		name    string
+		mod     func(*login.Settings)
+		headers bool // spoil headers too, leaving gaps (needs DataPDUInOrder)
+	}{
+		{name: "in order", headers: true, mod: func(s *login.Settings) {}},
+		{name: "sequences out of order, 4 R2Ts", headers: true, mod: func(s *login.Settings) {
+			s.DataSequenceInOrder, s.MaxOutstandingR2T = false, 4
+		}},
+		{name: "PDUs out of order", mod: func(s *login.Settings) { s.DataPDUInOrder = false }},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := erl1Settings(func(s *login.Settings) {
+				s.InitialR2T, s.ImmediateData = true, false
+				s.MaxBurstLength, s.FirstBurstLength = 16<<10, 16<<10
+				tt.mod(s)
+			})
+			srv, in := dialERL1(t, st, uint16(280+i), Limits{})
+			pattern := make([]byte, size)
+			for j := range pattern {
+				pattern[j] = byte(j*13 + j>>9)
+			}
+			rnd := uint32(12345 + i)
+			next := func() uint32 {
+				rnd ^= rnd << 13
+				rnd ^= rnd >> 17
+				rnd ^= rnd << 5
+				return rnd
+			}
+			itt := in.nextITT()
+			in.send(scsiCommand{ITT: itt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpWrite10, 100, size/512), EDTL: size, Write: true})
+			sent, spoiled, rejects, r2ts := 0, 0, 0, 0
+		loop:
+			for {
+				p := in.read()
+				switch p.Header.Opcode() {
+				case pdu.OpReject:
+					rejects++
+				case pdu.OpR2T:
+					r2ts++
+					r := p.Header.R2T()
+					off, end := r.BufferOffset(), r.BufferOffset()+r.DesiredDataTransferLength()
+					for sn := uint32(0); off < end; sn++ {
+						l := min(512, end-off)
+						final := off+l == end
+						d := dataOut(itt, r.TargetTransferTag(), sn, off, final, in.statSN)
+						how := corruptNone
+						if next()%10 == 0 {
+							how = corruptData
+							if tt.headers && !final && next()%2 == 0 {
+								how = corruptHeader
+							}
+							spoiled++
+						}
+						in.writeBad(&d, pattern[off:off+l], how)
+						sent++
+						off += l
+					}
+				case pdu.OpSCSIResponse:
+					if s := scsi.Status(p.Header.SCSIResponse().Status()); s != scsi.StatusGood {
+						t.Fatalf("WRITE ended with %v", s)
+					}
+					break loop
+				default:
+					t.Fatalf("unexpected %v", p.Header.Opcode())
+				}
+			}
+			if spoiled == 0 {
+				t.Fatal("nothing spoiled")
+			}
+			sp := in.res.Session
+			t.Logf("MaxOutstandingR2T %d, DataSequenceInOrder %v, DataPDUInOrder %v: %d Data-Out PDUs sent for %d, %d spoiled, %d rejected, %d R2Ts",
+				sp.MaxOutstandingR2T, sp.DataSequenceInOrder, sp.DataPDUInOrder, sent, size/512, spoiled, rejects, r2ts)
+			res := in.command(lunOf(0), cdbRW10(scsi.OpRead10, 100, size/512), size, true, nil)
+			if res.Status != scsi.StatusGood || !bytes.Equal(res.Data, pattern) {
+				t.Fatalf("READ back: status %v, data equal %v", res.Status, bytes.Equal(res.Data, pattern))
+			}
+			s := srv.Stats()
+			if got := s.DataDigestErrors + s.HeaderDigestErrors; got != uint64(spoiled) || s.DataDigestErrors != uint64(rejects) {
+				t.Errorf("%d PDUs spoiled, %d rejected; stats %+v", spoiled, rejects, s)
+			}
+			if s.RecoveryR2Ts == 0 || uint64(r2ts) != size/(16<<10)+s.RecoveryR2Ts {
+				t.Errorf("%d R2Ts, stats %+v", r2ts, s)
+			}
+			in.logout()
+		})
+	}
+}
