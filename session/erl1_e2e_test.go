@@ -21,6 +21,15 @@ import (
 // number of WRITEs and READs, 32 in flight on 4 connections, completes
 // with the right data.
 func TestERL1DigestErrorsEndToEnd(t *testing.T) {
+	t.Run("data digest", func(t *testing.T) { erl1EndToEnd(t, false) })
+	t.Run("header digest", func(t *testing.T) { erl1EndToEnd(t, true) })
+}
+
+// erl1EndToEnd is TestERL1DigestErrorsEndToEnd with the header of the
+// Data PDUs corrupted instead of their data when header is true: the
+// receiver drops the PDU and finds it missing from what follows (RFC 7143
+// §7.8).
+func erl1EndToEnd(t *testing.T, header bool) {
 	const (
 		workers = 32
 		rounds  = 6
@@ -33,7 +42,7 @@ func TestERL1DigestErrorsEndToEnd(t *testing.T) {
 	st.MaxOutstandingR2T = 1
 	st.DefaultTime2Wait = 0
 	srv := newTestServer(t, &st)
-	flip := &pduFlipper{Every: 100}
+	flip := &pduFlipper{Every: 100, Header: header}
 	p := newFlipProxy(t, serveLoopback(t, srv), flip)
 	is := login.DefaultSettings()
 	is.DefaultTime2Wait = 0
@@ -91,13 +100,21 @@ func TestERL1DigestErrorsEndToEnd(t *testing.T) {
 	if flip.flipped[0].Load() == 0 || flip.flipped[1].Load() == 0 {
 		t.Error("the proxy corrupted no Data-Out or no Data-In")
 	}
-	if is2.DataDigestErrors == 0 || is2.DataSNACKs == 0 {
-		t.Error("the initiator counted no data digest error or no Data SNACK")
+	initErrs, targetErrs := is2.DataDigestErrors, ts.DataDigestErrors
+	if header {
+		initErrs, targetErrs = is2.HeaderDigestErrors, ts.HeaderDigestErrors
 	}
-	if ts.DataDigestErrors == 0 || ts.RecoveryR2Ts == 0 {
-		t.Error("the target counted no data digest error or no recovery R2T")
+	if initErrs == 0 || is2.DataSNACKs+is2.StatusSNACKs == 0 {
+		t.Error("the initiator counted no digest error or no SNACK")
 	}
-	if ts.RejectedSNACKs != 0 {
+	if targetErrs == 0 || ts.RecoveryR2Ts == 0 {
+		t.Error("the target counted no digest error or no recovery R2T")
+	}
+	// A DataACK may rarely come after the status acknowledgement freed
+	// what it acknowledges (RFC 7143 §11.16.1); the target then rejects
+	// it, which ends nothing. Any other SNACK rejected would fail a
+	// command or show in the counters above.
+	if ts.RejectedSNACKs > ts.DataACKs/20 {
 		t.Errorf("the target rejected %d SNACKs", ts.RejectedSNACKs)
 	}
 	if is2.Reinstatements != 0 || is2.SNACKTimeouts != 0 {

@@ -234,11 +234,14 @@ func (p *faultProxy) stall() {
 }
 
 // pduFlipper corrupts, once full feature phase has begun with both digests
-// CRC32C, one bit of the data segment of one in every Every Data-In
+// CRC32C, one bit of the data segment (or the header) of one in every Every Data-In
 // (target to initiator) and Data-Out (initiator to target) PDUs, so the
 // receiver sees a data digest error (RFC 7143 §7.8).
 type pduFlipper struct {
 	Every int64
+	// Header moves the flipped bit to byte 12 of the BHS, which is no
+	// length, so the header digest fails and the PDU is dropped.
+	Header bool
 	// seen and flipped count the Data PDUs with data forwarded and those
 	// corrupted: [0] Data-Out, [1] Data-In.
 	seen, flipped [2]atomic.Int64
@@ -282,7 +285,11 @@ func (f *pduFlipper) forward(pair *proxyPair, src, dst net.Conn, toInit bool) {
 		op := pdu.Opcode(buf[0] & 0x3f)
 		if dig && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
 			if k := f.seen[dir].Add(1); k%f.Every == 0 {
-				buf[hl+int(k/f.Every)%dsl] ^= 0x10
+				if f.Header {
+					buf[12] ^= 0x10
+				} else {
+					buf[hl+int(k/f.Every)%dsl] ^= 0x10
+				}
 				f.flipped[dir].Add(1)
 			}
 		}
