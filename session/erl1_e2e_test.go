@@ -110,10 +110,11 @@ func erl1EndToEnd(t *testing.T, header bool) {
 	if targetErrs == 0 || ts.RecoveryR2Ts == 0 {
 		t.Error("the target counted no digest error or no recovery R2T")
 	}
-	// A DataACK may rarely come after the status acknowledgement freed
-	// what it acknowledges (RFC 7143 §11.16.1); the target then rejects
-	// it, which ends nothing. Any other SNACK rejected would fail a
-	// command or show in the counters above.
+	// A DataACK may rarely be rejected: the target's reader can take the
+	// ExpStatSN of a later PDU, which acknowledges the task's status and
+	// frees its Data-In (RFC 7143 §4.2.2.2), before its writer answers
+	// the DataACK. That ends nothing; any other SNACK rejected would fail
+	// a command or show in the counters above.
 	if ts.RejectedSNACKs > ts.DataACKs/20 {
 		t.Errorf("the target rejected %d SNACKs", ts.RejectedSNACKs)
 	}
