@@ -26,9 +26,9 @@ func TestERL1DigestErrorsEndToEnd(t *testing.T) {
 }
 
 // erl1EndToEnd is TestERL1DigestErrorsEndToEnd with the header of the
-// Data PDUs corrupted instead of their data when header is true: the
-// receiver drops the PDU and finds it missing from what follows (RFC 7143
-// §7.8).
+// Data-In corrupted instead of their data when header is true: the
+// initiator drops the PDU and finds it missing from what follows (RFC 7143
+// §7.8), by DataSN, by ExpDataSN or by StatSN.
 func erl1EndToEnd(t *testing.T, header bool) {
 	const (
 		workers = 32
@@ -100,15 +100,15 @@ func erl1EndToEnd(t *testing.T, header bool) {
 	if flip.flipped[0].Load() == 0 || flip.flipped[1].Load() == 0 {
 		t.Error("the proxy corrupted no Data-Out or no Data-In")
 	}
-	initErrs, targetErrs := is2.DataDigestErrors, ts.DataDigestErrors
+	initErrs := is2.DataDigestErrors
 	if header {
-		initErrs, targetErrs = is2.HeaderDigestErrors, ts.HeaderDigestErrors
+		initErrs = is2.HeaderDigestErrors
 	}
 	if initErrs == 0 || is2.DataSNACKs+is2.StatusSNACKs == 0 {
 		t.Error("the initiator counted no digest error or no SNACK")
 	}
-	if targetErrs == 0 || ts.RecoveryR2Ts == 0 {
-		t.Error("the target counted no digest error or no recovery R2T")
+	if ts.DataDigestErrors == 0 || ts.RecoveryR2Ts == 0 {
+		t.Error("the target counted no data digest error or no recovery R2T")
 	}
 	// A DataACK may rarely be rejected: the target's reader can take the
 	// ExpStatSN of a later PDU, which acknowledges the task's status and

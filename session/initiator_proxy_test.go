@@ -239,8 +239,9 @@ func (p *faultProxy) stall() {
 // receiver sees a data digest error (RFC 7143 §7.8).
 type pduFlipper struct {
 	Every int64
-	// Header moves the flipped bit to byte 12 of the BHS, which is no
-	// length, so the header digest fails and the PDU is dropped.
+	// Header moves the flipped bit of Data-In to byte 12 of the BHS,
+	// which is no length, so the header digest fails and the initiator
+	// drops the PDU; Data-Out still have their data corrupted.
 	Header bool
 	// seen and flipped count the Data PDUs with data forwarded and those
 	// corrupted: [0] Data-Out, [1] Data-In.
@@ -285,7 +286,7 @@ func (f *pduFlipper) forward(pair *proxyPair, src, dst net.Conn, toInit bool) {
 		op := pdu.Opcode(buf[0] & 0x3f)
 		if dig && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
 			if k := f.seen[dir].Add(1); k%f.Every == 0 {
-				if f.Header {
+				if f.Header && toInit {
 					buf[12] ^= 0x10
 				} else {
 					buf[hl+int(k/f.Every)%dsl] ^= 0x10

@@ -396,11 +396,6 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 		t.sense = t.sense[:0]
 		return s.statusLost(c, r.StatSN())
 	}
-	if c.erl > 0 {
-		if err := s.statSN(c, r.StatSN()); err != nil {
-			return err
-		}
-	}
 	// RFC 7143 §11.4.7: SenseLength (2 bytes), then the sense data.
 	t.sense = seg[:0]
 	if dsl >= 2 {
@@ -429,9 +424,16 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 			}
 			t.dataSN = n
 		}
+		if err := s.statSNERL1(c, r.StatSN(), statusHeld); err != nil {
+			return err
+		}
 		t.held, t.statSN = true, r.StatSN()
-		s.completeHeld(t)
-		return nil
+		return s.completeHeld(c, t)
+	}
+	if c.erl > 0 {
+		if err := s.statSN(c, r.StatSN()); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	s.completeITTLocked(itt, t, err)

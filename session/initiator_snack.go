@@ -182,6 +182,7 @@ const (
 	statusReceived = iota // a response that arrived whole
 	statusPeek            // the next StatSN, of a NOP-In that does not advance it
 	statusLost            // a response dropped for a data digest error
+	statusHeld            // a response received whose task still misses Data-In
 )
 
 // statSNERL1 advances ExpStatSN past sn at ErrorRecoveryLevel 1 (RFC 7143
@@ -191,6 +192,10 @@ const (
 // target keeps them, until they come or Options.SNACKTimeout passes. A
 // StatSN already received is a duplicate and changes nothing. A response
 // dropped for a data digest error (mode statusLost) is asked for as well.
+// The status of a task that still misses Data-In (mode statusHeld) is not
+// acknowledged until the data is in, so the target keeps the Data-In for
+// the SNACKs (§4.2.2.2: acknowledging a status acknowledges its data);
+// it is acknowledged later with mode statusReceived.
 // Only the read loop of c calls it.
 func (s *Session) statSNERL1(c *initiatorConn, sn uint32, mode int) error {
 	st := &c.stat
@@ -360,23 +365,26 @@ func (s *Session) dataInERL1(c *initiatorConn, t *initiatorTask, h *pdu.BHS) err
 		t.ackWanted, t.acked = false, true
 	}
 	if d.StatusPresent() && !t.held {
-		if err := s.statSNERL1(c, d.StatSN(), statusReceived); err != nil {
+		if err := s.statSNERL1(c, d.StatSN(), statusHeld); err != nil {
 			return err
 		}
 		t.setStatus(d)
 		t.held, t.statSN = true, d.StatSN()
 	}
-	s.completeHeld(t)
-	return nil
+	return s.completeHeld(c, t)
 }
 
-// completeHeld completes t once it has its status and all its data. A
-// GOOD status with fewer bytes than the transfer length less the residual
-// (RFC 7143 §11.4.5) means data was lost unseen: the command fails rather
-// than report data it does not have. The caller holds t.bufMu.
-func (s *Session) completeHeld(t *initiatorTask) {
+// completeHeld completes t once it has its status and all its data, and
+// acknowledges the status then (RFC 7143 §4.2.2.2). A GOOD status with
+// fewer bytes than the transfer length less the residual (§11.4.5) means
+// data was lost unseen: the command fails rather than report data it does
+// not have. The caller holds t.bufMu.
+func (s *Session) completeHeld(c *initiatorConn, t *initiatorTask) error {
 	if !t.held || t.dataGaps.n > 0 {
-		return
+		return nil
+	}
+	if err := s.statSNERL1(c, t.statSN, statusReceived); err != nil {
+		return err
 	}
 	var err error
 	if want := len(t.cmd.DataIn); want > 0 && t.resp.Status == scsi.StatusGood {
@@ -390,6 +398,7 @@ func (s *Session) completeHeld(t *initiatorTask) {
 	s.mu.Lock()
 	s.completeITTLocked(t.itt, t, err)
 	s.mu.Unlock()
+	return nil
 }
 
 // r2tERL1 checks the R2TSN of an R2T at ErrorRecoveryLevel 1 (RFC 7143
