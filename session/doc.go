@@ -128,7 +128,8 @@
 //     (§11.16), as are Data-In missing from a DataSN gap or, at the end,
 //     from the SCSI Response's ExpDataSN (§11.4.8), and R2Ts missing from
 //     an R2TSN gap; the resent data lands at its BufferOffset, and a
-//     command completes only once all its Data-In are in. A StatSN gap, or
+//     command completes, and its status is acknowledged in ExpStatSN
+//     (§4.2.2.2), only once all its Data-In are in. A StatSN gap, or
 //     a response dropped for its data digest, is asked for once with a
 //     Status SNACK, ExpStatSN staying at the first response missing; a
 //     NOP-In of the target's shows a gap at the end. A Data-In with the A

@@ -303,9 +303,16 @@ func TestInitiatorERL1DataIn(t *testing.T) {
 			script: func(t *testing.T, c *snackConn, itt uint32) {
 				h := dataIn(itt, 0, 0)
 				c.send(t, &h, want[:seg], false, sendGood)
+				c.mu.Lock()
+				status := c.statSN
+				c.mu.Unlock()
 				h = final(dataIn(itt, 2, 2*seg))
 				c.send(t, &h, want[2*seg:], true, sendGood)
-				wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 1, 1)
+				// RFC 7143 §4.2.2.2: the status is not acknowledged
+				// while its task misses Data-In.
+				if sn := wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 1, 1); sn.ExpStatSN() != status {
+					t.Errorf("SNACK ExpStatSN %d, want %d: the status was acknowledged before its data", sn.ExpStatSN(), status)
+				}
 				h = dataIn(itt, 1, seg)
 				c.send(t, &h, want[seg:2*seg], false, sendGood)
 			},
