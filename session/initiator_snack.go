@@ -22,6 +22,10 @@ import (
 // the task, so recovery allocates nothing per PDU.
 const maxSNGaps = 4
 
+// maxTaskSNACKs bounds the Data/R2T SNACKs sent for one task: data that
+// keeps arriving corrupted drops the connection instead.
+const maxTaskSNACKs = 16
+
 // snRun is a run of sequence numbers [lo, lo+n).
 type snRun struct{ lo, n uint32 }
 
@@ -134,6 +138,12 @@ func (s *Session) count(f func(*Stats) *uint64) {
 // begRun+runLength) of t again with a Data/R2T SNACK (RFC 7143 §11.16.1,
 // type 0) and arms the task's SNACK timeout. The caller holds t.bufMu.
 func (s *Session) taskSNACK(c *initiatorConn, t *initiatorTask, r2t bool, begRun, runLength uint32) error {
+	if t.snacks >= maxTaskSNACKs {
+		// §7.2: the recovery within the connection is not converging;
+		// the connection is dropped and recovered as at level 0.
+		return fmt.Errorf("ITT 0x%08x: %d SNACKs without its data coming whole", t.itt, t.snacks)
+	}
+	t.snacks++
 	if err := c.sendSNACK(pdu.SNACKDataR2T, t.cmd.LUN.Uint64(), t.itt, pdu.ReservedTag, begRun, runLength); err != nil {
 		return err
 	}
@@ -431,7 +441,7 @@ func (s *Session) r2tERL1(c *initiatorConn, t *initiatorTask, r *pdu.R2T) (bool,
 func (t *initiatorTask) resetERL1() {
 	t.dataGaps.reset()
 	t.r2tGaps.reset()
-	t.r2tSN, t.recvd, t.held = 0, 0, false
+	t.r2tSN, t.recvd, t.held, t.snacks = 0, 0, false, 0
 	t.ackTTT, t.ackLUN, t.ackWanted, t.acked = 0, 0, false, false
 	if t.snackTimer != nil {
 		t.snackTimer.Stop()

@@ -630,6 +630,9 @@ func TestInitiatorERL1Fallback(t *testing.T) {
 		{"ERL 0 header digest error", 0, sendBadHeader, RecoveryRetry, Stats{Reinstatements: 1, HeaderDigestErrors: 1}},
 		{"ERL 1 SNACK unanswered, retry", 1, sendBadData, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
 		{"ERL 1 SNACK unanswered, fail", 1, sendBadData, RecoveryFail, Stats{Reinstatements: 1, DataDigestErrors: 1, DataSNACKs: 1, SNACKTimeouts: 1}},
+		// Every resend corrupted again: after maxTaskSNACKs SNACKs the
+		// connection goes.
+		{"ERL 1 resends corrupted", 1, -sendBadData, RecoveryRetry, Stats{Reinstatements: 1, DataDigestErrors: maxTaskSNACKs + 1, DataSNACKs: maxTaskSNACKs}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -645,12 +648,20 @@ func TestInitiatorERL1Fallback(t *testing.T) {
 				done <- err
 			}()
 			itt := c.command(t)
+			how := max(tc.how, -tc.how)
 			h := dataIn(itt, 0, 0)
-			c.send(t, &h, want[:seg], false, tc.how)
+			c.send(t, &h, want[:seg], false, how)
 			h = final(dataIn(itt, 1, seg))
 			c.send(t, &h, want[seg:], true, sendGood)
 			if tc.erl > 0 {
 				wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 0, 1)
+			}
+			for i := 0; tc.how < 0 && i < maxTaskSNACKs; i++ {
+				h := dataIn(itt, 0, 0)
+				c.send(t, &h, want[:seg], false, how)
+				if i < maxTaskSNACKs-1 {
+					wantSNACK(t, c, pdu.SNACKDataR2T, itt, pdu.ReservedTag, 0, 1)
+				}
 			}
 			// The connection ends; the session is reinstated on a new one.
 			c2 := <-st.conns

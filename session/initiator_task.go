@@ -68,6 +68,7 @@ type initiatorTask struct {
 	recvd             int
 	held              bool
 	statSN            uint32 // of the status held
+	snacks            int    // Data/R2T SNACKs sent (maxTaskSNACKs)
 	snackTimer        *time.Timer
 	snackC            *initiatorConn
 	// A DataACK asked for by a Data-In with the A bit (RFC 7143
