@@ -123,6 +123,25 @@
 //     ends the session instead. Commands issued meanwhile wait for the new
 //     session; Close and Logout end a recovery. Session.Stats counts
 //     reinstatements, retries, failures and NOP timeouts.
+//   - Recovery within a connection at ErrorRecoveryLevel 1 (§7.1.4.1,
+//     §7.2), proposed with Options.ErrorRecoveryLevel: a Data-In whose data
+//     digest fails is dropped and asked for again with a Data/R2T SNACK
+//     (§11.16), as are Data-In missing from a DataSN gap or, at the end,
+//     from the SCSI Response's ExpDataSN (§11.4.8), and R2Ts missing from
+//     an R2TSN gap; the resent data lands at its BufferOffset, and a
+//     command completes, and its status is acknowledged in ExpStatSN
+//     (§4.2.2.2), only once all its Data-In are in. A StatSN gap, or
+//     a response dropped for its data digest, is asked for once with a
+//     Status SNACK, ExpStatSN staying at the first response missing; a
+//     NOP-In of the target's shows a gap at the end. A Data-In with the A
+//     bit is acknowledged with a DataACK SNACK (§11.7.2) once none before
+//     it is missing. A Data-Out the target rejects for its data digest
+//     leaves its command to the target's recovery R2T, answered like any
+//     R2T. A PDU with a header digest error is dropped (at most three in
+//     a row) and a NOP-Out ping shows a response lost with it. What a
+//     SNACK does not bring back within Options.SNACKTimeout drops the
+//     connection, which is recovered as at level 0. Session.Stats counts
+//     digest errors, SNACKs and DataACKs.
 //
 // Tasks are pooled and reused with their channels: a command allocates
 // nothing in the initiator in the steady state except the *Response that
@@ -130,9 +149,10 @@
 //
 // # Not implemented
 //
-// On the initiator side: ErrorRecoveryLevel 1 and 2 (no SNACK, no task reassignment, no
-// connection recovery within a session: every failure reinstates the
-// session), Extended CDB and bidirectional commands, iSER, and
+// On the initiator side: ErrorRecoveryLevel 2 (no task reassignment, no
+// connection recovery within a session: a connection failure reinstates
+// the session; a proposal of 2 is lowered to 1), R-Data SNACK (§11.16.1,
+// type 3), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
 // On the target side: ErrorRecoveryLevel 2 (connection recovery and task

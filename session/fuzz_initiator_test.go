@@ -144,7 +144,30 @@ func FuzzInitiatorSession(f *testing.F) {
 	f.Fuzz(fuzzInitiatorSession)
 }
 
-func fuzzInitiatorSession(t *testing.T, stream []byte) {
+// FuzzInitiatorSessionERL1 is FuzzInitiatorSession at ErrorRecoveryLevel
+// 1 (RFC 7143 §7.1.4.1): gaps in DataSN, R2TSN and StatSN make the
+// initiator send SNACKs, which the scripted target never answers, so the
+// SNACK timeout ends what the stream leaves missing.
+func FuzzInitiatorSessionERL1(f *testing.F) {
+	for _, s := range fuzzInitiatorSeeds() {
+		f.Add(s)
+	}
+	data := bytes.Repeat([]byte{0x5a}, fuzzReadLen)
+	// A DataSN gap filled by the Data-In missing; a StatSN gap never
+	// filled; a Data-In received twice and an R2TSN gap.
+	f.Add(newFuzzTargetStream().dataIn(1, 1, 2048, data[2048:], false).dataIn(1, 0, 0, data[:2048], false).
+		r2t(2, 7, 0, 0, fuzzWriteLen).response(1, scsi.StatusGood, nil).response(2, scsi.StatusGood, nil).bytes())
+	st := newFuzzTargetStream().dataIn(1, 0, 0, data, false)
+	st.statSN++
+	f.Add(st.response(1, scsi.StatusGood, nil).r2t(2, 7, 0, 0, fuzzWriteLen).response(2, scsi.StatusGood, nil).bytes())
+	f.Add(newFuzzTargetStream().dataIn(1, 0, 0, data, false).dataIn(1, 0, 0, data, true).r2t(2, 7, 1, 0, fuzzWriteLen).bytes())
+	f.Fuzz(func(t *testing.T, stream []byte) { fuzzInitiatorSessionAt(t, stream, 1) })
+}
+
+func fuzzInitiatorSession(t *testing.T, stream []byte) { fuzzInitiatorSessionAt(t, stream, 0) }
+
+// fuzzInitiatorSessionAt plays stream at ErrorRecoveryLevel erl.
+func fuzzInitiatorSessionAt(t *testing.T, stream []byte, erl uint8) {
 	before := projectGoroutines()
 	a, b := net.Pipe()
 	defer a.Close()
@@ -160,6 +183,7 @@ func fuzzInitiatorSession(t *testing.T, stream []byte) {
 		defer close(drained)
 		st := login.DefaultSettings()
 		st.ImmediateData = false
+		st.ErrorRecoveryLevel, st.MaxOutstandingR2T = erl, 1
 		r, w := pdu.NewReader(b), pdu.NewWriter(b)
 		_, err := login.Accept(ctx, r, w, login.TargetConfig{
 			Lookup: func(name string) (login.TargetInfo, bool) {
@@ -188,6 +212,7 @@ func fuzzInitiatorSession(t *testing.T, stream []byte) {
 	st.ImmediateData = false
 	s, err := Dial(ctx, "pipe:3260", Options{
 		InitiatorName: testInitiator, TargetName: testTarget, Settings: &st,
+		ErrorRecoveryLevel: erl, SNACKTimeout: fuzzGrace / 2,
 		Dialer: func(context.Context, string, string) (net.Conn, error) { return a, nil },
 	})
 	if err := <-loggedIn; err != nil {

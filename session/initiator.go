@@ -23,6 +23,14 @@ import (
 // Options.LoginTimeout is zero.
 const DefaultLoginTimeout = 15 * time.Second
 
+// DefaultSNACKTimeout bounds the wait for the answer to a SNACK (RFC 7143
+// §7.2) when Options.SNACKTimeout is zero.
+const DefaultSNACKTimeout = 5 * time.Second
+
+// maxInitiatorERL is the highest ErrorRecoveryLevel the initiator
+// implements (RFC 7143 §7.1.4.1: level 1, digest failure recovery).
+const maxInitiatorERL = 1
+
 // RecoveryPolicy says what happens when the connection of a session fails
 // (a read or write error, a NOP-Out ping unanswered, an Asynchronous
 // Message announcing the drop): with ErrorRecoveryLevel 0 the session is
@@ -101,6 +109,21 @@ type Options struct {
 	// HeaderDigest and DataDigest propose CRC32C with None as fallback
 	// (RFC 7143 §13.1). They override the digests of Settings.
 	HeaderDigest, DataDigest bool
+	// ErrorRecoveryLevel is the ErrorRecoveryLevel proposed (RFC 7143
+	// §13.20) when it is above Settings.ErrorRecoveryLevel. The initiator
+	// implements levels 0 and 1, so a proposal of 2 (from either) is
+	// lowered to 1; the target answers the smaller of its value and ours.
+	// At level 1 a Data-In lost to a digest error is asked again with a
+	// Data/R2T SNACK, a lost response with a Status SNACK, and a Data-In
+	// with the A bit is acknowledged (§7.1.4.1, §7.2, §11.16); level 1 also
+	// proposes MaxOutstandingR2T 1 when DataSequenceInOrder is Yes, as
+	// §13.19 requires.
+	ErrorRecoveryLevel uint8
+	// SNACKTimeout bounds the wait for the PDUs a SNACK asks for again
+	// (RFC 7143 §7.2); when they do not come the connection is dropped and
+	// recovered as at ErrorRecoveryLevel 0 (Recovery). Zero means
+	// DefaultSNACKTimeout.
+	SNACKTimeout time.Duration
 	// Settings are the operational values proposed; nil means
 	// login.DefaultSettings().
 	Settings *login.Settings
@@ -227,9 +250,10 @@ type Response struct {
 
 // Session is the initiator side of one iSCSI session (RFC 7143 §3.4) in
 // full feature phase, over Options.Connections connections (§4.2.1) at
-// ErrorRecoveryLevel 0: when any of them fails the session is reinstated,
-// with all its connections, as Options.Recovery says. Its methods are safe
-// for concurrent use.
+// ErrorRecoveryLevel 0 or 1: when any of them fails the session is
+// reinstated, with all its connections, as Options.Recovery says; at level
+// 1 PDUs lost to digest errors are first asked for again with SNACKs
+// (§7.2, §11.16). Its methods are safe for concurrent use.
 type Session struct {
 	opts Options
 	addr string
@@ -297,6 +321,24 @@ type Stats struct {
 	// NOPTimeouts counts the NOP-Out pings that went unanswered within
 	// Options.NOPTimeout (RFC 7143 §11.18).
 	NOPTimeouts uint64
+	// DataDigestErrors counts the PDUs received with a data digest error
+	// (RFC 7143 §7.8); at ErrorRecoveryLevel 1 each is asked for again.
+	DataDigestErrors uint64
+	// HeaderDigestErrors counts the PDUs received with a header digest
+	// error (RFC 7143 §7.8).
+	HeaderDigestErrors uint64
+	// DataSNACKs counts the Data/R2T SNACKs asking for Data-In again
+	// (RFC 7143 §11.16.1, §7.2.1); R2TSNACKs those asking for R2Ts.
+	DataSNACKs, R2TSNACKs uint64
+	// StatusSNACKs counts the Status SNACKs asking for lost responses
+	// (RFC 7143 §11.16.1, §7.2.2).
+	StatusSNACKs uint64
+	// DataACKs counts the DataACK SNACKs answering Data-In with the A bit
+	// (RFC 7143 §11.7.2, §11.16.1).
+	DataACKs uint64
+	// SNACKTimeouts counts the connections dropped because a SNACK went
+	// unanswered within Options.SNACKTimeout (RFC 7143 §7.2).
+	SNACKTimeouts uint64
 	// ReconnectAttempts counts the logins tried by recoveries, successful
 	// or not.
 	ReconnectAttempts uint64
@@ -325,6 +367,18 @@ type initiatorConn struct {
 	cid       uint16
 	maxXmit   atomic.Uint32
 	lastRecv  atomic.Int64 // UnixNano of the last PDU header read
+	// erl is the session's ErrorRecoveryLevel (RFC 7143 §13.20), stat
+	// the StatSN state the read loop keeps at level 1; cause, set once,
+	// is why the connection was dropped when the read loop's error does
+	// not say it.
+	erl     uint8
+	stat    statTracker
+	probing atomic.Bool // a NOP-Out ping after a header digest error is out
+	// statusUntil is the StatSN that ExpStatSN must pass before the
+	// Status SNACK timeout.
+	statusUntil atomic.Uint32
+	cause       error
+	causeOnce   sync.Once
 
 	dead     chan struct{} // closed by kill
 	deadOnce sync.Once
@@ -578,6 +632,17 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	if opts.DataDigest {
 		settings.DataDigest = login.DigestPrefer
 	}
+	// RFC 7143 §13.20: level 2 (connection recovery) is not implemented.
+	settings.ErrorRecoveryLevel = min(max(settings.ErrorRecoveryLevel, opts.ErrorRecoveryLevel), maxInitiatorERL)
+	if st != login.SessionNormal {
+		// §13.21: a discovery session is at level 0.
+		settings.ErrorRecoveryLevel = 0
+	}
+	if settings.ErrorRecoveryLevel > 0 && settings.DataSequenceInOrder {
+		// §13.19: MaxOutstandingR2T is 1 at ErrorRecoveryLevel above
+		// 0 with DataSequenceInOrder Yes.
+		settings.MaxOutstandingR2T = 1
+	}
 	// RFC 7143 §13.2: propose as many connections as the session opens.
 	if n := uint32(opts.Connections); st == login.SessionNormal && n > settings.MaxConnections {
 		settings.MaxConnections = min(n, 65535)
@@ -605,6 +670,14 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	}
 	nc.SetDeadline(time.Time{})
 	c.expStatSN.Store(res.ExpStatSN)
+	c.stat.next = res.ExpStatSN
+	c.erl = res.Session.ErrorRecoveryLevel
+	if j.tsih != 0 {
+		c.erl = j.erl
+	}
+	// RFC 7143 §7.8, §7.1.4.1: at level 1 a PDU with a header digest
+	// error is dropped, not the connection.
+	c.r.SetHeaderDigestRecovery(c.erl > 0)
 	c.cid = res.CID
 	c.maxXmit.Store(res.Conn.MaxXmitDataSegmentLength)
 	return c, res, nil

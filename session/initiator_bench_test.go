@@ -105,11 +105,23 @@ func putRW10(cdb []byte, lba uint32, n uint16) {
 // TestInitiatorExecuteAllocs checks that a READ and a WRITE allocate
 // nothing in the steady state, both sides counted.
 func TestInitiatorExecuteAllocs(t *testing.T) {
+	t.Run("ERL 0", func(t *testing.T) { initiatorExecuteAllocs(t, 0) })
+	// RFC 7143 §7.1.4.1: at ErrorRecoveryLevel 1, with digests and a
+	// DataACK for every READ, the steady state allocates nothing either.
+	t.Run("ERL 1", func(t *testing.T) { initiatorExecuteAllocs(t, 1) })
+}
+
+func initiatorExecuteAllocs(t *testing.T, erl uint8) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	addr := serveLoopback(t, newTestServer(t, nil))
-	s := dialTest(t, addr, Options{})
+	st := login.DefaultSettings()
+	st.ErrorRecoveryLevel, st.MaxOutstandingR2T = erl, 1
+	addr := serveLoopback(t, newTestServer(t, &st))
+	s := dialTest(t, addr, Options{ErrorRecoveryLevel: erl, HeaderDigest: erl > 0, DataDigest: erl > 0})
+	if sp, _ := s.Params(); sp.ErrorRecoveryLevel != erl {
+		t.Fatalf("ErrorRecoveryLevel %d, want %d", sp.ErrorRecoveryLevel, erl)
+	}
 	for _, write := range []bool{false, true} {
 		buf := make([]byte, 4096)
 		cdb := make([]byte, 10)
@@ -132,5 +144,8 @@ func TestInitiatorExecuteAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(200, run); n > 0 {
 			t.Errorf("write=%v: %.1f allocations per command, want 0", write, n)
 		}
+	}
+	if st := s.Stats(); erl > 0 && st.DataACKs == 0 {
+		t.Error("no DataACK sent at ErrorRecoveryLevel 1")
 	}
 }

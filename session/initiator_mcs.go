@@ -61,6 +61,9 @@ type loginJoin struct {
 	tsih  uint16
 	cid   uint16
 	cmdSN uint32
+	// erl is the session's ErrorRecoveryLevel, negotiated at the leading
+	// login only (RFC 7143 §13.20, LeadingOnly).
+	erl uint8
 }
 
 // initiatorMCS is the connection bookkeeping of a Session; guarded by
@@ -250,7 +253,7 @@ func (s *Session) addConnection(ctx context.Context, during sessionState) (uint1
 	res0 := s.res
 	// RFC 7143 §11.12.8: a Login Request is immediate; it carries the
 	// CmdSN of the next command.
-	j := loginJoin{tsih: res0.TSIH, cid: cid, cmdSN: s.cmdSN}
+	j := loginJoin{tsih: res0.TSIH, cid: cid, cmdSN: s.cmdSN, erl: res0.Session.ErrorRecoveryLevel}
 	opts := s.opts
 	s.mu.Unlock()
 

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"sync"
@@ -25,6 +26,10 @@ type faultProxy struct {
 	toInit   atomic.Int64 // bytes forwarded target → initiator
 	accepted atomic.Int64
 	acceptCh chan struct{} // a token per connection accepted, if room
+
+	// flip, when set, frames the PDUs going either way and corrupts the
+	// data segment of some Data PDUs (flipPDUs).
+	flip *pduFlipper
 
 	mu    sync.Mutex
 	pairs []*proxyPair
@@ -64,7 +69,10 @@ func (p *faultProxy) counted(n int64) {
 }
 
 type proxyPair struct {
-	a, b    net.Conn // initiator side, target side
+	a, b net.Conn // initiator side, target side
+	// digests is set once the login phase is over, when the negotiated
+	// digests (both of them, with flip) come into force.
+	digests atomic.Bool
 	stalled chan struct{}
 	stall   sync.Once
 	closed  chan struct{}
@@ -81,11 +89,22 @@ func (p *proxyPair) close() {
 
 func newFaultProxy(t testing.TB, target string, tap bool) *faultProxy {
 	t.Helper()
+	return newProxy(t, target, tap, nil)
+}
+
+// newFlipProxy is a faultProxy whose connections go through f.
+func newFlipProxy(t testing.TB, target string, f *pduFlipper) *faultProxy {
+	t.Helper()
+	return newProxy(t, target, false, f)
+}
+
+func newProxy(t testing.TB, target string, tap bool, f *pduFlipper) *faultProxy {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{t: t, l: l, target: target, tap: tap, acceptCh: make(chan struct{}, 64)}
+	p := &faultProxy{t: t, l: l, target: target, tap: tap, flip: f, acceptCh: make(chan struct{}, 64)}
 	p.wg.Go(p.accept)
 	t.Cleanup(func() {
 		l.Close()
@@ -137,6 +156,10 @@ func (p *faultProxy) accept() {
 // while the pair is stalled.
 func (p *faultProxy) forward(pair *proxyPair, src, dst net.Conn, tap *io.PipeWriter, toInit bool) {
 	defer pair.close()
+	if p.flip != nil {
+		p.flip.forward(pair, src, dst, toInit)
+		return
+	}
 	if tap != nil {
 		defer tap.Close()
 	}
@@ -207,5 +230,77 @@ func (p *faultProxy) stall() {
 	defer p.mu.Unlock()
 	for _, pair := range p.pairs {
 		pair.stall.Do(func() { close(pair.stalled) })
+	}
+}
+
+// pduFlipper corrupts, once full feature phase has begun with both digests
+// CRC32C, one bit of the data segment (or the header) of one in every Every Data-In
+// (target to initiator) and Data-Out (initiator to target) PDUs, so the
+// receiver sees a data digest error (RFC 7143 §7.8).
+type pduFlipper struct {
+	Every int64
+	// Header moves the flipped bit of Data-In to byte 12 of the BHS,
+	// which is no length, so the header digest fails and the initiator
+	// drops the PDU; Data-Out still have their data corrupted.
+	Header bool
+	// seen and flipped count the Data PDUs with data forwarded and those
+	// corrupted: [0] Data-Out, [1] Data-In.
+	seen, flipped [2]atomic.Int64
+}
+
+// forward frames the PDUs of src (RFC 7143 §11.2: BHS, AHS, header digest,
+// padded data segment, data digest) and writes them to dst, corrupting as
+// the flipper says. Digests come into force after the Login Response that
+// ends the login phase (§13.1), which goes to the initiator before it
+// sends anything else.
+func (f *pduFlipper) forward(pair *proxyPair, src, dst net.Conn, toInit bool) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	buf := make([]byte, 0, 64<<10)
+	dir := 0
+	if toInit {
+		dir = 1
+	}
+	for {
+		buf = buf[:pdu.BHSLength]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return
+		}
+		dig := pair.digests.Load()
+		ahs := int(buf[4]) * 4
+		dsl := int(buf[5])<<16 | int(buf[6])<<8 | int(buf[7])
+		hl := pdu.BHSLength + ahs
+		if dig {
+			hl += pdu.DigestLength
+		}
+		n := hl + int(pdu.PaddedLength(uint32(dsl)))
+		if dig && dsl > 0 {
+			n += pdu.DigestLength
+		}
+		if cap(buf) < n {
+			buf = append(make([]byte, 0, n), buf...)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(br, buf[pdu.BHSLength:]); err != nil {
+			return
+		}
+		op := pdu.Opcode(buf[0] & 0x3f)
+		if dig && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
+			if k := f.seen[dir].Add(1); k%f.Every == 0 {
+				if f.Header && toInit {
+					buf[12] ^= 0x10
+				} else {
+					buf[hl+int(k/f.Every)%dsl] ^= 0x10
+				}
+				f.flipped[dir].Add(1)
+			}
+		}
+		// RFC 7143 §11.13: a successful Login Response with the T bit
+		// and NSG full feature phase ends the login phase.
+		if toInit && op == pdu.OpLoginResponse && buf[1]&0x80 != 0 && buf[1]&0x03 == 3 && buf[36] == 0 {
+			pair.digests.Store(true)
+		}
+		if _, err := dst.Write(buf); err != nil {
+			return
+		}
 	}
 }

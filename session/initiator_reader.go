@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,18 +16,39 @@ import (
 func (s *Session) readLoop(c *initiatorConn) {
 	defer s.loops.Done()
 	defer close(c.readDone)
+	defer func() {
+		if c.stat.timer != nil {
+			c.stat.timer.Stop()
+		}
+	}()
 	keepAlive := s.opts.NOPInterval > 0
+	badHeaders := 0
 	for {
 		p, err := c.r.ReadHeader()
 		if err == nil {
+			badHeaders = 0
 			if keepAlive {
 				c.lastRecv.Store(time.Now().UnixNano())
 			}
 			err = s.dispatch(c, p)
+		} else if hde := (*pdu.HeaderDigestError)(nil); errors.As(err, &hde) && badHeaders < maxInitiatorBadHeaders {
+			// RFC 7143 §7.8, §7.1.4.1: at ErrorRecoveryLevel 1 the PDU
+			// is dropped and what it carried is asked for again once a
+			// later PDU shows the gap.
+			badHeaders++
+			s.headerDigestError(c, hde)
+			continue
 		}
 		if err != nil {
+			switch {
+			case errors.Is(err, pdu.ErrHeaderDigest):
+				s.count(func(x *Stats) *uint64 { return &x.HeaderDigestErrors })
+			case errors.Is(err, pdu.ErrDataDigest):
+				s.count(func(x *Stats) *uint64 { return &x.DataDigestErrors })
+			}
 			c.kill()
-			s.connEnded(c, err)
+			c.causeOnce.Do(func() { c.cause = err })
+			s.connEnded(c, c.cause)
 			return
 		}
 	}
@@ -41,9 +63,14 @@ func (s *Session) lookup(itt uint32) *initiatorTask {
 
 // statSN advances ExpStatSN past a PDU that carries status (RFC 7143
 // §4.2.2.2). R2T and Data-In without status carry StatSN but do not
-// advance it (§11.8.3, §11.7.4).
-func (c *initiatorConn) statSN(sn uint32) {
+// advance it (§11.8.3, §11.7.4). At ErrorRecoveryLevel 1 a gap in StatSN
+// is asked for again (statSNERL1).
+func (s *Session) statSN(c *initiatorConn, sn uint32) error {
+	if c.erl > 0 {
+		return s.statSNERL1(c, sn, statusReceived)
+	}
 	c.expStatSN.Store(sn + 1)
+	return nil
 }
 
 // updateWindow takes ExpCmdSN and MaxCmdSN from a target PDU (RFC 7143
@@ -97,6 +124,18 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		if t == nil || t.kind != kindSCSI {
 			return nil
 		}
+		if c.erl > 0 {
+			t.bufMu.Lock()
+			ok := s.registered(r.InitiatorTaskTag(), t)
+			var err error
+			if ok {
+				ok, err = s.r2tERL1(c, t, r)
+			}
+			t.bufMu.Unlock()
+			if !ok || err != nil {
+				return err
+			}
+		}
 		select {
 		case t.r2t <- r2tEvent{c: c, ttt: r.TargetTransferTag(), offset: r.BufferOffset(), length: r.DesiredDataTransferLength()}:
 		default:
@@ -107,7 +146,9 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		return s.nopIn(c, h)
 	case pdu.OpTaskManagementResponse:
 		r := h.TaskManagementResponse()
-		c.statSN(binary.BigEndian.Uint32(h[24:28]))
+		if err := s.statSN(c, binary.BigEndian.Uint32(h[24:28])); err != nil {
+			return err
+		}
 		if err := c.r.DiscardData(); err != nil {
 			return err
 		}
@@ -130,7 +171,9 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		return nil
 	case pdu.OpLogoutResponse:
 		r := h.LogoutResponse()
-		c.statSN(r.StatSN())
+		if err := s.statSN(c, r.StatSN()); err != nil {
+			return err
+		}
 		if err := c.r.DiscardData(); err != nil {
 			return err
 		}
@@ -153,13 +196,21 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		s.mu.Unlock()
 		return nil
 	case pdu.OpReject:
-		c.statSN(binary.BigEndian.Uint32(h[24:28]))
+		if err := s.statSN(c, binary.BigEndian.Uint32(h[24:28])); err != nil {
+			return err
+		}
 		hdr := make([]byte, h.DataSegmentLength())
 		if err := c.r.ReadData(hdr); err != nil {
 			return err
 		}
 		// RFC 7143 §11.17: the data segment is the rejected header; a
-		// rejected command fails.
+		// rejected command fails. At ErrorRecoveryLevel 1 a Data-Out
+		// rejected for its data digest is asked for again by the
+		// target with a recovery R2T (§7.8, §7.2.2): its command goes on.
+		if c.erl > 0 && pdu.RejectReason(h[2]) == pdu.RejectDataDigestError {
+			s.logger().Debug("iscsi initiator: PDU rejected for its data digest", "cid", c.cid)
+			return nil
+		}
 		if len(hdr) >= pdu.BHSLength {
 			itt := binary.BigEndian.Uint32(hdr[16:20])
 			if t := s.lookup(itt); t != nil {
@@ -188,7 +239,16 @@ func (s *Session) nopIn(c *initiatorConn, h *pdu.BHS) error {
 	n := h.NOPIn()
 	itt := n.InitiatorTaskTag()
 	if itt != pdu.ReservedTag {
-		c.statSN(n.StatSN())
+		if err := s.statSN(c, n.StatSN()); err != nil {
+			return err
+		}
+	} else if c.erl > 0 {
+		// RFC 7143 §11.19.2: a NOP-In of the target's own carries the
+		// next StatSN without advancing it, so it shows responses lost
+		// before it.
+		if err := s.statSNERL1(c, n.StatSN(), statusPeek); err != nil {
+			return err
+		}
 	}
 	var ping []byte
 	if dsl := h.DataSegmentLength(); dsl > 0 {
@@ -253,6 +313,9 @@ func (s *Session) dataIn(c *initiatorConn, h *pdu.BHS) error {
 	if !s.registered(itt, t) {
 		return c.r.DiscardData()
 	}
+	if c.erl > 0 {
+		return s.dataInERL1(c, t, h)
+	}
 	off := d.BufferOffset()
 	if d.DataSN() != t.dataSN {
 		return fmt.Errorf("Data-In DataSN %d for ITT 0x%08x, want %d", d.DataSN(), itt, t.dataSN)
@@ -269,7 +332,9 @@ func (s *Session) dataIn(c *initiatorConn, h *pdu.BHS) error {
 		t.got = end
 	}
 	if d.StatusPresent() {
-		c.statSN(d.StatSN())
+		if err := s.statSN(c, d.StatSN()); err != nil {
+			return err
+		}
 		t.setStatus(d)
 		s.mu.Lock()
 		s.completeITTLocked(itt, t, nil)
@@ -299,16 +364,22 @@ func (t *initiatorTask) setStatus(p statusPDU) {
 // §11.4).
 func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 	r := h.SCSIResponse()
-	c.statSN(r.StatSN())
 	itt := r.InitiatorTaskTag()
 	t := s.lookup(itt)
 	dsl := int(h.DataSegmentLength())
-	if t == nil || t.kind != kindSCSI {
-		return c.r.DiscardData()
+	if t != nil && t.kind == kindSCSI {
+		t.bufMu.Lock()
+		defer t.bufMu.Unlock()
+		if !s.registered(itt, t) {
+			t = nil
+		}
 	}
-	t.bufMu.Lock()
-	defer t.bufMu.Unlock()
-	if !s.registered(itt, t) {
+	if t == nil || t.kind != kindSCSI || c.erl == 0 {
+		if err := s.statSN(c, r.StatSN()); err != nil {
+			return err
+		}
+	}
+	if t == nil || t.kind != kindSCSI {
 		return c.r.DiscardData()
 	}
 	if cap(t.sense) < dsl {
@@ -316,7 +387,14 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 	}
 	seg := t.sense[:dsl]
 	if err := c.r.ReadData(seg); err != nil {
-		return err
+		if c.erl == 0 || !isDataDigest(err) {
+			return err
+		}
+		// RFC 7143 §7.8: a response whose data digest fails is dropped
+		// and asked for again with a Status SNACK.
+		s.count(func(x *Stats) *uint64 { return &x.DataDigestErrors })
+		t.sense = t.sense[:0]
+		return s.statusLost(c, r.StatSN())
 	}
 	// RFC 7143 §11.4.7: SenseLength (2 bytes), then the sense data.
 	t.sense = seg[:0]
@@ -333,6 +411,30 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 		err = &CommandError{ITT: itt, Response: r.Response(), Err: errTargetFailure}
 	}
 	t.setStatus(r)
+	if c.erl > 0 && err == nil {
+		// RFC 7143 §11.4.8, §7.2.1: ExpDataSN is the number of Data-In
+		// the target sent; those not received are asked for again, and
+		// the status waits for them.
+		if n := r.ExpDataSN(); len(t.cmd.DataIn) > 0 && pdu.SerialLess(t.dataSN, n) {
+			if !t.dataGaps.add(t.dataSN, n-t.dataSN) {
+				return fmt.Errorf("ITT 0x%08x misses more than %d runs of Data-In", itt, maxSNGaps)
+			}
+			if err := s.taskSNACK(c, t, false, t.dataSN, n-t.dataSN); err != nil {
+				return err
+			}
+			t.dataSN = n
+		}
+		if err := s.statSNERL1(c, r.StatSN(), statusHeld); err != nil {
+			return err
+		}
+		t.held, t.statSN = true, r.StatSN()
+		return s.completeHeld(c, t)
+	}
+	if c.erl > 0 {
+		if err := s.statSN(c, r.StatSN()); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	s.completeITTLocked(itt, t, err)
 	s.mu.Unlock()
@@ -345,7 +447,9 @@ func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 // (§11.10.2, §11.10.4).
 func (s *Session) textResponse(c *initiatorConn, h *pdu.BHS) error {
 	r := h.TextResponse()
-	c.statSN(r.StatSN())
+	if err := s.statSN(c, r.StatSN()); err != nil {
+		return err
+	}
 	itt := r.InitiatorTaskTag()
 	data := make([]byte, h.DataSegmentLength())
 	if err := c.r.ReadData(data); err != nil {
@@ -382,7 +486,9 @@ func (s *Session) textResponse(c *initiatorConn, h *pdu.BHS) error {
 // asyncMessage acts on an Asynchronous Message (RFC 7143 §11.9).
 func (s *Session) asyncMessage(c *initiatorConn, h *pdu.BHS) error {
 	a := (*pdu.AsyncMessage)(h)
-	c.statSN(a.StatSN())
+	if err := s.statSN(c, a.StatSN()); err != nil {
+		return err
+	}
 	data := make([]byte, h.DataSegmentLength())
 	if err := c.r.ReadData(data); err != nil {
 		return err

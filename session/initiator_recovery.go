@@ -286,6 +286,7 @@ func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
 	s.cmdSN++
 	t.cmdSN = sn
 	t.dataSN, t.got = 0, 0
+	t.resetERL1()
 	t.resp = Response{}
 	t.sense = t.sense[:0]
 	for len(t.r2t) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
@@ -60,6 +61,25 @@ type initiatorTask struct {
 	scratch []byte
 	tmfFn   pdu.TaskManagementFunction
 	tmfLUN  uint64
+	// At ErrorRecoveryLevel 1 (initiator_snack.go), under bufMu: the
+	// Data-In and R2Ts asked for again and not yet received, the next
+	// R2TSN expected, the bytes of Data-In received, whether the status
+	// came (held until the data is all in), and the SNACK timeout with
+	// the connection of the last SNACK.
+	dataGaps, r2tGaps snGaps
+	r2tSN             uint32
+	recvd             int
+	held              bool
+	statSN            uint32 // of the status held
+	snacks            int    // Data/R2T SNACKs sent (maxTaskSNACKs)
+	snackTimer        *time.Timer
+	snackC            *initiatorConn
+	// A DataACK asked for by a Data-In with the A bit (RFC 7143
+	// §11.7.2): its Target Transfer Tag and LUN, whether it waits for
+	// missing Data-In, and whether it was sent.
+	ackTTT           uint32
+	ackLUN           uint64
+	ackWanted, acked bool
 
 	// The SCSI Command PDU as sent, its immediate data and the length of
 	// its unsolicited data, kept to issue it again after a reinstatement.
@@ -168,6 +188,7 @@ func (s *Session) release(t *initiatorTask) {
 	t.resp, t.dataSN, t.got, t.tmfResp, t.logout = Response{}, 0, 0, 0, 0
 	t.sense = t.sense[:0]
 	t.tmfFn, t.tmfLUN = 0, 0
+	t.resetERL1()
 	t.hdr, t.immediate, t.unsolicited, t.src = pdu.BHS{}, nil, 0, dataSource{}
 	t.c, t.cmdSN, t.issued, t.tries, t.retry = nil, 0, false, 0, false
 	t.logoutConn = nil

@@ -35,6 +35,7 @@ type env struct {
 	mutual        *login.CHAPCredentials
 	headerDigest  bool
 	dataDigest    bool
+	erl           uint
 	timeout       time.Duration
 	maxRecv       uint
 	connections   int
@@ -91,7 +92,7 @@ func oneLine(s string) string {
 }
 
 func (e *env) usage() {
-	fmt.Fprintln(e.stderr, "usage: initiator [-initiator-name NAME] [-target-user USER -target-secret SECRET] [-header-digest] [-data-digest] [-timeout D] COMMAND ...")
+	fmt.Fprintln(e.stderr, "usage: initiator [-initiator-name NAME] [-target-user USER -target-secret SECRET] [-header-digest] [-data-digest] [-erl N] [-timeout D] COMMAND ...")
 	for _, c := range subcommands {
 		fmt.Fprintln(e.stderr, "  initiator", c.usage)
 	}
@@ -106,6 +107,9 @@ func (e *env) run(ctx context.Context, args []string) error {
 	fset.StringVar(&targetSecret, "target-secret", "", "the CHAP secret of -target-user")
 	fset.BoolVar(&e.headerDigest, "header-digest", false, "propose HeaderDigest=CRC32C,None")
 	fset.BoolVar(&e.dataDigest, "data-digest", false, "propose DataDigest=CRC32C,None")
+	// RFC 7143 §13.20: level 1 recovers PDUs lost to digest errors with
+	// SNACKs; 2 is lowered to 1 (not implemented).
+	fset.UintVar(&e.erl, "erl", 0, "ErrorRecoveryLevel proposed, 0 or 1 (2 is lowered to 1)")
 	fset.DurationVar(&e.timeout, "timeout", 30*time.Second, "bound on each login and each SCSI command")
 	// RFC 7143 §13.12: the largest data segment the target may send. The
 	// default of the RFC, 8192, splits a 128 KiB READ into 16 Data-In
@@ -194,6 +198,8 @@ func (e *env) options(u *session.URL) (session.Options, error) {
 		HeaderDigest:  e.headerDigest,
 		DataDigest:    e.dataDigest,
 		LoginTimeout:  e.timeout,
+		// The target answers the smaller of its level and this one.
+		ErrorRecoveryLevel: uint8(min(e.erl, 2)),
 		// Options.Connections proposes MaxConnections as well (RFC
 		// 7143 §13.2).
 		Connections:      e.connections,

@@ -20,7 +20,8 @@
 // InitiatorName of /etc/iscsi/initiatorname.iscsi, else a generated name
 // that is printed on standard error), -target-user and -target-secret for
 // mutual CHAP, -header-digest and -data-digest to propose CRC32C (RFC 7143
-// §13.1), -max-recv-data-segment-length (RFC 7143 §13.12, default 262144 as
+// §13.1), -erl 1 to propose ErrorRecoveryLevel 1 (§13.20: PDUs lost to
+// digest errors asked for again with SNACKs), -max-recv-data-segment-length (RFC 7143 §13.12, default 262144 as
 // libiscsi declares), -connections N for a session of N connections (RFC
 // 7143 §4.2.1; at most the MaxConnections the target negotiates, §13.2) with
 // -connection-policy round-robin|least-loaded, and -timeout, which bounds
