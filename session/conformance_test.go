@@ -315,10 +315,37 @@ func runCU(t *testing.T, ctx context.Context, tool string, urls []string, hang m
 		if len(n) == 0 {
 			t.Errorf("%s: did not run: %v\n%s", run, err, o)
 		}
-		names, verdicts = append(names, n...), append(verdicts, v...)
 		b.WriteString(o)
+		for i, name := range n {
+			why, ok := timingDependent[name]
+			if !ok || v[i] != "FAILED" {
+				continue
+			}
+			args := append([]string{"--dataloss", "--allow-sanitize", "--test=ALL." + name}, urls...)
+			o, _ := peertest.LibiscsiTool(t, ctx, tool, args...)
+			rn, rv := cuQualifiedVerdicts(o)
+			if len(rn) == 1 && rn[0] == name && rv[0] == "passed" {
+				t.Logf("%s: FAILED, then passed run again alone: %s", name, why)
+				v[i] = "passed"
+			}
+			b.WriteString(o)
+		}
+		names, verdicts = append(names, n...), append(verdicts, v...)
 	}
 	return names, verdicts, b.String()
+}
+
+// timingDependent lists the tests whose outcome depends on the timing of
+// the machine rather than on the target, with the reason: one that fails
+// is run once more on its own, and its second verdict counts.
+var timingDependent = map[string]string{
+	// The test closes its TCP connection without a Logout, logs in again
+	// at once as a new I_T nexus (libiscsi picks a new ISID) and expects
+	// the PREVENT ALLOW MEDIUM REMOVAL of the old nexus gone: that holds
+	// once the target has seen the old connection end (SAM-5 §6.3.4),
+	// which under the race detector on a loaded machine can come after
+	// the new login's first command.
+	"PreventAllow.ITNexusLoss": "the new nexus can overtake the target's view of the old one's TCP close",
 }
 
 // TestConformanceLibiscsiTGTD runs the suites of TestConformanceLibiscsi
