@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
@@ -120,5 +121,116 @@ func erl1EndToEnd(t *testing.T, header bool) {
 	}
 	if is2.Reinstatements != 0 || is2.SNACKTimeouts != 0 {
 		t.Errorf("%d reinstatements, %d SNACK timeouts: recovery left the connection", is2.Reinstatements, is2.SNACKTimeouts)
+	}
+}
+
+// TestERL0DigestErrorsReinstate is TestERL1DigestErrorsEndToEnd at
+// ErrorRecoveryLevel 0, where a digest error ends the connection (RFC 7143
+// §7.1.4.3, §7.8): the session is reinstated, and the commands in flight
+// fail with an error (RecoveryFail) or are issued again (RecoveryRetry).
+// Each worker writes its own blocks over and over; at the end, read
+// straight from the target without the proxy, every block holds the last
+// WRITE reported done, or the one after it when that one failed (which the
+// target may or may not have executed): no acknowledged write is lost. A
+// READ after each WRITE done returns its data whenever it completes.
+func TestERL0DigestErrorsReinstate(t *testing.T) {
+	for _, policy := range []RecoveryPolicy{RecoveryFail, RecoveryRetry} {
+		t.Run(policy.String(), func(t *testing.T) { erl0Reinstate(t, policy) })
+	}
+}
+
+func erl0Reinstate(t *testing.T, policy RecoveryPolicy) {
+	const (
+		workers = 16
+		rounds  = 8
+		blocks  = 64 // 32 KiB per WRITE
+	)
+	st := login.DefaultSettings()
+	st.HeaderDigest, st.DataDigest = login.DigestRequire, login.DigestRequire
+	st.DefaultTime2Wait = 0
+	srv := newTestServer(t, &st)
+	direct := serveLoopback(t, srv)
+	flip := &pduFlipper{Every: 100}
+	p := newFlipProxy(t, direct, flip)
+	is := login.DefaultSettings()
+	is.DefaultTime2Wait = 0
+	s := dialTest(t, p.addr(), Options{
+		HeaderDigest: true, DataDigest: true, Settings: &is, Recovery: policy,
+	})
+	if sp, _ := s.Params(); sp.ErrorRecoveryLevel != 0 {
+		t.Fatalf("ErrorRecoveryLevel %d, want 0", sp.ErrorRecoveryLevel)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pattern := func(w, r int) []byte {
+		b := make([]byte, blocks*512)
+		for i := range b {
+			b[i] = byte(w*31 + r*7 + i*13 + i>>9 + 1)
+		}
+		return b
+	}
+	// acked[w] is the last round whose WRITE was done (-1: none);
+	// doubt[w] the round after it, when that WRITE failed last.
+	acked := make([]int, workers)
+	doubt := make([]int, workers)
+	var done sync.WaitGroup
+	var mu sync.Mutex
+	var writeErrs, readMismatches int
+	for w := range workers {
+		acked[w], doubt[w] = -1, -1
+		done.Go(func() {
+			lba := uint32(w * blocks)
+			for r := range rounds {
+				err := good(ctx, s, &Command{CDB: rw10(0x2a, lba, blocks), DataOut: pattern(w, r)})
+				mu.Lock()
+				if err == nil {
+					acked[w], doubt[w] = r, -1
+				} else {
+					doubt[w] = r
+					writeErrs++
+				}
+				mu.Unlock()
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					continue
+				}
+				// A READ that completes returns what was just written;
+				// one that fails with the connection says nothing.
+				in := make([]byte, blocks*512)
+				if good(ctx, s, &Command{CDB: rw10(0x28, lba, blocks), DataIn: in}) == nil && !bytes.Equal(in, pattern(w, r)) {
+					mu.Lock()
+					readMismatches++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	done.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the writes did not end within two minutes")
+	}
+	st2 := s.Stats()
+	t.Logf("%v: proxy corrupted %d of %d Data-Out and %d of %d Data-In; %d reinstatements, %d WRITEs failed",
+		policy, flip.flipped[0].Load(), flip.seen[0].Load(), flip.flipped[1].Load(), flip.seen[1].Load(), st2.Reinstatements, writeErrs)
+	if flip.flipped[0].Load() == 0 || flip.flipped[1].Load() == 0 || st2.Reinstatements == 0 {
+		t.Fatal("no digest error injected both ways or no reinstatement: the test tested nothing")
+	}
+	if readMismatches != 0 {
+		t.Errorf("%d READs returned other data than the WRITE just done", readMismatches)
+	}
+	check := dialTest(t, direct, Options{ISID: pdu.NewOUIISID(0x00023d, 0x4242)})
+	got := make([]byte, blocks*512)
+	for w := range workers {
+		if err := good(ctx, check, &Command{CDB: rw10(0x28, uint32(w*blocks), blocks), DataIn: got}); err != nil {
+			t.Fatalf("READ of worker %d's blocks: %v", w, err)
+		}
+		ok := acked[w] >= 0 && bytes.Equal(got, pattern(w, acked[w])) ||
+			doubt[w] >= 0 && bytes.Equal(got, pattern(w, doubt[w])) ||
+			acked[w] < 0 && doubt[w] < 0
+		if !ok {
+			t.Errorf("worker %d: blocks hold neither its last acknowledged WRITE (round %d) nor the failed one after it (round %d)", w, acked[w], doubt[w])
+		}
 	}
 }
