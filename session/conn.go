@@ -151,6 +151,11 @@ type conn struct {
 	head          int
 	retainedBytes int
 	acked         int
+	// lateAcks are the Target Transfer Tags of the last A-bit Data-In
+	// freed by the initiator's ExpStatSN before their DataACK came, which
+	// may still be on its way (writer goroutine only).
+	lateAcks [16]uint32
+	lateNext int
 	// badHeaders counts the header digest errors in a row (reader
 	// goroutine only).
 	badHeaders int

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -201,6 +202,10 @@ func (c *conn) pruneRetained() {
 		exp := uint32(v)
 		if pdu.SerialLessOrEqual(exp, c.statSN) {
 			for c.head < len(c.ring) && pdu.SerialLess(c.ring[c.head].statSN, exp) {
+				if t := c.ring[c.head].t; t != nil && t.ackTTT != pdu.ReservedTag && !t.dataAcked {
+					c.lateAcks[c.lateNext] = t.ackTTT
+					c.lateNext = (c.lateNext + 1) % len(c.lateAcks)
+				}
 				c.free(&c.ring[c.head])
 				c.head++
 			}
@@ -374,6 +379,13 @@ func (c *conn) answerSNACK(h *pdu.BHS) error {
 		// Transfer Tag arrived; its buffer is freed after this flush.
 		ttt := s.TargetTransferTag()
 		t := c.findTask(func(t *task) bool { return t.ackTTT == ttt && ttt != pdu.ReservedTag })
+		if t == nil && ttt != pdu.ReservedTag && slices.Contains(c.lateAcks[:], ttt) {
+			// The initiator's ExpStatSN acknowledged the task's status,
+			// and with it its Data-In (§4.2.2.2), before this DataACK,
+			// sent earlier, was read: nothing is left to free.
+			c.srv.stats.dataACKs.Add(1)
+			return nil
+		}
 		if t == nil || t.dataAcked || beg != t.dataSNs {
 			return c.rejectSNACK(h, pdu.RejectInvalidDataAck, exp, maxCmdSN)
 		}
