@@ -328,15 +328,11 @@ func (in *initiator) sendData(itt uint32, lun uint64, ttt uint32, out []byte, of
 func (in *initiator) nop(data []byte) []byte {
 	in.t.Helper()
 	itt := in.nextITT()
-	var h pdu.BHS
+	h := nopOutWithTag(itt)
 	n := h.NOPOut()
-	n.Init()
-	n.SetImmediate(true)
-	n.SetInitiatorTaskTag(itt)
-	n.SetTargetTransferTag(pdu.ReservedTag)
 	n.SetCmdSN(in.cmdSN)
 	n.SetExpStatSN(in.statSN)
-	in.write(&h, data)
+	in.write(h, data)
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpNOPIn || p.Header.InitiatorTaskTag() != itt {
 		in.t.Fatalf("ping answered by %v ITT %d", p.Header.Opcode(), p.Header.InitiatorTaskTag())
@@ -403,4 +399,16 @@ func senseKeyOf(t testing.TB, b []byte) scsi.Sense {
 		t.Fatalf("sense %x: %v", b, err)
 	}
 	return s
+}
+
+// nopOutWithTag returns an immediate NOP-Out ping (RFC 7143 §11.18) with
+// Initiator Task Tag itt and no Target Transfer Tag.
+func nopOutWithTag(itt uint32) *pdu.BHS {
+	var h pdu.BHS
+	n := h.NOPOut()
+	n.Init()
+	n.SetImmediate(true)
+	n.SetInitiatorTaskTag(itt)
+	n.SetTargetTransferTag(pdu.ReservedTag)
+	return &h
 }

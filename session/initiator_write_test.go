@@ -42,16 +42,6 @@ func (g *gatedConn) Write(b []byte) (int, error) {
 	return g.buf.Write(b)
 }
 
-func nopOutWithTag(itt uint32) *pdu.BHS {
-	var h pdu.BHS
-	n := h.NOPOut()
-	n.Init()
-	n.SetImmediate(true)
-	n.SetInitiatorTaskTag(itt)
-	n.SetTargetTransferTag(pdu.ReservedTag)
-	return &h
-}
-
 // waitFor polls cond under c.wmu until it holds.
 func waitFor(t *testing.T, c *initiatorConn, cond func() bool) {
 	t.Helper()

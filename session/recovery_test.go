@@ -304,15 +304,11 @@ func (in *initiator) snack(typ pdu.SNACKType, itt, ttt, begRun, runLength, expSt
 func (in *initiator) ping(expStatSN uint32) {
 	in.t.Helper()
 	itt := in.nextITT()
-	var h pdu.BHS
+	h := nopOutWithTag(itt)
 	n := h.NOPOut()
-	n.Init()
-	n.SetImmediate(true)
-	n.SetInitiatorTaskTag(itt)
-	n.SetTargetTransferTag(pdu.ReservedTag)
 	n.SetCmdSN(in.cmdSN)
 	n.SetExpStatSN(expStatSN)
-	in.write(&h, nil)
+	in.write(h, nil)
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpNOPIn || p.Header.InitiatorTaskTag() != itt {
 		in.t.Fatalf("ping answered by %v", p.Header.String())
