@@ -100,7 +100,9 @@ var knownFailures = map[string]map[string]string{
 		// SAME(16) twin clears the buffer first. A deallocated block
 		// reads as zeros here (LBPRZ=1), so a block may be deallocated
 		// only when the data is zeros; other data is written (SBC-4
-		// §4.7.3.4, §5.49).
+		// §4.7.3.4, §5.49: whether it writes or unmaps, later reads
+		// behave as if the Data-Out block had been written to each
+		// LBA). Upstream still sends 0xFF here.
 		"WriteSame10.UnmapUntilEnd": "test bug: unmaps with 0xFF data and expects zeros",
 		// The 1.19 test loops to 256 blocks. Past MAXIMUM COMPARE AND
 		// WRITE LENGTH (Block Limits VPD byte 5, 1 here) it wants
