@@ -373,7 +373,7 @@ func (c *conn) resumeDataOut(t *task) {
 // connection for recovery" (RFC 7143 §11.14.1), at ErrorRecoveryLevel 2:
 // the connection named by CID, this one or another, ends and its tasks
 // wait for reassignment. The response carries Time2Wait and Time2Retain
-// (§11.15.2, §11.15.3: the session's DefaultTime2Wait and
+// (§11.15.3, §11.15.4: the session's DefaultTime2Wait and
 // DefaultTime2Retain). A CID of no connection of the session is "CID not
 // found" (§11.15.1), unless that connection failed and its tasks wait.
 func (c *conn) recoveryLogout(lr *pdu.LogoutRequest) error {
