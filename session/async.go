@@ -186,7 +186,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	var discovery []*session
 	for _, sess := range s.sessions {
-		if sess.target == nil {
+		sess.mu.Lock()
+		dormant := sess.rec.dormant && sess.mcs.members == 0
+		sess.mu.Unlock()
+		// A session without connections waiting for one at
+		// ErrorRecoveryLevel 2 (reassign.go) gets no logout request.
+		if sess.target == nil || dormant {
 			discovery = append(discovery, sess)
 		}
 	}
@@ -240,11 +245,15 @@ func (c *conn) joinedDuringShutdown() {
 // dropAll drops every connection of the session with cause.
 func (s *session) dropAll(cause error) {
 	s.mu.Lock()
+	retire := s.endDormantLocked()
 	s.closing = true
 	conns := append([]*conn(nil), s.conns...)
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.drop(cause)
+	}
+	if retire {
+		s.srv.retire(s)
 	}
 }
 

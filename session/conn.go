@@ -139,8 +139,12 @@ type conn struct {
 	// commands counts the SCSI commands it received.
 	gone     chan struct{}
 	commands atomic.Uint64
-	// erl1 says the session runs at ErrorRecoveryLevel 1 (recovery.go).
-	erl1 bool
+	// erl1 says the session runs at ErrorRecoveryLevel 1 or 2
+	// (recovery.go), erl2 at 2 (reassign.go).
+	erl1, erl2 bool
+	// execCtx is the context commands execute in: at ErrorRecoveryLevel
+	// 2 it is not cancelled with the connection, whose tasks outlive it.
+	execCtx context.Context
 	// expStatSN is the initiator's last ExpStatSN, with bit 32 set once
 	// one arrived (set by the reader, read by the writer; ERL 1 only).
 	expStatSN atomic.Uint64
@@ -193,6 +197,11 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		c.erl1 = true
 		r.SetHeaderDigestRecovery(true)
 	}
+	c.execCtx = ctx
+	if sess.erl2() {
+		c.erl2 = true
+		c.execCtx = context.WithoutCancel(ctx)
+	}
 	c.text = login.TextResponder{
 		Targets:                  c.discoveredTargets,
 		Discovery:                res.Session.SessionType == login.SessionDiscovery,
@@ -239,7 +248,7 @@ func (c *conn) serve() error {
 		go c.dataOutWatchdog()
 	}
 	err := c.readLoop()
-	if err == errLoggedOut {
+	if err == errLoggedOut || err == errRecoveryLogout {
 		<-c.writerDone
 	}
 	c.drop(err)
@@ -257,11 +266,16 @@ func (c *conn) serve() error {
 		runChain(t)
 	}
 	c.running.Wait()
-	c.dropCollecting()
 	<-c.writerDone
+	if c.keepTasks() {
+		// RFC 7143 §7.1.4.3: at ErrorRecoveryLevel 2 the tasks wait
+		// for a TASK REASSIGN on another connection (reassign.go).
+		c.keepForReassign()
+	}
+	c.dropCollecting()
 	c.freeRetained()
 	switch cause := context.Cause(c.ctx); {
-	case cause == errLoggedOut, errors.Is(cause, io.EOF):
+	case cause == errLoggedOut, cause == errRecoveryLogout, errors.Is(cause, io.EOF):
 		return nil
 	default:
 		return cause
@@ -341,8 +355,23 @@ func (c *conn) writeBatch(o *outPDU) bool {
 	if ferr := c.w.Flush(); err == nil {
 		err = ferr
 	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("%w: %v", ErrWriteTimeout, err)
+		c.log.Info("response not sent in time", "timeout", c.srv.limits.WriteTimeout)
+	}
+	keep := false
+	if err != nil && c.erl2 {
+		// A response that may not have left is kept for a TASK
+		// REASSIGN at ErrorRecoveryLevel 2 (reassign.go).
+		c.drop(err)
+		keep = c.keepTasks()
+	}
 	for i, t := range c.sent {
-		t.release()
+		if keep {
+			c.orphan(t)
+		} else {
+			t.release()
+		}
 		c.sent[i] = nil
 	}
 	c.sent = c.sent[:0]
@@ -351,10 +380,6 @@ func (c *conn) writeBatch(o *outPDU) bool {
 	}
 	switch {
 	case err != nil:
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = fmt.Errorf("%w: %v", ErrWriteTimeout, err)
-			c.log.Info("response not sent in time", "timeout", c.srv.limits.WriteTimeout)
-		}
 		c.log.Debug("write failed", "err", err)
 		c.drop(err)
 		return false
@@ -771,8 +796,9 @@ func (c *conn) handleText(h *pdu.BHS) error {
 
 // handleLogout answers a Logout Request (RFC 7143 §11.14, §11.15). Closing
 // the session or this connection succeeds once the tasks of the connection
-// have ended; removing a connection for recovery needs ErrorRecoveryLevel 2
-// and is answered "connection recovery is not supported".
+// have ended; removing a connection for recovery (reason code 2) keeps its
+// tasks for reassignment at ErrorRecoveryLevel 2 (recoveryLogout) and is
+// answered "connection recovery is not supported" below it.
 func (c *conn) handleLogout(h *pdu.BHS) error {
 	if ok, err := c.admit(h); !ok || err != nil {
 		return err
@@ -797,6 +823,12 @@ func (c *conn) handleLogout(h *pdu.BHS) error {
 			c.log.Info("logout of another connection", "logout_cid", lr.CID(), "response", code.String())
 			return nil
 		}
+	case pdu.LogoutRemoveConnectionForRecovery:
+		if !c.erl2 {
+			code = pdu.LogoutRecoveryNotSupported
+			break
+		}
+		return c.recoveryLogout(lr)
 	default:
 		code = pdu.LogoutRecoveryNotSupported
 	}

@@ -32,8 +32,8 @@
 //     reinstates that connection (§6.3.4), Logout closes one connection or
 //     the session (§11.14.1), and the session ends with its last
 //     connection.
-//   - ErrorRecoveryLevel 0 and 1 (§7.1.4.1, §7.2, §13.20; offered up to 1,
-//     a configured 2 offered as 1): at level 1 a PDU with a header digest
+//   - ErrorRecoveryLevel 0, 1 and 2 (§7.1.4, §7.2, §13.20): at level 1
+//     and above a PDU with a header digest
 //     error is discarded, skipped by its own lengths (§7.8,
 //     pdu.Reader.SetHeaderDigestRecovery), and the connection goes on; a
 //     Data-Out or immediate data with a data digest error is rejected
@@ -48,6 +48,23 @@
 //     until acknowledged by DataACK or ExpStatSN, within
 //     Limits.RetainBytes; Server.Stats counts digest errors, recovery R2Ts
 //     and SNACKs.
+//   - Connection recovery at ErrorRecoveryLevel 2 (§7.1.4.3, §7.2.2): when
+//     a connection fails (its TCP connection ends, a digest or framing
+//     error, a NOP-In or Data-Out timeout), is removed by a Logout with
+//     reason code 2 (§11.14.1, answered with Time2Wait and Time2Retain,
+//     §11.15) or is reinstated by a login with its CID (§6.3.4), its
+//     tasks are not aborted: they run on, and wait without connection
+//     allegiance for DefaultTime2Wait plus DefaultTime2Retain (§13.15,
+//     §13.16; 0 discards them at once), a session whose last connection
+//     failed living on as long for a login with its TSIH. TASK REASSIGN
+//     (§11.5.1) on a connection of the session takes a task over: a READ
+//     gets its Data-In again from the request's ExpDataSN, and every
+//     task its status with a StatSN of the new connection; a WRITE still
+//     collecting data gets R2Ts for the data not yet received. A task
+//     still allegiant to a live connection is answered "Task still
+//     allegiant", an unknown one "Task does not exist", and below level 2
+//     "Task allegiance reassignment not supported". Server.Stats counts
+//     connections recovered and tasks reassigned and discarded.
 //   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
 //     in every response, immediate delivery, requests outside the window
 //     ignored; StatSN per connection (§4.2.2.2).
@@ -155,8 +172,9 @@
 // type 3), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
-// On the target side: ErrorRecoveryLevel 2 (connection recovery and task
-// reassignment, §7.1.4.2); at level 1, R-Data SNACKs (§11.16.3, rejected
+// On the target side: at level 2, reassignment of a task whose response
+// was sent while Limits.RetainBytes was full (it is not retained, and a
+// TASK REASSIGN finds no task); at level 1, R-Data SNACKs (§11.16.3, rejected
 // with reason SNACK Reject: this target never renegotiates
 // MaxRecvDataSegmentLength), recovery of a lost final Data-Out of a
 // sequence (the command waits until Limits.DataOutTimeout ends the

@@ -196,3 +196,110 @@ func FuzzServeConnERL1(f *testing.F) {
 		}
 	})
 }
+
+// erl2FuzzSeeds are streams of the ErrorRecoveryLevel 2 exchanges: a READ
+// and a WRITE waiting for Data-Out, TASK REASSIGN for both and for a task
+// that does not exist, a Logout removing another CID for recovery, and a
+// Logout removing the connection itself for recovery.
+func erl2FuzzSeeds() [][]byte {
+	var read pdu.BHS
+	r := read.SCSICommand()
+	r.Init()
+	r.SetFinal(true)
+	r.SetRead(true)
+	r.SetInitiatorTaskTag(2)
+	r.SetCmdSN(1)
+	r.SetExpectedDataTransferLength(4096)
+	r.SetCDB(cdbRW10(scsi.OpRead10, 0, 8))
+	var write pdu.BHS
+	w := write.SCSICommand()
+	w.Init()
+	w.SetFinal(true)
+	w.SetWrite(true)
+	w.SetInitiatorTaskTag(3)
+	w.SetCmdSN(2)
+	w.SetExpectedDataTransferLength(2048)
+	w.SetCDB(cdbRW10(scsi.OpWrite10, 0, 4))
+	reassign := func(itt, ref, expDataSN uint32) pdu.BHS {
+		var h pdu.BHS
+		tm := h.TaskManagementRequest()
+		tm.Init()
+		tm.SetImmediate(true)
+		tm.SetFunction(pdu.TMFTaskReassign)
+		tm.SetInitiatorTaskTag(itt)
+		tm.SetReferencedTaskTag(ref)
+		tm.SetExpDataSN(expDataSN)
+		tm.SetCmdSN(3)
+		return h
+	}
+	logout := func(itt uint32, cid uint16) pdu.BHS {
+		var h pdu.BHS
+		lr := h.LogoutRequest()
+		lr.Init()
+		lr.SetImmediate(true)
+		lr.SetReasonCode(pdu.LogoutRemoveConnectionForRecovery)
+		lr.SetInitiatorTaskTag(itt)
+		lr.SetCID(cid)
+		lr.SetCmdSN(3)
+		return h
+	}
+	var b1, b2 []byte
+	for _, h := range []pdu.BHS{read, write, reassign(10, 2, 1), reassign(11, 3, 0), reassign(12, 99, 0), logout(13, 7)} {
+		b1 = append(b1, fuzzPDU(h, nil)...)
+	}
+	for _, h := range []pdu.BHS{read, write, logout(14, 0)} {
+		b2 = append(b2, fuzzPDU(h, nil)...)
+	}
+	return [][]byte{b1, b2}
+}
+
+// FuzzServeConnERL2 is FuzzServeConnBounded at ErrorRecoveryLevel 2, where
+// the tasks of a connection that ends without a Logout (or with one for
+// recovery) outlive it and the session waits for a new connection: after
+// ServeConn returned, a login with the same ISID reinstates the session
+// (RFC 7143 §6.3.5), which must end the one left without connections and
+// discard its tasks, and its Logout ends it. No session may be left and
+// nothing retained.
+func FuzzServeConnERL2(f *testing.F) {
+	for _, s := range append(fuzzSeeds(), erl2FuzzSeeds()...) {
+		f.Add(s)
+	}
+	open := login.DefaultSettings()
+	open.InitialR2T = false
+	open.ErrorRecoveryLevel = 2
+	open.MaxConnections = 2
+	srv := newTestServer(f, &open)
+	srv.Limits.MaxTasks = 4
+	srv.Limits.MaxPendingTasks = 8
+	srv.Limits.WriteTimeout = 2 * time.Second
+	srv.Limits.DataOutTimeout = 2 * time.Second
+	srv.Limits.RetainBytes = 1 << 20
+	var close pdu.BHS
+	lr := close.LogoutRequest()
+	lr.Init()
+	lr.SetImmediate(true)
+	lr.SetReasonCode(pdu.LogoutCloseSession)
+	lr.SetInitiatorTaskTag(1)
+	lr.SetCmdSN(1)
+	logout := fuzzPDU(close, nil)
+	var conns atomic.Uint32
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		n := uint16(conns.Add(1))
+		for _, s := range [][]byte{stream, logout} {
+			select {
+			case <-playAfterLogin(t, srv, open, n, s):
+			case <-time.After(30 * time.Second):
+				t.Fatalf("ServeConn did not return after the initiator closed\n%s", goroutineDump())
+			}
+		}
+		srv.mu.Lock()
+		left := len(srv.sessions)
+		srv.mu.Unlock()
+		if left != 0 {
+			t.Fatalf("%d sessions left after the reinstating session logged out", left)
+		}
+		if r := srv.Stats().RetainedBytes; r != 0 {
+			t.Fatalf("%d bytes retained after the connection ended", r)
+		}
+	})
+}

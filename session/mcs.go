@@ -77,11 +77,14 @@ func (m *mcsState) wakeLocked() {
 // session (RFC 7143 §6.3.1: a nonzero TSIH). The session must be one of the
 // same initiator port and target (else 0x020a Session does not exist,
 // §11.13.5), not be ending, and have room under its negotiated
-// MaxConnections (§13.2; else 0x0206 Too many connections). A CID in use is
-// connection reinstatement (§6.3.4): at ErrorRecoveryLevel below 2 the old
-// connection is logged out implicitly and all its active tasks are ended
-// without further notice to the initiator; the login waits until they have
-// ended, and the session lives on with the new connection.
+// MaxConnections (§13.2; else 0x0206 Too many connections). A session at
+// ErrorRecoveryLevel 2 whose last connection failed waits for one within
+// Time2Wait plus Time2Retain (reassign.go). A CID in use is connection
+// reinstatement (§6.3.4): the old connection is logged out implicitly; at
+// ErrorRecoveryLevel below 2 all its active tasks are ended without
+// further notice to the initiator, at 2 they wait for a TASK REASSIGN; the
+// login waits until the old connection has ended, and the session lives on
+// with the new connection.
 func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uint16) (login.SessionParams, error) {
 	r.srv.mu.Lock()
 	sess := r.srv.sessions[tsih]
@@ -100,7 +103,7 @@ func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uin
 		<-ready
 	}
 	sess.mu.Lock()
-	if sess.closing || sess.mcs.members == 0 {
+	if sess.closing || sess.mcs.members == 0 && !sess.rec.dormant {
 		sess.mu.Unlock()
 		return login.SessionParams{}, fmt.Errorf("%w: the session is ending", login.ErrSessionNotFound)
 	}
@@ -120,7 +123,11 @@ func (r *loginRegistry) AddConnection(key login.SessionKey, tsih uint16, cid uin
 	r.joined, r.cid = sess, cid
 	if old != nil {
 		r.srv.log.Info("connection reinstatement", "tsih", tsih, "cid", cid)
-		old.abortTasks(func(*task) bool { return true }, nil)
+		if !sess.erl2() {
+			old.abortTasks(func(*task) bool { return true }, nil)
+		}
+		// At ErrorRecoveryLevel 2 the old connection's tasks are kept
+		// for reassignment to the new one (§6.3.4, reassign.go).
 		old.drop(errConnReinstated)
 		<-old.gone
 	}
@@ -157,8 +164,17 @@ func (s *Server) leave(sess *session, c *conn, cid uint16) {
 	}
 	sess.mcs.members--
 	last := sess.mcs.members <= 0
-	if last {
+	kept := c != nil && c.keepTasks()
+	dormant := false
+	if last && !sess.closing && sess.erl2() && sess.retention() > 0 && (kept || c == nil && sess.rec.dormant) {
+		// RFC 7143 §7.1.4.3: at ErrorRecoveryLevel 2 the session
+		// outlives its last connection's failure, for a new connection
+		// to take over its tasks within Time2Wait plus Time2Retain.
+		sess.rec.dormant = true
+		dormant = true
+	} else if last {
 		sess.closing = true
+		sess.rec.dormant = false
 		sess.mcs.readyLocked()
 	}
 	sess.mcs.wakeLocked()
@@ -166,9 +182,18 @@ func (s *Server) leave(sess *session, c *conn, cid uint16) {
 	if c != nil {
 		close(c.gone)
 	}
-	if !last {
+	if kept || dormant {
+		s.scheduleExpiry(sess)
+	}
+	if !last || dormant {
 		return
 	}
+	s.retire(sess)
+}
+
+// retire removes a session that has ended from the Server and ends its
+// I_T nexus.
+func (s *Server) retire(sess *session) {
 	s.registry.RemoveConnection(sess.tsih, sess.cid)
 	s.mu.Lock()
 	if s.sessions[sess.tsih] == sess {
@@ -210,7 +235,9 @@ func (s *session) abortTasks(match func(*task) bool, wg *sync.WaitGroup) int {
 	for _, c := range conns {
 		n += c.abortTasks(match, wg)
 	}
-	return n
+	// Tasks waiting for reassignment at ErrorRecoveryLevel 2 are the
+	// session's as well (reassign.go).
+	return n + s.abortOrphans(match)
 }
 
 // closeOthers ends the connections of the session other than c, for a

@@ -19,10 +19,9 @@ import (
 // retains until the initiator acknowledges them.
 
 // maxErrorRecoveryLevel is the highest ErrorRecoveryLevel the target
-// offers and accepts (RFC 7143 §13.20). Level 2, connection recovery
-// with task reassignment (§7.1.4.2, §11.5.1 TASK REASSIGN), is not
-// implemented.
-const maxErrorRecoveryLevel = 1
+// offers and accepts (RFC 7143 §13.20): 2, connection recovery with task
+// reassignment (§7.1.4.3, §11.5.1 TASK REASSIGN; reassign.go).
+const maxErrorRecoveryLevel = 2
 
 // defaultRetainBytes is the default of Limits.RetainBytes.
 const defaultRetainBytes = 16 << 20
@@ -78,6 +77,18 @@ type ServerStats struct {
 	// RetainedBytes is what the connections of the Server retain for
 	// SNACKs now, as Limits.RetainBytes counts it.
 	RetainedBytes int64
+	// ConnectionsRecovered counts the connections of sessions at
+	// ErrorRecoveryLevel 2 that failed, were removed for recovery
+	// (Logout reason code 2) or were reinstated with their tasks kept
+	// for reassignment (RFC 7143 §7.1.4.3).
+	ConnectionsRecovered uint64
+	// TasksReassigned counts the tasks a TASK REASSIGN moved to another
+	// connection (§11.5.1).
+	TasksReassigned uint64
+	// TasksDiscarded counts the tasks kept for reassignment that were
+	// discarded instead: Time2Retain passed (§13.16), the session ended,
+	// or a task management function aborted them.
+	TasksDiscarded uint64
 }
 
 // serverStats are the counters behind ServerStats.
@@ -85,6 +96,7 @@ type serverStats struct {
 	dataDigestErrors, headerDigestErrors, recoveryR2Ts         atomic.Uint64
 	dataSNACKs, r2tSNACKs, statusSNACKs, dataACKs, rejectSNACK atomic.Uint64
 	retainedBytes                                              atomic.Int64
+	connectionsRecovered, tasksReassigned, tasksDiscarded      atomic.Uint64
 }
 
 // Stats returns the Server's error recovery counters.
@@ -100,6 +112,10 @@ func (s *Server) Stats() ServerStats {
 		DataACKs:           st.dataACKs.Load(),
 		RejectedSNACKs:     st.rejectSNACK.Load(),
 		RetainedBytes:      st.retainedBytes.Load(),
+
+		ConnectionsRecovered: st.connectionsRecovered.Load(),
+		TasksReassigned:      st.tasksReassigned.Load(),
+		TasksDiscarded:       st.tasksDiscarded.Load(),
 	}
 }
 

@@ -593,10 +593,10 @@ func TestErrorRecoveryLevelNegotiation(t *testing.T) {
 	}{
 		{"default target, initiator 0", nil, 0, 0},
 		{"default target, initiator 1", nil, 1, 1},
-		{"default target, initiator 2", nil, 2, 1},
+		{"default target, initiator 2", nil, 2, 2},
 		{"target 0, initiator 1", ptr(uint8(0)), 1, 0},
 		{"target 1, initiator 2", ptr(uint8(1)), 2, 1},
-		{"target 2, initiator 2", ptr(uint8(2)), 2, 1},
+		{"target 2, initiator 2", ptr(uint8(2)), 2, 2},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

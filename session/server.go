@@ -249,12 +249,11 @@ type Server struct {
 	DiscoveryAuthMethods []string
 	// Settings are the operational values negotiated at login (RFC 7143
 	// §13); nil means login.DefaultSettings() with MaxConnections raised
-	// to Limits.MaxConnections and ErrorRecoveryLevel 1 offered.
-	// ErrorRecoveryLevel 0 and 1 are implemented (RFC 7143 §7.1.4.1,
-	// §13.20): a value of 1 is offered as it is, 2 as 1 (connection
-	// recovery is not implemented); the outcome is the lower of both
-	// offers. MaxConnections is answered at most Limits.MaxConnections
-	// (§13.2).
+	// to Limits.MaxConnections and ErrorRecoveryLevel 2 offered.
+	// ErrorRecoveryLevel 0, 1 and 2 are implemented (RFC 7143 §7.1.4,
+	// §13.20; level 2, connection recovery, in reassign.go); the outcome
+	// is the lower of both offers. MaxConnections is answered at most
+	// Limits.MaxConnections (§13.2).
 	Settings *login.Settings
 	// Logger receives the events of sessions and connections; nil
 	// discards them.

@@ -33,6 +33,9 @@ type session struct {
 	// order applies the task attributes to the tasks of all the
 	// session's connections (mcs.go).
 	order taskOrder
+	// rec keeps the tasks of failed connections at ErrorRecoveryLevel 2
+	// (reassign.go).
+	rec recoveryState
 
 	endOnce sync.Once
 	ended   chan struct{}
@@ -126,11 +129,15 @@ func (s *session) addConn(c *conn) {
 // TARGET COLD RESET).
 func (s *session) close() {
 	s.mu.Lock()
+	retire := s.endDormantLocked()
 	s.closing = true
 	conns := append([]*conn(nil), s.conns...)
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.drop(ErrSessionClosed)
+	}
+	if retire {
+		s.srv.retire(s)
 	}
 }
 
@@ -138,6 +145,12 @@ func (s *session) close() {
 // is lost for every logical unit of the target (SAM-5 §6.3.4).
 func (s *session) end() {
 	s.endOnce.Do(func() {
+		s.mu.Lock()
+		orphans := s.dropOrphansLocked()
+		s.mu.Unlock()
+		for _, t := range orphans {
+			s.srv.discard(t)
+		}
 		for _, lu := range s.endLUNs() {
 			lu.ITNexusLoss(s.nexus)
 		}

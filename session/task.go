@@ -94,6 +94,14 @@ type task struct {
 	dataSNs            uint32 // Data-In PDUs sent
 	ackTTT             uint32 // Target Transfer Tag of the A bit, or reserved
 	dataAcked          bool   // a DataACK acknowledged the Data-In
+	laidOut            bool   // the layout above is set
+
+	// ErrorRecoveryLevel 2 (reassign.go): the expiry that discards the
+	// task while it has no connection, the CID of the connection it had,
+	// and the DataSN from which a reassignment sends its Data-In again.
+	orphanGen  uint64
+	orphanCID  uint16
+	resendFrom uint32
 }
 
 // Data buffers come from size classes of powers of two, 4 KiB to 16 MiB,
@@ -463,7 +471,9 @@ func (t *task) run() (next *task) {
 	skip := t.aborted
 	c.mu.Unlock()
 	c.executing.Add(1)
-	if !skip && c.ctx.Err() == nil {
+	// At ErrorRecoveryLevel 2 a task outlives its failed connection
+	// (reassign.go): it runs, and its response waits for a TASK REASSIGN.
+	if !skip && (c.ctx.Err() == nil || c.keepTasks()) {
 		t.execute()
 	}
 	c.mu.Lock()
@@ -480,7 +490,11 @@ func (t *task) run() (next *task) {
 	// SAM-5 §7.2: an aborted task gets no response.
 	c.executing.Add(-1)
 	if aborted || c.ctx.Err() != nil || !c.send(&outPDU{kind: outTask, task: t}) {
-		t.release()
+		if !aborted && c.keepTasks() {
+			c.orphan(t)
+		} else {
+			t.release()
+		}
 	}
 	for _, w := range waiters {
 		w.Done()
@@ -515,7 +529,7 @@ func (t *task) execute() {
 			DataOut: bytesOf(t.dataOut), DataIn: bytesOf(t.dataIn),
 			TaskAttribute: t.attr,
 		}
-		t.resp = t.lu.Execute(c.ctx, &t.req)
+		t.resp = t.lu.Execute(c.execCtx, &t.req)
 	}
 }
 
@@ -528,6 +542,9 @@ func (t *task) execute() {
 // data after its 2-byte SenseLength (§11.4.7). Residuals follow §11.4.5.
 func (c *conn) writeTask(t *task) error {
 	exp, maxCmdSN := c.sess.cmdWindow()
+	if t.laidOut {
+		return c.rewriteTask(t, exp, maxCmdSN)
+	}
 	in := bytesOf(t.dataIn)
 	n := uint32(0)
 	if t.read {
@@ -562,6 +579,41 @@ func (c *conn) writeTask(t *task) error {
 	if n > 0 {
 		t.dataSNs = dataInPDUs(n, t.seg, t.burst)
 	}
+	t.laidOut = true
+	return c.sendTask(t, 0, exp, maxCmdSN)
+}
+
+// rewriteTask sends again, on the connection a TASK REASSIGN made it
+// allegiant to (RFC 7143 §7.2.2, §11.5.1), the outcome of a task sent
+// before: its Data-In from DataSN t.resendFrom, the initiator's ExpDataSN
+// (all of them when its data segments on this connection are of another
+// length, whose DataSNs differ; none when a DataACK released them), and
+// its status with a new StatSN of this connection.
+func (c *conn) rewriteTask(t *task, exp, maxCmdSN uint32) error {
+	from := t.resendFrom
+	if seg := max(c.params.MaxXmitDataSegmentLength, 512); seg != t.seg && t.dataIn != nil {
+		t.seg, from = seg, 0
+		t.dataSNs = 0
+		if t.inLen > 0 {
+			t.dataSNs = dataInPDUs(t.inLen, t.seg, t.burst)
+		}
+	}
+	if t.dataIn == nil || !pdu.SerialLess(from, t.dataSNs) {
+		// The status alone, in a SCSI Response (§11.4).
+		from = t.dataSNs
+		t.statusInData = false
+	}
+	t.dataAcked = false
+	return c.sendTask(t, from, exp, maxCmdSN)
+}
+
+// sendTask queues the Data-In of t from DataSN from and its status, with
+// the next StatSN of the connection.
+func (c *conn) sendTask(t *task, from, exp, maxCmdSN uint32) error {
+	n := t.inLen
+	if t.dataIn == nil {
+		n = 0
+	}
 	t.statSN = c.statSN
 	c.statSN++
 	t.ackTTT = pdu.ReservedTag
@@ -577,7 +629,7 @@ func (c *conn) writeTask(t *task) error {
 		// which goes back to its pool once they are flushed.
 		c.sent = append(c.sent, t)
 	}
-	if err := c.queueDataIn(t, 0, t.dataSNs, exp, maxCmdSN); err != nil {
+	if err := c.queueDataIn(t, from, t.dataSNs, exp, maxCmdSN); err != nil {
 		return err
 	}
 	if t.statusInData {

@@ -55,14 +55,18 @@ func (c *conn) abortEverywhere(match func(*task) bool, wg *sync.WaitGroup) {
 // and answers it (§11.6) once the tasks it covers have ended, so that no
 // response of theirs follows the Task Management Function Response
 // (§11.5.1). Supported: ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LOGICAL
-// UNIT RESET, TARGET WARM RESET and TARGET COLD RESET; TASK REASSIGN needs
-// ErrorRecoveryLevel 2 ("Task reassignment not supported"); the others are
+// UNIT RESET, TARGET WARM RESET and TARGET COLD RESET; TASK REASSIGN at
+// ErrorRecoveryLevel 2 (reassign.go), below it answered "Task allegiance
+// reassignment not supported" (§11.6.1); the others are
 // answered "Task management function not supported" (§11.6.1).
 func (c *conn) handleTMF(h *pdu.BHS) error {
 	if ok, err := c.admit(h); !ok || err != nil {
 		return err
 	}
 	tm := h.TaskManagementRequest()
+	if tm.Function() == pdu.TMFTaskReassign && c.erl2 {
+		return c.reassign(h)
+	}
 	lun := tm.LUN()
 	lu, lunOK := c.sess.lookupLU(lun)
 	wg := new(sync.WaitGroup)

@@ -32,8 +32,8 @@ import (
 // the operational keys of RFC 7143 §13, and IET's NOPInterval,
 // NOPTimeout, QueuedCommands and Wthreads. MaxConnections (RFC 7143 §13.2,
 // default 1 as in IET) is offered at login, at most -max-connections. A
-// value this target cannot honour (ErrorRecoveryLevel above 1, Wthreads,
-// MaxXmitDataSegmentLength) is accepted and reported as a warning: login
+// value this target cannot honour (Wthreads, MaxXmitDataSegmentLength) is
+// accepted and reported as a warning: login
 // negotiates such keys down to what is implemented.
 
 // ConfigError is a configuration file line that cannot be served: File and
@@ -436,15 +436,11 @@ var targetKeys = map[string]func(p *confParser, n int, key, v string) error{
 		return err
 	},
 	"errorrecoverylevel": func(p *confParser, n int, key, v string) error {
-		// RFC 7143 §13.20: levels 0 and 1 are implemented; 2
-		// (connection recovery) is offered as 1.
+		// RFC 7143 §13.20: levels 0, 1 and 2 (connection recovery
+		// with task reassignment, §7.1.4.3) are implemented.
 		x, err := p.number(n, key, v, 0, 2)
 		if err != nil {
 			return err
-		}
-		if x > 1 {
-			p.warn(n, key, "error recovery level 2 is not implemented: negotiated down to 1")
-			x = 1
 		}
 		p.cur.Settings.ErrorRecoveryLevel = uint8(x)
 		return nil

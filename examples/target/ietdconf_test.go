@@ -102,11 +102,12 @@ func TestParseConfigWarnings(t *testing.T) {
 		keys = append(keys, w.Key)
 	}
 	// MaxConnections is honoured (RFC 7143 §13.2): no warning.
-	if diff := cmp.Diff([]string{"ErrorRecoveryLevel", "Wthreads", "MaxXmitDataSegmentLength"}, keys); diff != "" {
+	// Nor is ErrorRecoveryLevel 2 (RFC 7143 §7.1.4.3).
+	if diff := cmp.Diff([]string{"Wthreads", "MaxXmitDataSegmentLength"}, keys); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
-	if s := fc.Targets[0].Settings; s.MaxConnections != 4 || s.ErrorRecoveryLevel != 1 {
-		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 4 and 1", s.MaxConnections, s.ErrorRecoveryLevel)
+	if s := fc.Targets[0].Settings; s.MaxConnections != 4 || s.ErrorRecoveryLevel != 2 {
+		t.Errorf("MaxConnections %d, ErrorRecoveryLevel %d: want 4 and 2", s.MaxConnections, s.ErrorRecoveryLevel)
 	}
 	// ErrorRecoveryLevel 1 is implemented (RFC 7143 §7.1.4.1): no warning.
 	fc, err = parseConfig("f", strings.NewReader("Target iqn.2001-04.org.example:a\nErrorRecoveryLevel 1\n"))
