@@ -202,24 +202,7 @@ func FuzzServeConnERL1(f *testing.F) {
 // that does not exist, a Logout removing another CID for recovery, and a
 // Logout removing the connection itself for recovery.
 func erl2FuzzSeeds() [][]byte {
-	var read pdu.BHS
-	r := read.SCSICommand()
-	r.Init()
-	r.SetFinal(true)
-	r.SetRead(true)
-	r.SetInitiatorTaskTag(2)
-	r.SetCmdSN(1)
-	r.SetExpectedDataTransferLength(4096)
-	r.SetCDB(cdbRW10(scsi.OpRead10, 0, 8))
-	var write pdu.BHS
-	w := write.SCSICommand()
-	w.Init()
-	w.SetFinal(true)
-	w.SetWrite(true)
-	w.SetInitiatorTaskTag(3)
-	w.SetCmdSN(2)
-	w.SetExpectedDataTransferLength(2048)
-	w.SetCDB(cdbRW10(scsi.OpWrite10, 0, 4))
+	read, write := seedRead(), seedWrite(true)
 	reassign := func(itt, ref, expDataSN uint32) pdu.BHS {
 		var h pdu.BHS
 		tm := h.TaskManagementRequest()

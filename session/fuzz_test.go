@@ -22,6 +22,35 @@ func fuzzPDU(h pdu.BHS, data []byte) []byte {
 	return b
 }
 
+// seedRead is the seeds' READ(10) of 8 blocks (ITT 2, CmdSN 1).
+func seedRead() pdu.BHS {
+	var h pdu.BHS
+	r := h.SCSICommand()
+	r.Init()
+	r.SetFinal(true)
+	r.SetRead(true)
+	r.SetInitiatorTaskTag(2)
+	r.SetCmdSN(1)
+	r.SetExpectedDataTransferLength(4096)
+	r.SetCDB(cdbRW10(scsi.OpRead10, 0, 8))
+	return h
+}
+
+// seedWrite is the seeds' WRITE(10) of 4 blocks (ITT 3, CmdSN 2), with
+// the F bit when no unsolicited Data-Out follows.
+func seedWrite(final bool) pdu.BHS {
+	var h pdu.BHS
+	w := h.SCSICommand()
+	w.Init()
+	w.SetFinal(final)
+	w.SetWrite(true)
+	w.SetInitiatorTaskTag(3)
+	w.SetCmdSN(2)
+	w.SetExpectedDataTransferLength(2048)
+	w.SetCDB(cdbRW10(scsi.OpWrite10, 0, 4))
+	return h
+}
+
 // fuzzSeeds are streams of full feature phase PDUs an initiator might send
 // after login (CmdSN 1, ExpStatSN 2).
 func fuzzSeeds() [][]byte {
@@ -33,24 +62,7 @@ func fuzzSeeds() [][]byte {
 	n.SetTargetTransferTag(pdu.ReservedTag)
 	n.SetCmdSN(1)
 
-	var read pdu.BHS
-	r := read.SCSICommand()
-	r.Init()
-	r.SetFinal(true)
-	r.SetRead(true)
-	r.SetInitiatorTaskTag(2)
-	r.SetCmdSN(1)
-	r.SetExpectedDataTransferLength(4096)
-	r.SetCDB(cdbRW10(scsi.OpRead10, 0, 8))
-
-	var write pdu.BHS
-	w := write.SCSICommand()
-	w.Init()
-	w.SetWrite(true)
-	w.SetInitiatorTaskTag(3)
-	w.SetCmdSN(2)
-	w.SetExpectedDataTransferLength(2048)
-	w.SetCDB(cdbRW10(scsi.OpWrite10, 0, 4))
+	read, write := seedRead(), seedWrite(false)
 
 	var out pdu.BHS
 	d := out.DataOut()

@@ -367,6 +367,14 @@ func (in *initiator) logout() {
 // code.
 func (in *initiator) tmf(fn pdu.TaskManagementFunction, lun uint64, ref, refCmdSN uint32) pdu.TaskManagementResponseCode {
 	in.t.Helper()
+	return in.tmfRequest(fn, lun, ref, refCmdSN, 0)
+}
+
+// tmfRequest sends a Task Management Function Request with every field a
+// function may use (RFC 7143 §11.5: RefCmdSN, and ExpDataSN for TASK
+// REASSIGN) and returns the response code.
+func (in *initiator) tmfRequest(fn pdu.TaskManagementFunction, lun uint64, ref, refCmdSN, expDataSN uint32) pdu.TaskManagementResponseCode {
+	in.t.Helper()
 	itt := in.nextITT()
 	var h pdu.BHS
 	tm := h.TaskManagementRequest()
@@ -377,12 +385,13 @@ func (in *initiator) tmf(fn pdu.TaskManagementFunction, lun uint64, ref, refCmdS
 	tm.SetInitiatorTaskTag(itt)
 	tm.SetReferencedTaskTag(ref)
 	tm.SetRefCmdSN(refCmdSN)
+	tm.SetExpDataSN(expDataSN)
 	tm.SetCmdSN(in.cmdSN)
 	tm.SetExpStatSN(in.statSN)
 	in.write(&h, nil)
 	p := in.read()
 	if p.Header.Opcode() != pdu.OpTaskManagementResponse || p.Header.InitiatorTaskTag() != itt {
-		in.t.Fatalf("task management answered by %v", p.Header.String())
+		in.t.Fatalf("%v answered by %v", fn, p.Header.String())
 	}
 	return p.Header.TaskManagementResponse().Response()
 }

@@ -54,24 +54,7 @@ func blockPattern(n int, seed byte) []byte {
 // the task ref with ExpDataSN and returns the response code.
 func (in *initiator) reassignTask(ref, expDataSN uint32) pdu.TaskManagementResponseCode {
 	in.t.Helper()
-	itt := in.nextITT()
-	var h pdu.BHS
-	tm := h.TaskManagementRequest()
-	tm.Init()
-	tm.SetImmediate(true)
-	tm.SetFunction(pdu.TMFTaskReassign)
-	tm.SetLUN(lunOf(0))
-	tm.SetInitiatorTaskTag(itt)
-	tm.SetReferencedTaskTag(ref)
-	tm.SetExpDataSN(expDataSN)
-	tm.SetCmdSN(in.cmdSN)
-	tm.SetExpStatSN(in.statSN)
-	in.write(&h, nil)
-	p := in.read()
-	if p.Header.Opcode() != pdu.OpTaskManagementResponse || p.Header.InitiatorTaskTag() != itt {
-		in.t.Fatalf("TASK REASSIGN answered by %v", p.Header.String())
-	}
-	return p.Header.TaskManagementResponse().Response()
+	return in.tmfRequest(pdu.TMFTaskReassign, lunOf(0), ref, 0, expDataSN)
 }
 
 // recoveryLogout sends a Logout with reason code 2 for cid (RFC 7143
