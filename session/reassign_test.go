@@ -366,3 +366,59 @@ func TestReassignTime2Retain(t *testing.T) {
 		t.Error("login with the TSIH of the ended session succeeded")
 	}
 }
+
+// TestReassignAfterReset: LOGICAL UNIT RESET and TARGET WARM RESET abort
+// every task of the logical unit (RFC 7143 §11.5.1, SAM-5 §7.7), those
+// waiting for reassignment included: a WRITE orphaned halfway through its
+// Data-Out is discarded, TASK REASSIGN then finds no task, and nothing of
+// it reaches the medium.
+func TestReassignAfterReset(t *testing.T) {
+	for _, fn := range []pdu.TaskManagementFunction{pdu.TMFLogicalUnitReset, pdu.TMFTargetWarmReset} {
+		t.Run(fn.String(), func(t *testing.T) {
+			st := erl2Settings(func(s *login.Settings) {
+				s.InitialR2T, s.ImmediateData = true, false
+				s.MaxBurstLength, s.FirstBurstLength = 8192, 8192
+			})
+			srv, a, id := dialERL2(t, st, 303)
+			b := joinConn(t, srv, a, id, 1)
+			b.nop(nil)
+			data := blockPattern(16<<10, 5)
+			itt := a.nextITT()
+			a.send(scsiCommand{ITT: itt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpWrite10, 300, uint16(len(data)/512)),
+				EDTL: uint32(len(data)), Write: true})
+			p := a.read()
+			if p.Header.Opcode() != pdu.OpR2T {
+				t.Fatalf("got %v, want an R2T", p.Header.String())
+			}
+			r := p.Header.R2T()
+			h := dataOut(itt, r.TargetTransferTag(), 0, r.BufferOffset(), false, a.statSN)
+			a.write(&h, data[:4096])
+			b.cmdSN = a.cmdSN
+			a.nop(nil)
+			a.c.Close()
+			if lr := b.recoveryLogout(0); lr.Response() != pdu.LogoutClosedSuccessfully {
+				t.Fatalf("Logout for recovery: %v", lr.Response())
+			}
+			lun := lunOf(0)
+			if fn == pdu.TMFTargetWarmReset {
+				lun = 0
+			}
+			if code := b.tmf(fn, lun, pdu.ReservedTag, 0); code != pdu.TMFResponseFunctionComplete {
+				t.Fatalf("%v: %v", fn, code)
+			}
+			if s := srv.Stats(); s.TasksDiscarded != 1 {
+				t.Errorf("%d tasks discarded by the reset, want 1", s.TasksDiscarded)
+			}
+			if code := b.reassignTask(itt, 0); code != pdu.TMFResponseTaskDoesNotExist {
+				t.Errorf("TASK REASSIGN after the reset: %v, want task does not exist", code)
+			}
+			// The reset leaves a unit attention (SAM-5 §6.4) for the
+			// READ's first try.
+			b.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
+			if got := b.readBlocks(300, len(data)); !bytes.Equal(got, make([]byte, len(data))) {
+				t.Error("the discarded WRITE reached the medium")
+			}
+			b.logout()
+		})
+	}
+}

@@ -37,17 +37,14 @@ func (c *conn) abortTasks(match func(*task) bool, wg *sync.WaitGroup) int {
 	return n
 }
 
-// abortEverywhere aborts the matching tasks of every connection of every
-// session of the target, as LOGICAL UNIT RESET and TARGET WARM/COLD RESET
-// do for all initiators (RFC 7143 §11.5.1).
+// abortEverywhere aborts the matching tasks of every session of the
+// target, as LOGICAL UNIT RESET and TARGET WARM/COLD RESET do for all
+// initiators (RFC 7143 §11.5.1): those of every connection, and at
+// ErrorRecoveryLevel 2 those waiting for reassignment, which a later TASK
+// REASSIGN must not bring back to run after the reset (SAM-5 §7.7).
 func (c *conn) abortEverywhere(match func(*task) bool, wg *sync.WaitGroup) {
 	for _, s := range c.srv.sessionsOf(c.sess.target) {
-		s.mu.Lock()
-		conns := append([]*conn(nil), s.conns...)
-		s.mu.Unlock()
-		for _, other := range conns {
-			other.abortTasks(match, wg)
-		}
+		s.abortTasks(match, wg)
 	}
 }
 
