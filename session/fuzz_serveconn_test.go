@@ -56,6 +56,26 @@ func waitProjectGoroutines(before map[string]string) string {
 	}
 }
 
+// boundedFuzzServer is the target of the bounded ServeConn fuzz targets:
+// unsolicited data allowed (InitialR2T=No), mod applied to the settings,
+// and limits small enough that a hostile stream reaches them: 4 tasks
+// running, 8 pending, 2-second write and Data-Out timeouts, 1 MiB
+// retained for SNACKs.
+func boundedFuzzServer(f *testing.F, mod func(*login.Settings)) (*Server, login.Settings) {
+	open := login.DefaultSettings()
+	open.InitialR2T = false
+	if mod != nil {
+		mod(&open)
+	}
+	srv := newTestServer(f, &open)
+	srv.Limits.MaxTasks = 4
+	srv.Limits.MaxPendingTasks = 8
+	srv.Limits.WriteTimeout = 2 * time.Second
+	srv.Limits.DataOutTimeout = 2 * time.Second
+	srv.Limits.RetainBytes = 1 << 20
+	return srv, open
+}
+
 // FuzzServeConnBounded plays the fuzz input to a whole target connection
 // after a valid login, with the resource bounds small (MaxTasks 4,
 // MaxPendingTasks 8, a short write and Data-Out timeout), while the
@@ -67,13 +87,7 @@ func FuzzServeConnBounded(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
-	open := login.DefaultSettings()
-	open.InitialR2T = false
-	srv := newTestServer(f, &open)
-	srv.Limits.MaxTasks = 4
-	srv.Limits.MaxPendingTasks = 8
-	srv.Limits.WriteTimeout = 2 * time.Second
-	srv.Limits.DataOutTimeout = 2 * time.Second
+	srv, open := boundedFuzzServer(f, nil)
 	var conns atomic.Uint32
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		before := projectGoroutines()
@@ -174,15 +188,7 @@ func FuzzServeConnERL1(f *testing.F) {
 	for _, s := range append(fuzzSeeds(), erl1FuzzSeeds()...) {
 		f.Add(s)
 	}
-	open := login.DefaultSettings()
-	open.InitialR2T = false
-	open.ErrorRecoveryLevel = 1
-	srv := newTestServer(f, &open)
-	srv.Limits.MaxTasks = 4
-	srv.Limits.MaxPendingTasks = 8
-	srv.Limits.WriteTimeout = 2 * time.Second
-	srv.Limits.DataOutTimeout = 2 * time.Second
-	srv.Limits.RetainBytes = 1 << 20
+	srv, open := boundedFuzzServer(f, func(st *login.Settings) { st.ErrorRecoveryLevel = 1 })
 	var conns atomic.Uint32
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		served := playAfterLogin(t, srv, open, uint16(conns.Add(1)), stream)
@@ -247,16 +253,10 @@ func FuzzServeConnERL2(f *testing.F) {
 	for _, s := range append(fuzzSeeds(), erl2FuzzSeeds()...) {
 		f.Add(s)
 	}
-	open := login.DefaultSettings()
-	open.InitialR2T = false
-	open.ErrorRecoveryLevel = 2
-	open.MaxConnections = 2
-	srv := newTestServer(f, &open)
-	srv.Limits.MaxTasks = 4
-	srv.Limits.MaxPendingTasks = 8
-	srv.Limits.WriteTimeout = 2 * time.Second
-	srv.Limits.DataOutTimeout = 2 * time.Second
-	srv.Limits.RetainBytes = 1 << 20
+	srv, open := boundedFuzzServer(f, func(st *login.Settings) {
+		st.ErrorRecoveryLevel = 2
+		st.MaxConnections = 2
+	})
 	var close pdu.BHS
 	lr := close.LogoutRequest()
 	lr.Init()
