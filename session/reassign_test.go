@@ -50,7 +50,7 @@ func blockPattern(n int, seed byte) []byte {
 	return b
 }
 
-// reassignTask sends TASK REASSIGN (RFC 7143 §11.5.1, function 14) for
+// reassignTask sends TASK REASSIGN (RFC 7143 §11.5.1, function 8) for
 // the task ref with ExpDataSN and returns the response code.
 func (in *initiator) reassignTask(ref, expDataSN uint32) pdu.TaskManagementResponseCode {
 	in.t.Helper()
