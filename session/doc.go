@@ -159,6 +159,19 @@
 //     SNACK does not bring back within Options.SNACKTimeout drops the
 //     connection, which is recovered as at level 0. Session.Stats counts
 //     digest errors, SNACKs and DataACKs.
+//   - Connection recovery at ErrorRecoveryLevel 2 (§7.1.4.3, §7.2.2),
+//     proposed with Options.ErrorRecoveryLevel: when a connection fails
+//     it is taken out of service, and after DefaultTime2Wait its CID is
+//     logged in again with the session's ISID and TSIH (connection
+//     reinstatement, §6.3.4), retried until DefaultTime2Retain has passed.
+//     New commands wait meanwhile. Each command of the failed connection
+//     is moved to the new one with a TASK REASSIGN (§11.5.1, ExpDataSN 0:
+//     its Data-In all sent again; a WRITE takes the R2TSNs of the
+//     target's new R2Ts); one the target does not know, lost with the
+//     connection, is issued again with its ITT and CmdSN (§6.2.1), and one
+//     the target refuses fails. When no login succeeds the session is
+//     recovered as at level 0. Session.Stats counts the connections
+//     recovered and the tasks reassigned.
 //
 // Tasks are pooled and reused with their channels: a command allocates
 // nothing in the initiator in the steady state except the *Response that
@@ -166,10 +179,10 @@
 //
 // # Not implemented
 //
-// On the initiator side: ErrorRecoveryLevel 2 (no task reassignment, no
-// connection recovery within a session: a connection failure reinstates
-// the session; a proposal of 2 is lowered to 1), R-Data SNACK (§11.16.1,
-// type 3), Extended CDB and bidirectional commands, iSER, and
+// On the initiator side: at level 2, recovery on another connection
+// than the failed one's CID (Logout reason code 2, §11.14.1), and the
+// retry of a command with a DataOutReader the target does not know (it
+// fails); R-Data SNACK (§11.16.1, type 3), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
 // On the target side: at level 2, reassignment of a task whose response

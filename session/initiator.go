@@ -28,8 +28,9 @@ const DefaultLoginTimeout = 15 * time.Second
 const DefaultSNACKTimeout = 5 * time.Second
 
 // maxInitiatorERL is the highest ErrorRecoveryLevel the initiator
-// implements (RFC 7143 §7.1.4.1: level 1, digest failure recovery).
-const maxInitiatorERL = 1
+// implements (RFC 7143 §7.1.4: level 1, digest failure recovery; level 2,
+// connection recovery).
+const maxInitiatorERL = 2
 
 // RecoveryPolicy says what happens when the connection of a session fails
 // (a read or write error, a NOP-Out ping unanswered, an Asynchronous
@@ -110,14 +111,17 @@ type Options struct {
 	// (RFC 7143 §13.1). They override the digests of Settings.
 	HeaderDigest, DataDigest bool
 	// ErrorRecoveryLevel is the ErrorRecoveryLevel proposed (RFC 7143
-	// §13.20) when it is above Settings.ErrorRecoveryLevel. The initiator
-	// implements levels 0 and 1, so a proposal of 2 (from either) is
-	// lowered to 1; the target answers the smaller of its value and ours.
-	// At level 1 a Data-In lost to a digest error is asked again with a
-	// Data/R2T SNACK, a lost response with a Status SNACK, and a Data-In
-	// with the A bit is acknowledged (§7.1.4.1, §7.2, §11.16); level 1 also
+	// §13.20) when it is above Settings.ErrorRecoveryLevel; the target
+	// answers the smaller of its value and ours. At level 1 a Data-In lost
+	// to a digest error is asked again with a Data/R2T SNACK, a lost
+	// response with a Status SNACK, and a Data-In with the A bit is
+	// acknowledged (§7.1.4.1, §7.2, §11.16); level 1 and above also
 	// proposes MaxOutstandingR2T 1 when DataSequenceInOrder is Yes, as
-	// §13.19 requires.
+	// §13.19 requires. At level 2 a failed connection is recovered alone
+	// (§7.1.4.3): a new connection with its CID takes its place and its
+	// commands over with TASK REASSIGN (§11.5.1); a command the target
+	// does not reassign, or all of them when no connection can be logged
+	// in within Time2Retain, is recovered as at level 0 (Recovery).
 	ErrorRecoveryLevel uint8
 	// SNACKTimeout bounds the wait for the PDUs a SNACK asks for again
 	// (RFC 7143 §7.2); when they do not come the connection is dropped and
@@ -314,6 +318,10 @@ type Stats struct {
 	// Reinstatements counts the logins that replaced the session after
 	// its connection failed (RFC 7143 §6.3.5).
 	Reinstatements uint64
+	// ConnectionsRecovered counts the connections that replaced a failed
+	// one at ErrorRecoveryLevel 2 (RFC 7143 §7.1.4.3), TasksReassigned
+	// the commands moved to them with TASK REASSIGN (§11.5.1).
+	ConnectionsRecovered, TasksReassigned uint64
 	// CommandsRetried counts the commands issued again on a reinstated
 	// session; CommandsFailed those failed because their connection was
 	// lost (RecoveryFail, an exhausted RetryLimit, or a failed recovery).
@@ -632,7 +640,7 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	if opts.DataDigest {
 		settings.DataDigest = login.DigestPrefer
 	}
-	// RFC 7143 §13.20: level 2 (connection recovery) is not implemented.
+	// RFC 7143 §13.20: levels 0 to 2.
 	settings.ErrorRecoveryLevel = min(max(settings.ErrorRecoveryLevel, opts.ErrorRecoveryLevel), maxInitiatorERL)
 	if st != login.SessionNormal {
 		// §13.21: a discovery session is at level 0.

@@ -74,6 +74,16 @@ type initiatorMCS struct {
 	cids    map[uint16]bool
 	// logoutOn is the connection a Logout closing the session went on.
 	logoutOn *initiatorConn
+	// rejoin, while the session has no connection because its last one
+	// is being recovered (initiator_reassign.go), is closed when one
+	// joins or the session ends or is reinstated.
+	rejoin chan struct{}
+	// settled, while connections are being recovered (reassigning of
+	// them), holds new commands back: a command lost with the failed
+	// connection is issued again with its CmdSN first, and no CmdSN may
+	// pass it (RFC 7143 §3.2.2.1).
+	settled     chan struct{}
+	reassigning int
 }
 
 // loggingOutOn records that a Logout closing the session was sent on c:

@@ -70,8 +70,26 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 		s.mu.Unlock()
 		return
 	}
+	if s.res.Session.ErrorRecoveryLevel >= 2 && s.state == stateUp {
+		// RFC 7143 §7.1.4.3: at ErrorRecoveryLevel 2 the connection
+		// alone is recovered (initiator_reassign.go).
+		s.recoverConnLocked(c, lost)
+		return
+	}
+	s.reinstateLocked(c, lost)
+}
+
+// reinstateLocked starts the recovery of the session by reinstatement
+// after the failure of its connection c (RFC 7143 §6.3.5), deciding the
+// fate of the unfinished commands by Options.Recovery, and runs it. It is
+// called with s.mu held and unlocks it.
+func (s *Session) reinstateLocked(c *initiatorConn, lost error) {
+	if s.state == stateRecovering {
+		close(s.up)
+	}
 	s.state = stateRecovering
 	s.up = make(chan struct{})
+	s.rejoinedLocked()
 	// RFC 7143 §7.1.4.3, §6.3.5: at ErrorRecoveryLevel 0 the loss of
 	// any connection is recovered by reinstating the session, which ends
 	// all its connections and their tasks.
@@ -316,6 +334,7 @@ func (s *Session) closeLocked(err error) {
 	}
 	s.state = stateClosed
 	s.err = err
+	s.rejoinedLocked()
 	for itt, t := range s.tasks {
 		if t.kind == kindSCSI && t.issued {
 			if errors.Is(err, ErrConnectionLost) {

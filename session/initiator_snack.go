@@ -418,6 +418,12 @@ func (s *Session) completeHeld(c *initiatorConn, t *initiatorTask) error {
 // is to be answered.
 func (s *Session) r2tERL1(c *initiatorConn, t *initiatorTask, r *pdu.R2T) (bool, error) {
 	sn := r.R2TSN()
+	if t.r2tResync {
+		// The first R2T after a TASK REASSIGN sets the R2TSN that
+		// follows (RFC 7143 §7.2.2, initiator_reassign.go).
+		t.r2tResync = false
+		t.r2tSN = sn
+	}
 	switch {
 	case sn == t.r2tSN:
 		t.r2tSN++
@@ -442,6 +448,7 @@ func (t *initiatorTask) resetERL1() {
 	t.dataGaps.reset()
 	t.r2tGaps.reset()
 	t.r2tSN, t.recvd, t.held, t.snacks = 0, 0, false, 0
+	t.r2tResync = false
 	t.ackTTT, t.ackLUN, t.ackWanted, t.acked = 0, 0, false, false
 	if t.snackTimer != nil {
 		t.snackTimer.Stop()

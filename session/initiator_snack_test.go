@@ -696,12 +696,12 @@ func TestInitiatorERL1Fallback(t *testing.T) {
 	}
 }
 
-// TestInitiatorERLProposal: Options.ErrorRecoveryLevel is proposed, 2
-// lowered to 1 (level 2 is not implemented), with MaxOutstandingR2T 1 as
-// RFC 7143 §13.19 requires at level 1.
+// TestInitiatorERLProposal: Options.ErrorRecoveryLevel is proposed, 3
+// lowered to 2, with MaxOutstandingR2T 1 as RFC 7143 §13.19 requires at
+// level 1 and above.
 func TestInitiatorERLProposal(t *testing.T) {
 	for _, tc := range []struct{ target, proposed, want uint8 }{
-		{2, 0, 0}, {2, 1, 1}, {2, 2, 1}, {0, 1, 0},
+		{2, 0, 0}, {2, 1, 1}, {2, 2, 2}, {2, 3, 2}, {0, 1, 0},
 	} {
 		st := newSNACKTarget(t, tc.target)
 		s, _ := dialSNACK(t, st, tc.proposed, nil)

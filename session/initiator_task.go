@@ -80,6 +80,9 @@ type initiatorTask struct {
 	ackTTT           uint32
 	ackLUN           uint64
 	ackWanted, acked bool
+	// r2tResync says the task was reassigned (initiator_reassign.go):
+	// its next R2T sets the R2TSN expected.
+	r2tResync bool
 
 	// The SCSI Command PDU as sent, its immediate data and the length of
 	// its unsolicited data, kept to issue it again after a reinstatement.
@@ -284,6 +287,31 @@ func (s *Session) reserveOn(ctx context.Context, immediate bool, t *initiatorTas
 			s.mu.Unlock()
 			s.seqMu.Unlock()
 			return nil, 0, fmt.Errorf("%w: CID %d is no longer a connection of the session", ErrConnectionLost, want.cid)
+		case !immediate && s.mcs.settled != nil:
+			settled := s.mcs.settled
+			s.mu.Unlock()
+			s.seqMu.Unlock()
+			select {
+			case <-settled:
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			}
+			continue
+		case len(s.conns) == 0:
+			// The last connection is being recovered at
+			// ErrorRecoveryLevel 2 (initiator_reassign.go).
+			rejoin := s.mcs.rejoin
+			s.mu.Unlock()
+			s.seqMu.Unlock()
+			if rejoin == nil {
+				continue
+			}
+			select {
+			case <-rejoin:
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			}
+			continue
 		case immediate || pdu.SerialLessOrEqual(s.cmdSN, s.maxCmdSN):
 			c, sn := want, s.cmdSN
 			if c == nil {

@@ -50,6 +50,13 @@ func (s *Session) cmdSNOf(itt uint32) (uint32, bool) {
 }
 
 func (s *Session) taskManagement(ctx context.Context, fn pdu.TaskManagementFunction, lun scsi.LUN, ref, refCmdSN uint32) (pdu.TaskManagementResponseCode, error) {
+	return s.taskManagementOn(ctx, fn, lun, ref, refCmdSN, 0, nil)
+}
+
+// taskManagementOn is taskManagement on connection on (nil: the one the
+// ConnectionPolicy picks), with expDataSN the ExpDataSN of a TASK
+// REASSIGN (RFC 7143 §11.5.6).
+func (s *Session) taskManagementOn(ctx context.Context, fn pdu.TaskManagementFunction, lun scsi.LUN, ref, refCmdSN, expDataSN uint32, on *initiatorConn) (pdu.TaskManagementResponseCode, error) {
 	if fn >= pdu.TMFQueryTask {
 		if sp, _ := s.Params(); sp.ProtocolLevel < 2 {
 			return 0, fmt.Errorf("%w: %v needs iSCSIProtocolLevel 2 (RFC 7144), %d negotiated", ErrProtocolLevel, fn, sp.ProtocolLevel)
@@ -77,13 +84,21 @@ func (s *Session) taskManagement(ctx context.Context, fn pdu.TaskManagementFunct
 	// RFC 7143 §11.5.3, §11.5.4: Referenced Task Tag and RefCmdSN name
 	// the task of ABORT TASK (and QUERY TASK, RFC 7144 §4.1); otherwise
 	// 0xffffffff and reserved.
-	if fn == pdu.TMFAbortTask || fn == pdu.TMFQueryTask {
+	switch fn {
+	case pdu.TMFAbortTask, pdu.TMFQueryTask:
 		tm.SetReferencedTaskTag(ref)
 		tm.SetRefCmdSN(refCmdSN)
-	} else {
+	case pdu.TMFTaskReassign:
+		// §11.5.1, §11.5.6: the task reassigned and the first Data-In
+		// DataSN not acknowledged (0: all of them).
+		tm.SetLUN(lun.Uint64())
+		tm.SetReferencedTaskTag(ref)
+		tm.SetRefCmdSN(refCmdSN)
+		tm.SetExpDataSN(expDataSN)
+	default:
 		tm.SetReferencedTaskTag(pdu.ReservedTag)
 	}
-	c, sn, err := s.reserve(ctx, true, t)
+	c, sn, err := s.reserveOn(ctx, true, t, on)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,268 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-iscsi/iscsi/login"
+	"github.com/go-iscsi/iscsi/pdu"
+)
+
+// ErrorRecoveryLevel 2 on the initiator side (RFC 7143 §7.1.4.3
+// connection recovery, §7.2.2 allegiance reassignment). When a connection
+// of a session at level 2 fails, it is taken out of service and its CID
+// logged in again with the session's ISID and TSIH (connection
+// reinstatement, §6.3.4), which makes the target end the old connection
+// and keep its tasks. Each command that had allegiance to it is then moved
+// to the new connection with a TASK REASSIGN (§11.5.1, ExpDataSN 0: all of
+// its Data-In again): a READ gets its Data-In and status again, a WRITE
+// new R2Ts for the data the target lacks. A command the target does not
+// know (its SCSI Command PDU was lost with the connection) is issued again
+// on the new connection with its ITT and CmdSN, which fills the gap it
+// left in the CmdSN sequence (§3.2.2.1); any other answer fails it. When
+// no login succeeds within Time2Wait plus Time2Retain the session is
+// recovered as at level 0 (Options.Recovery).
+
+// recoverConnLocked starts the recovery of the failed connection c alone
+// (RFC 7143 §7.1.4.3) and runs it. It is called with s.mu held and
+// unlocks it.
+func (s *Session) recoverConnLocked(c *initiatorConn, lost error) {
+	if i := slices.Index(s.conns, c); i >= 0 {
+		s.conns = slices.Delete(s.conns, i, i+1)
+	}
+	if s.c == c && len(s.conns) > 0 {
+		s.c = s.conns[0]
+	}
+	if len(s.conns) == 0 && s.mcs.rejoin == nil {
+		s.mcs.rejoin = make(chan struct{})
+	}
+	// The CID stays taken, and the login counts against MaxConnections.
+	if s.mcs.cids == nil {
+		s.mcs.cids = make(map[uint16]bool)
+	}
+	s.mcs.cids[c.cid] = true
+	s.mcs.joining++
+	if s.mcs.settled == nil {
+		s.mcs.settled = make(chan struct{})
+	}
+	s.mcs.reassigning++
+	defer s.settle()
+	var moved []*initiatorTask
+	for itt, t := range s.tasks {
+		if t.c != c {
+			continue
+		}
+		if t.kind != kindSCSI {
+			s.completeITTLocked(itt, t, lost)
+			continue
+		}
+		moved = append(moved, t)
+	}
+	// In CmdSN order, so that a command issued again keeps its place.
+	slices.SortFunc(moved, func(a, b *initiatorTask) int {
+		switch {
+		case a.cmdSN == b.cmdSN:
+			return 0
+		case pdu.SerialLess(a.cmdSN, b.cmdSN):
+			return -1
+		}
+		return 1
+	})
+	wait := time.Duration(s.res.Session.DefaultTime2Wait) * time.Second
+	retain := time.Duration(s.res.Session.DefaultTime2Retain) * time.Second
+	if s.waitSet {
+		wait, retain, s.waitSet = s.wait, s.retain, false
+	}
+	retain = max(retain, minTime2Retain)
+	j := loginJoin{tsih: s.res.TSIH, cid: c.cid, erl: s.res.Session.ErrorRecoveryLevel}
+	s.mu.Unlock()
+	s.logger().Info("iscsi initiator: recovering connection", "cid", c.cid, "tasks", len(moved))
+
+	nc, err := s.relogin(j, wait, retain)
+
+	s.mu.Lock()
+	s.mcs.joining--
+	if err == nil && (s.state != stateUp || s.res.TSIH != j.tsih) {
+		nc.kill()
+		err = fmt.Errorf("%w: the session ended during the login", ErrConnectionLost)
+	}
+	if err != nil {
+		if s.state != stateUp {
+			// Closed, or reinstated by the failure of another
+			// connection: the commands were dealt with there.
+			s.mu.Unlock()
+			return
+		}
+		delete(s.mcs.cids, c.cid)
+		s.logger().Warn("iscsi initiator: connection recovery failed, reinstating the session", "cid", c.cid, "err", err)
+		s.reinstateLocked(c, lost)
+		return
+	}
+	close(nc.ready)
+	s.conns = append(s.conns, nc)
+	if len(s.conns) == 1 {
+		s.c = nc
+	}
+	s.stats.ConnectionsRecovered++
+	// The commands move to nc before the target is asked for anything
+	// about them: their Data-In and R2Ts come on it after the TASK
+	// REASSIGN, and its failure finds them.
+	for _, t := range moved {
+		if s.tasks[t.itt] == t && t.c == c {
+			s.bindLocked(t, nc)
+		}
+	}
+	s.rejoinedLocked()
+	s.loops.Add(1)
+	s.mu.Unlock()
+	s.logger().Info("iscsi initiator: connection reinstated", "cid", nc.cid)
+	s.start(nc)
+	for _, t := range moved {
+		if !s.reassign(nc, t, lost) {
+			break
+		}
+	}
+}
+
+// settle ends the hold on new commands of a connection recovery.
+func (s *Session) settle() {
+	s.mu.Lock()
+	s.mcs.reassigning--
+	if s.mcs.reassigning == 0 && s.mcs.settled != nil {
+		close(s.mcs.settled)
+		s.mcs.settled = nil
+	}
+	s.mu.Unlock()
+}
+
+// rejoinedLocked wakes the commands waiting for a connection of the
+// session.
+func (s *Session) rejoinedLocked() {
+	if s.mcs.rejoin != nil {
+		close(s.mcs.rejoin)
+		s.mcs.rejoin = nil
+	}
+}
+
+// relogin logs in connection j.cid of session j.tsih again (RFC 7143
+// §6.3.4) after wait, retrying with a growing backoff until wait plus
+// retain have passed.
+func (s *Session) relogin(j loginJoin, wait, retain time.Duration) (*initiatorConn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait+retain)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if !sleepCtx(ctx, wait) {
+		return nil, ctx.Err()
+	}
+	backoff := minRedialBackoff
+	for {
+		s.mu.Lock()
+		s.stats.ReconnectAttempts++
+		opts := s.opts
+		j.cmdSN = s.cmdSN
+		s.mu.Unlock()
+		c, _, err := loginOnce(ctx, s.addr, &opts, login.SessionNormal, j)
+		if err == nil {
+			return c, nil
+		}
+		s.logger().Warn("iscsi initiator: connection reinstatement login failed", "cid", j.cid, "err", err)
+		var le *LoginError
+		if errors.As(err, &le) && le.Status.Class() == 2 || !sleepCtx(ctx, backoff) {
+			return nil, err
+		}
+		backoff = min(2*backoff, maxRedialBackoff)
+	}
+}
+
+// reassign moves command t to the reinstated connection nc (RFC 7143
+// §7.2.2) and reports whether the recovery goes on with the next one; on
+// a failure of nc its own recovery takes the commands over.
+func (s *Session) reassign(nc *initiatorConn, t *initiatorTask, lost error) bool {
+	t.bufMu.Lock()
+	s.mu.Lock()
+	itt := t.itt
+	if s.tasks[itt] != t || t.c != nc {
+		// Completed meanwhile (abandoned), or moved on again.
+		s.mu.Unlock()
+		t.bufMu.Unlock()
+		return true
+	}
+	lun, sn := t.cmd.LUN, t.cmdSN
+	// ExpDataSN 0: the target sends all the Data-In again.
+	t.dataSN, t.got = 0, 0
+	t.resetERL1()
+	t.r2tResync = true
+	t.resp = Response{}
+	t.sense = t.sense[:0]
+	for len(t.r2t) > 0 {
+		<-t.r2t
+	}
+	s.mu.Unlock()
+	t.bufMu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
+	code, err := s.taskManagementOn(ctx, pdu.TMFTaskReassign, lun, itt, sn, 0, nc)
+	cancel()
+	if err != nil {
+		// An unanswered TASK REASSIGN leaves nc untrusted (RFC 7143
+		// §7.1.1); its recovery reassigns the commands again.
+		s.logger().Warn("iscsi initiator: TASK REASSIGN failed", "itt", itt, "err", err)
+		nc.kill()
+		return false
+	}
+	switch code {
+	case pdu.TMFResponseFunctionComplete:
+		s.mu.Lock()
+		s.stats.TasksReassigned++
+		s.mu.Unlock()
+		return true
+	case pdu.TMFResponseTaskDoesNotExist:
+		if t.src.r == nil {
+			return s.retrySameSN(nc, t)
+		}
+	}
+	s.logger().Warn("iscsi initiator: command not reassigned", "itt", itt, "response", code)
+	t.bufMu.Lock()
+	s.mu.Lock()
+	if s.tasks[itt] == t {
+		s.stats.CommandsFailed++
+		s.completeITTLocked(itt, t, &CommandError{ITT: itt, Err: fmt.Errorf("%w (TASK REASSIGN: %v)", lost, code)})
+	}
+	s.mu.Unlock()
+	t.bufMu.Unlock()
+	return true
+}
+
+// retrySameSN issues command t, which the target never received, again
+// on nc with its ITT and CmdSN (a retry, RFC 7143 §6.2.1), and its
+// unsolicited data.
+func (s *Session) retrySameSN(nc *initiatorConn, t *initiatorTask) bool {
+	t.bufMu.Lock()
+	defer t.bufMu.Unlock()
+	s.mu.Lock()
+	if s.tasks[t.itt] != t || t.c != nc {
+		s.mu.Unlock()
+		return true
+	}
+	t.tries++
+	s.stats.CommandsRetried++
+	s.mu.Unlock()
+	err := nc.write(&t.hdr, t.immediate, true)
+	if err == nil && t.unsolicited > len(t.immediate) {
+		err = s.sendData(nc, t, pdu.ReservedTag, uint32(len(t.immediate)), uint32(t.unsolicited-len(t.immediate)))
+	}
+	if err != nil {
+		nc.kill()
+		return false
+	}
+	return true
+}
