@@ -62,15 +62,7 @@ func (s *Session) recoverConnLocked(c *initiatorConn, lost error) {
 		moved = append(moved, t)
 	}
 	// In CmdSN order, so that a command issued again keeps its place.
-	slices.SortFunc(moved, func(a, b *initiatorTask) int {
-		switch {
-		case a.cmdSN == b.cmdSN:
-			return 0
-		case pdu.SerialLess(a.cmdSN, b.cmdSN):
-			return -1
-		}
-		return 1
-	})
+	sortByCmdSN(moved)
 	wait := time.Duration(s.res.Session.DefaultTime2Wait) * time.Second
 	retain := time.Duration(s.res.Session.DefaultTime2Retain) * time.Second
 	if s.waitSet {

@@ -219,15 +219,7 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 	}
 	// Sorted under the lock: with several connections, a reader of one
 	// that is going may still complete (and release) a task to retry.
-	slices.SortFunc(retry, func(a, b *initiatorTask) int {
-		switch {
-		case a.cmdSN == b.cmdSN:
-			return 0
-		case pdu.SerialLess(a.cmdSN, b.cmdSN):
-			return -1
-		}
-		return 1
-	})
+	sortByCmdSN(retry)
 	s.mu.Unlock()
 	s.logger().Info("iscsi initiator: session reinstated", "tsih", res.TSIH, "retrying", len(retry))
 	s.loops.Add(1)
@@ -529,4 +521,18 @@ func (s *Session) applyTextAnswer(c *initiatorConn, text []byte) {
 		s.mu.Unlock()
 		s.logger().Info("iscsi initiator: renegotiated", "MaxXmitDataSegmentLength", n)
 	}
+}
+
+// sortByCmdSN puts tasks in CmdSN order, in serial number arithmetic
+// (RFC 7143 §4.2.2.1, RFC 1982).
+func sortByCmdSN(ts []*initiatorTask) {
+	slices.SortFunc(ts, func(a, b *initiatorTask) int {
+		switch {
+		case a.cmdSN == b.cmdSN:
+			return 0
+		case pdu.SerialLess(a.cmdSN, b.cmdSN):
+			return -1
+		}
+		return 1
+	})
 }
