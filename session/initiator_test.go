@@ -296,8 +296,10 @@ func redirector(t *testing.T, status pdu.LoginStatus, to string) (addr string, l
 			lr.SetExpCmdSN(req.CmdSN())
 			lr.SetMaxCmdSN(req.CmdSN())
 			lr.SetStatus(status)
-			w.Write(&h, nil, login.AppendText(nil, login.Pair{Key: "TargetAddress", Value: to + ",1"}))
+			// Counted before the answer, so the count is complete when
+			// the initiator's Dial returns.
 			logins <- struct{}{}
+			w.Write(&h, nil, login.AppendText(nil, login.Pair{Key: "TargetAddress", Value: to + ",1"}))
 			c.Close()
 		}
 	}()
