@@ -142,6 +142,9 @@ type conn struct {
 	// erl1 says the session runs at ErrorRecoveryLevel 1 or 2
 	// (recovery.go), erl2 at 2 (reassign.go).
 	erl1, erl2 bool
+	// stopped says the connection's workers have ended: no task of it
+	// starts any more (guarded by mu).
+	stopped bool
 	// execCtx is the context commands execute in: at ErrorRecoveryLevel
 	// 2 it is not cancelled with the connection, whose tasks outlive it.
 	execCtx context.Context
@@ -255,6 +258,13 @@ func (c *conn) serve() error {
 	// The reader alone queues tasks; the ones the workers left are ended
 	// here.
 	c.workers.Wait()
+	// From here no task of c starts (a delivery of commands received
+	// ahead of ExpCmdSN may come from another connection's reader,
+	// cmdorder.go): those still collecting end below, or wait for a
+	// reassignment.
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 	for {
 		t := c.sess.order.takeHeld(c)
 		if t == nil && len(c.work) > 0 {
@@ -693,7 +703,9 @@ func (c *conn) dataOutWatchdog() {
 		var late *task
 		c.mu.Lock()
 		for _, t := range c.tasks {
-			if t.state == taskCollecting && !t.aborted && t.dataAt.Load() < oldest {
+			// A command with all its data, held for its turn in CmdSN
+			// order, waits for no Data-Out (cmdorder.go bounds that).
+			if t.state == taskCollecting && !t.aborted && t.dataAt.Load() < oldest && t.deferState.Load() != deferReady {
 				late = t
 				break
 			}

@@ -35,6 +35,12 @@ type mcsState struct {
 	// ExpCmdSN; each gets a token on its gapWake when ExpCmdSN advances or
 	// a connection leaves, and looks again.
 	waiting []*conn
+	// early are the SCSI Commands received ahead of ExpCmdSN, by CmdSN
+	// (cmdorder.go); gapTimer watches the gap before them, which stood
+	// at gapExp when it last looked.
+	early    map[uint32]earlyCmd
+	gapTimer *time.Timer
+	gapExp   uint32
 	// ready is closed once the leading login has set the session's
 	// parameters and first ExpCmdSN (session.attach), or the session
 	// ended without them: a login adding a connection waits for it.
@@ -161,6 +167,9 @@ func (s *Server) leave(sess *session, c *conn, cid uint16) {
 	}
 	if cur, ok := sess.mcs.cids[cid]; ok && cur == c {
 		delete(sess.mcs.cids, cid)
+	}
+	if c != nil {
+		sess.dropEarlyLocked(c)
 	}
 	sess.mcs.members--
 	last := sess.mcs.members <= 0
@@ -296,9 +305,9 @@ func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 		exp, maxCmdSN := s.expCmdSN, s.expCmdSN+s.window-1
 		switch {
 		case cmdSN == exp:
-			s.expCmdSN++
-			s.mcs.wakeLocked()
+			ready := s.deliverLocked()
 			s.mu.Unlock()
+			startDelivered(ready)
 			return true, nil
 		case !pdu.SerialInWindow(cmdSN, exp, maxCmdSN):
 			s.mu.Unlock()

@@ -85,7 +85,10 @@ func (c *conn) keepTasks() bool {
 func (c *conn) orphan(t *task) {
 	s := c.sess
 	s.mu.Lock()
-	if s.rec.over || s.closing || s.retention() == 0 {
+	// A command still ahead of ExpCmdSN was never acknowledged: it is
+	// discarded with its connection (RFC 7143 §11.14.1), and the
+	// initiator issues it again.
+	if s.rec.over || s.closing || s.retention() == 0 || t.deferState.Load() != deferNone {
 		s.mu.Unlock()
 		c.srv.discard(t)
 		return

@@ -86,16 +86,18 @@ func (s *session) admit(cmdSN uint32, immediate bool) cmdVerdict {
 		return cmdAccept
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	maxCmdSN := s.expCmdSN + s.window - 1
 	switch {
 	case cmdSN == s.expCmdSN:
-		s.expCmdSN++
-		s.mcs.wakeLocked()
+		ready := s.deliverLocked()
+		s.mu.Unlock()
+		startDelivered(ready)
 		return cmdAccept
 	case pdu.SerialInWindow(cmdSN, s.expCmdSN, maxCmdSN):
+		s.mu.Unlock()
 		return cmdGap
 	default:
+		s.mu.Unlock()
 		return cmdIgnore
 	}
 }

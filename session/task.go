@@ -70,6 +70,12 @@ type task struct {
 	// connection's Data-Out watchdog).
 	dataAt atomic.Int64
 
+	// deferState says whether the command waits for its turn in CmdSN
+	// order (cmdorder.go), deferSess the session it waits in (set once by
+	// the reader, nil for a command that never waited).
+	deferState atomic.Uint32
+	deferSess  *session
+
 	// Guarded by conn.mu.
 	state   taskState
 	aborted bool
@@ -165,6 +171,9 @@ var taskPool = sync.Pool{New: func() any { return new(task) }}
 // refers to it: it has left the connection's task map and its response,
 // if any, has been written.
 func (t *task) release() {
+	if t.deferSess != nil {
+		t.forgetEarly()
+	}
 	putBuf(t.dataIn)
 	putBuf(t.dataOut)
 	*t = task{}
@@ -174,7 +183,8 @@ func (t *task) release() {
 // handleCommand takes a SCSI Command (RFC 7143 §11.3) in CmdSN order,
 // gathers its immediate data and starts its Data-Out or its execution.
 func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
-	if ok, err := c.admit(h); !ok || err != nil {
+	ok, early, err := c.admitCommand(h)
+	if !ok || err != nil {
 		return err
 	}
 	c.commands.Add(1)
@@ -221,6 +231,9 @@ func (c *conn) handleCommand(h *pdu.BHS, ahs []byte) error {
 	t.dataAt.Store(time.Now().UnixNano())
 	c.tasks[t.itt] = t
 	c.mu.Unlock()
+	if early {
+		c.sess.deferTask(t)
+	}
 
 	if t.lu != nil {
 		t.cdbOut = uint32(t.lu.DataOutLength(t.cdb))
@@ -302,7 +315,7 @@ func (c *conn) advance(t *task) error {
 		}
 	}
 	if len(t.r2ts) == 0 && len(t.lost) == 0 && t.solicitNext >= t.want {
-		c.start(t)
+		c.startInOrder(t)
 	}
 	return nil
 }
@@ -422,7 +435,7 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 // holds it behind an ORDERED task of the session (SAM-5 §8.6).
 func (c *conn) start(t *task) {
 	c.mu.Lock()
-	if t.aborted || t.state != taskCollecting {
+	if t.aborted || t.state != taskCollecting || c.stopped {
 		c.mu.Unlock()
 		return
 	}
