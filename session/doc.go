@@ -67,7 +67,14 @@
 //     connections recovered and tasks reassigned and discarded.
 //   - Command numbering (§4.2.2): the CmdSN window, ExpCmdSN and MaxCmdSN
 //     in every response, immediate delivery, requests outside the window
-//     ignored; StatSN per connection (§4.2.2.2).
+//     ignored; StatSN per connection (§4.2.2.2). A SCSI Command ahead of
+//     ExpCmdSN (on another connection than the one the gap's command
+//     comes on, or after a lost command at level 1 and above) takes in its
+//     data but starts only in CmdSN order, without holding up its
+//     connection's reader; it stays unacknowledged, a copy of it is
+//     ignored, and it is discarded with its connection (§11.14.1). A gap
+//     open longer than Limits.DataOutTimeout ends the connections behind
+//     it; on a session of one connection at level 0 a gap ends it at once.
 //   - SCSI commands (§11.3, §11.4): immediate data and unsolicited Data-Out
 //     under ImmediateData, InitialR2T and FirstBurstLength (§13.10, §13.11,
 //     §13.14); R2Ts (§11.8) of at most MaxBurstLength, at most
@@ -170,8 +177,17 @@
 //     target's new R2Ts); one the target does not know, lost with the
 //     connection, is issued again with its ITT and CmdSN (§6.2.1), and one
 //     the target refuses fails. When no login succeeds the session is
-//     recovered as at level 0. Session.Stats counts the connections
-//     recovered and the tasks reassigned.
+//     recovered as at level 0. With another connection in full feature
+//     phase (Options.ConnectionRecovery RecoverOnOtherConnection, the
+//     default) the failed connection is instead logged out on it with
+//     reason code 2 (§11.14.1), its commands reassigned to it after the
+//     response's Time2Wait (§11.15.3), and a new connection logged in in
+//     its place. Session.Stats counts the connections recovered, the
+//     logouts for recovery and the tasks reassigned.
+//   - Retry of lost commands at levels 1 and 2 (§6.2.1): a command at the
+//     target's ExpCmdSN for Options.RetryTimeout, still there after a
+//     ping on its connection, was not received (its PDU was dropped for a
+//     header digest error) and is sent again with its ITT and CmdSN.
 //
 // Tasks are pooled and reused with their channels: a command allocates
 // nothing in the initiator in the steady state except the *Response that
@@ -179,10 +195,8 @@
 //
 // # Not implemented
 //
-// On the initiator side: at level 2, recovery on another connection
-// than the failed one's CID (Logout reason code 2, §11.14.1), and the
-// retry of a command with a DataOutReader the target does not know (it
-// fails); R-Data SNACK (§11.16.1, type 3), Extended CDB and bidirectional commands, iSER, and
+// On the initiator side: the retry of a command with a DataOutReader the
+// target does not know (it fails); R-Data SNACK (§11.16.1, type 3), Extended CDB and bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
 // On the target side: at level 2, reassignment of a task whose response
@@ -191,8 +205,7 @@
 // with reason SNACK Reject: this target never renegotiates
 // MaxRecvDataSegmentLength), recovery of a lost final Data-Out of a
 // sequence (the command waits until Limits.DataOutTimeout ends the
-// connection), and recovery of a lost command on a session of one
-// connection (the CmdSN gap ends the connection, as at level 0); at level
+// connection); at level
 // 0, SNACK is rejected and a Data-Out with a data digest error ends the
 // connection. Nor are renegotiation of keys in full feature phase (Text
 // Requests answer SendTargets only), bidirectional commands, or Data-In

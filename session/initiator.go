@@ -27,6 +27,9 @@ const DefaultLoginTimeout = 15 * time.Second
 // §7.2) when Options.SNACKTimeout is zero.
 const DefaultSNACKTimeout = 5 * time.Second
 
+// DefaultRetryTimeout is the Options.RetryTimeout used when it is zero.
+const DefaultRetryTimeout = 2 * time.Second
+
 // maxInitiatorERL is the highest ErrorRecoveryLevel the initiator
 // implements (RFC 7143 §7.1.4: level 1, digest failure recovery; level 2,
 // connection recovery).
@@ -128,6 +131,16 @@ type Options struct {
 	// recovered as at ErrorRecoveryLevel 0 (Recovery). Zero means
 	// DefaultSNACKTimeout.
 	SNACKTimeout time.Duration
+	// RetryTimeout, at ErrorRecoveryLevel 1 and 2, is how long a command
+	// may stay unacknowledged, the target's ExpCmdSN standing at its
+	// CmdSN, before the initiator pings the connection and, if ExpCmdSN
+	// still stands there (the target never got the command: its PDU was
+	// dropped for a header digest error, §7.8), sends it again with its
+	// ITT, CmdSN and data (a retry, RFC 7143 §6.2.1), which fills the gap
+	// its loss left in the command sequence. Zero means
+	// DefaultRetryTimeout. A command whose data comes from a
+	// DataOutReader is not retried.
+	RetryTimeout time.Duration
 	// Settings are the operational values proposed; nil means
 	// login.DefaultSettings().
 	Settings *login.Settings
@@ -164,6 +177,11 @@ type Options struct {
 	// R2Ts, Data-In and status then stay on that connection (connection
 	// allegiance, RFC 7143 §4.2.1).
 	ConnectionPolicy ConnectionPolicy
+	// ConnectionRecovery says how a failed connection of a session at
+	// ErrorRecoveryLevel 2 is recovered (RFC 7143 §7.1.4.3): on another
+	// connection of the session after a Logout removing it for recovery,
+	// or by logging in again with its CID.
+	ConnectionRecovery ConnectionRecoveryMethod
 	// OnAsyncEvent, if set, is called from the connection's reader with
 	// each SCSI asynchronous event (AsyncEvent 0, RFC 7143 §11.9.1); it
 	// must not block. The other events are acted on by the session.
@@ -318,14 +336,20 @@ type Stats struct {
 	// Reinstatements counts the logins that replaced the session after
 	// its connection failed (RFC 7143 §6.3.5).
 	Reinstatements uint64
-	// ConnectionsRecovered counts the connections that replaced a failed
-	// one at ErrorRecoveryLevel 2 (RFC 7143 §7.1.4.3), TasksReassigned
-	// the commands moved to them with TASK REASSIGN (§11.5.1).
-	ConnectionsRecovered, TasksReassigned uint64
-	// CommandsRetried counts the commands issued again on a reinstated
-	// session; CommandsFailed those failed because their connection was
-	// lost (RecoveryFail, an exhausted RetryLimit, or a failed recovery).
-	CommandsRetried, CommandsFailed uint64
+	// ConnectionsRecovered counts the failed connections recovered at
+	// ErrorRecoveryLevel 2 (RFC 7143 §7.1.4.3), by reinstatement or onto
+	// another connection; TasksReassigned the commands moved with TASK
+	// REASSIGN (§11.5.1); RecoveryLogouts the Logouts with reason code 2,
+	// "remove the connection for recovery" (§11.14.1), the target
+	// accepted for a failed connection.
+	ConnectionsRecovered, TasksReassigned, RecoveryLogouts uint64
+	// CommandsRetried counts the commands issued again: on a reinstated
+	// session, after a TASK REASSIGN found them unknown, or, as
+	// LostCommandsRetried also counts, at ErrorRecoveryLevel 1 and 2 when
+	// the target did not receive them (Options.RetryTimeout);
+	// CommandsFailed those failed because their connection was lost
+	// (RecoveryFail, an exhausted RetryLimit, or a failed recovery).
+	CommandsRetried, CommandsFailed, LostCommandsRetried uint64
 	// NOPTimeouts counts the NOP-Out pings that went unanswered within
 	// Options.NOPTimeout (RFC 7143 §11.18).
 	NOPTimeouts uint64
@@ -724,6 +748,10 @@ func (s *Session) start(c *initiatorConn) {
 	go s.readLoop(c)
 	if s.opts.NOPInterval > 0 {
 		s.bg.Go(func() { s.keepAlive(c) })
+	}
+	if c.erl > 0 {
+		// Sessions are normal sessions here: Discover runs its own.
+		s.bg.Go(func() { s.watchLost(c) })
 	}
 }
 

@@ -39,6 +39,37 @@ func (p ConnectionPolicy) String() string {
 	return "ConnectionPolicy(" + strconv.Itoa(int(p)) + ")"
 }
 
+// ConnectionRecoveryMethod says how a session at ErrorRecoveryLevel 2
+// recovers a failed connection (RFC 7143 §7.1.4.3, §7.2.2).
+type ConnectionRecoveryMethod uint8
+
+const (
+	// RecoverOnOtherConnection, when the session has another connection
+	// in full feature phase, logs the failed connection out on it with
+	// reason code 2, "remove the connection for recovery" (§11.14.1),
+	// waits the Time2Wait of the Logout Response (§11.15.3), moves each
+	// of the failed connection's commands to it with TASK REASSIGN
+	// (§11.5.1) and then logs in a new connection in place of the failed
+	// one. A session without another connection, or whose target refuses
+	// the logout, recovers as RecoverByReinstatement.
+	RecoverOnOtherConnection ConnectionRecoveryMethod = iota
+	// RecoverByReinstatement logs in a new connection with the failed
+	// connection's CID (connection reinstatement, §6.3.4), which logs the
+	// old one out implicitly, and reassigns the commands to it.
+	RecoverByReinstatement
+)
+
+// String names the method as its constant does.
+func (m ConnectionRecoveryMethod) String() string {
+	switch m {
+	case RecoverOnOtherConnection:
+		return "RecoverOnOtherConnection"
+	case RecoverByReinstatement:
+		return "RecoverByReinstatement"
+	}
+	return "ConnectionRecoveryMethod(" + strconv.Itoa(int(m)) + ")"
+}
+
 // ConnectionStats are the counters of one connection of a session.
 type ConnectionStats struct {
 	// CID is the connection ID (RFC 7143 §11.12.7).

@@ -243,6 +243,13 @@ type pduFlipper struct {
 	// which is no length, so the header digest fails and the initiator
 	// drops the PDU; Data-Out still have their data corrupted.
 	Header bool
+	// Commands, when positive, corrupts the header of one in every
+	// Commands SCSI Command PDUs instead (initiator to target, byte 12 of
+	// the BHS): the target drops the command for its header digest (RFC
+	// 7143 §7.8), and the initiator must retry it (§6.2.1). cmdSeen and
+	// cmdFlipped count them.
+	Commands            int64
+	cmdSeen, cmdFlipped atomic.Int64
 	// seen and flipped count the Data PDUs with data forwarded and those
 	// corrupted: [0] Data-Out, [1] Data-In.
 	seen, flipped [2]atomic.Int64
@@ -284,7 +291,12 @@ func (f *pduFlipper) forward(pair *proxyPair, src, dst net.Conn, toInit bool) {
 			return
 		}
 		op := pdu.Opcode(buf[0] & 0x3f)
-		if dig && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
+		if dig && f.Commands > 0 && !toInit && op == pdu.OpSCSICommand {
+			if k := f.cmdSeen.Add(1); k%f.Commands == 0 {
+				buf[12] ^= 0x10
+				f.cmdFlipped.Add(1)
+			}
+		} else if dig && f.Commands <= 0 && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
 			if k := f.seen[dir].Add(1); k%f.Every == 0 {
 				if f.Header && toInit {
 					buf[12] ^= 0x10

@@ -181,8 +181,9 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		s.mu.Lock()
 		if t := s.tasks[itt]; t != nil && t.kind == kindLogout {
 			t.logout = r.Response()
+			t.time2Wait = r.Time2Wait()
 			s.completeITTLocked(itt, t, nil)
-			if t.logout == pdu.LogoutClosedSuccessfully {
+			if t.logout == pdu.LogoutClosedSuccessfully && !t.recoveryLogout {
 				// RFC 7143 §11.15: the target closes the connection
 				// after a successful logout; a logout of one
 				// connection (§11.14.1, reason 1) leaves the others.

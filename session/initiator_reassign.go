@@ -25,6 +25,14 @@ import (
 // left in the CmdSN sequence (§3.2.2.1); any other answer fails it. When
 // no login succeeds within Time2Wait plus Time2Retain the session is
 // recovered as at level 0 (Options.Recovery).
+//
+// With another connection in full feature phase (and
+// RecoverOnOtherConnection) the failed connection is instead logged out on
+// it with reason code 2 (§11.14.1; a Logout for a CID may go on another
+// connection once the TCP connection of the CID has ended), and after the
+// Time2Wait of the response (§11.15.3) its commands are reassigned to that
+// connection in the same way (§7.2.2: the logout must complete before the
+// reassignment); a new connection then takes the failed one's place.
 
 // recoverConnLocked starts the recovery of the failed connection c alone
 // (RFC 7143 §7.1.4.3) and runs it. It is called with s.mu held and
@@ -70,8 +78,15 @@ func (s *Session) recoverConnLocked(c *initiatorConn, lost error) {
 	}
 	retain = max(retain, minTime2Retain)
 	j := loginJoin{tsih: s.res.TSIH, cid: c.cid, erl: s.res.Session.ErrorRecoveryLevel}
+	var oc *initiatorConn
+	if s.opts.ConnectionRecovery == RecoverOnOtherConnection {
+		oc = s.leastLoadedLocked()
+	}
 	s.mu.Unlock()
 	s.logger().Info("iscsi initiator: recovering connection", "cid", c.cid, "tasks", len(moved))
+	if oc != nil && s.recoverOnOther(c, oc, moved, lost) {
+		return
+	}
 
 	nc, err := s.relogin(j, wait, retain)
 
@@ -116,6 +131,136 @@ func (s *Session) recoverConnLocked(c *initiatorConn, lost error) {
 		if !s.reassign(nc, t, lost) {
 			break
 		}
+	}
+}
+
+// leastLoadedLocked returns the connection in full feature phase, not
+// being logged out, with the fewest commands outstanding; nil if none.
+func (s *Session) leastLoadedLocked() *initiatorConn {
+	var best *initiatorConn
+	for _, x := range s.conns {
+		if !x.draining && (best == nil || x.load < best.load) {
+			best = x
+		}
+	}
+	return best
+}
+
+// recoverOnOther recovers the failed connection c onto oc, another
+// connection of the session (RFC 7143 §7.2.2): a Logout on oc removes c
+// for recovery (§11.14.1, reason 2), and after its Time2Wait (§11.15.3)
+// the commands of c move to oc with TASK REASSIGN; a new connection is
+// then logged in in place of c. It reports false, having changed nothing,
+// when the target does not log c out, for the caller to reinstate c.
+func (s *Session) recoverOnOther(c, oc *initiatorConn, moved []*initiatorTask, lost error) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
+	code, t2w, err := s.logoutForRecovery(ctx, oc, c.cid)
+	cancel()
+	if err != nil || code != pdu.LogoutClosedSuccessfully {
+		s.logger().Warn("iscsi initiator: logout for recovery refused, reinstating the connection",
+			"cid", c.cid, "on_cid", oc.cid, "response", code, "err", err)
+		return false
+	}
+	waitCtx, stop := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.closing:
+			stop()
+		case <-waitCtx.Done():
+		}
+	}()
+	sleepCtx(waitCtx, time.Duration(t2w)*time.Second)
+	stop()
+
+	s.mu.Lock()
+	s.stats.RecoveryLogouts++
+	// The target holds nothing of c's CID any more: it is free, and no
+	// longer counts against MaxConnections.
+	s.mcs.joining--
+	delete(s.mcs.cids, c.cid)
+	if s.state != stateUp {
+		// Closed, or reinstated by the failure of another connection:
+		// the commands were dealt with there.
+		s.mu.Unlock()
+		return true
+	}
+	if !s.hasConnLocked(oc) {
+		// oc failed meanwhile: the commands go to whatever connection
+		// the session has, or wait for one.
+		oc = s.leastLoadedLocked()
+	}
+	if oc == nil {
+		s.logger().Warn("iscsi initiator: no connection left to reassign to, reinstating the session", "cid", c.cid)
+		s.reinstateLocked(c, lost)
+		return true
+	}
+	s.stats.ConnectionsRecovered++
+	for _, t := range moved {
+		if s.tasks[t.itt] == t && t.c == c {
+			s.bindLocked(t, oc)
+		}
+	}
+	s.mu.Unlock()
+	s.logger().Info("iscsi initiator: connection logged out for recovery", "cid", c.cid, "on_cid", oc.cid, "time2wait", t2w)
+	for _, t := range moved {
+		if !s.reassign(oc, t, lost) {
+			break
+		}
+	}
+	// A new connection in place of c (RFC 7143 §6.3.1: a new CID,
+	// maybe c's own, now free).
+	s.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.loginTimeout())
+		defer cancel()
+		go func() {
+			select {
+			case <-s.closing:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if err := s.openConnections(ctx, stateUp); err != nil {
+			s.logger().Warn("iscsi initiator: no connection in place of the one recovered", "cid", c.cid, "err", err)
+		}
+	})
+	return true
+}
+
+// logoutForRecovery sends on oc a Logout removing connection cid for
+// recovery (RFC 7143 §11.14.1, reason code 2) and returns the response
+// code and its Time2Wait (§11.15.1, §11.15.3).
+func (s *Session) logoutForRecovery(ctx context.Context, oc *initiatorConn, cid uint16) (pdu.LogoutResponseCode, uint16, error) {
+	t, err := s.newTask(kindLogout, nil, 0, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.release(t)
+	t.recoveryLogout = true
+	var h pdu.BHS
+	lr := h.LogoutRequest()
+	lr.Init()
+	lr.SetImmediate(true)
+	lr.SetReasonCode(pdu.LogoutRemoveConnectionForRecovery)
+	lr.SetInitiatorTaskTag(t.itt)
+	lr.SetCID(cid)
+	_, sn, err := s.reserveOn(ctx, true, t, oc)
+	if err != nil {
+		return 0, 0, err
+	}
+	lr.SetCmdSN(sn)
+	err = oc.write(&h, nil, true)
+	s.seqMu.Unlock()
+	if err != nil {
+		oc.kill()
+		return 0, 0, connErr(err)
+	}
+	select {
+	case <-t.done:
+		return t.logout, t.time2Wait, t.err
+	case <-ctx.Done():
+		// An unanswered logout leaves oc untrusted (RFC 7143 §7.1.1).
+		oc.kill()
+		return 0, 0, ctx.Err()
 	}
 }
 
@@ -218,7 +363,14 @@ func (s *Session) reassign(nc *initiatorConn, t *initiatorTask, lost error) bool
 		s.mu.Unlock()
 		return true
 	case pdu.TMFResponseTaskDoesNotExist:
-		if t.src.r == nil {
+		// A command the target never acknowledged (its CmdSN not below
+		// the ExpCmdSN it sent) is sent again; one it acknowledged and
+		// then lost would be ignored as outside the window (§4.2.2.1),
+		// so it fails.
+		s.mu.Lock()
+		acked := pdu.SerialLess(t.cmdSN, s.expCmdSN)
+		s.mu.Unlock()
+		if t.src.r == nil && !acked {
 			return s.retrySameSN(nc, t)
 		}
 	}

@@ -34,11 +34,16 @@ func dumpGoroutinesOnFailure(t *testing.T) {
 // initiator reinstates the connection and moves its commands over with
 // TASK REASSIGN (RFC 7143 §7.1.4.3, §7.2.2), and every command succeeds.
 func TestERL2ConnectionRecovery(t *testing.T) {
-	t.Run("4conns", func(t *testing.T) { erl2Recovery(t, 4, 32, 4) })
-	t.Run("1conn", func(t *testing.T) { erl2Recovery(t, 1, 8, 4) })
+	t.Run("4conns", func(t *testing.T) { erl2Recovery(t, 4, 32, 4, RecoverOnOtherConnection) })
+	t.Run("4conns-reinstate", func(t *testing.T) { erl2Recovery(t, 4, 32, 4, RecoverByReinstatement) })
+	t.Run("1conn", func(t *testing.T) { erl2Recovery(t, 1, 8, 4, RecoverOnOtherConnection) })
 }
 
-func erl2Recovery(t *testing.T, conns, workers, rounds int) {
+// erl2Recovery runs workers × rounds verified WRITE and READ pairs over a
+// session of conns connections at ErrorRecoveryLevel 2 through a proxy that
+// cuts one connection; the session recovers it by method (on a session of
+// one connection always by reinstatement).
+func erl2Recovery(t *testing.T, conns, workers, rounds int, method ConnectionRecoveryMethod) {
 	dumpGoroutinesOnFailure(t)
 	const blocks = 64 // 32 KiB per command
 	st := erl2Settings(nil)
@@ -47,6 +52,7 @@ func erl2Recovery(t *testing.T, conns, workers, rounds int) {
 	p := newFaultProxy(t, direct, false)
 	s := dialTest(t, p.addr(), Options{
 		Settings: erl2Settings(nil), ErrorRecoveryLevel: 2, Connections: conns, Recovery: RecoveryRetry,
+		ConnectionRecovery: method,
 	})
 	if sp, _ := s.Params(); sp.ErrorRecoveryLevel != 2 {
 		t.Fatalf("ErrorRecoveryLevel %d, want 2", sp.ErrorRecoveryLevel)
@@ -109,8 +115,8 @@ func erl2Recovery(t *testing.T, conns, workers, rounds int) {
 		t.Fatal("the commands did not end within a minute")
 	}
 	is, ts := s.Stats(), srv.Stats()
-	t.Logf("%d connections, %d workers × %d rounds: initiator %d connections recovered, %d tasks reassigned, %d retried, %d reinstatements; target %d connections recovered, %d tasks reassigned, %d discarded",
-		conns, workers, rounds, is.ConnectionsRecovered, is.TasksReassigned, is.CommandsRetried, is.Reinstatements,
+	t.Logf("%d connections (%v), %d workers × %d rounds: initiator %d connections recovered, %d logouts for recovery, %d tasks reassigned, %d retried, %d reinstatements; target %d connections recovered, %d tasks reassigned, %d discarded",
+		conns, method, workers, rounds, is.ConnectionsRecovered, is.RecoveryLogouts, is.TasksReassigned, is.CommandsRetried, is.Reinstatements,
 		ts.ConnectionsRecovered, ts.TasksReassigned, ts.TasksDiscarded)
 	if errs != 0 || mismatches != 0 {
 		t.Fatalf("%d commands failed, %d READs returned other data", errs, mismatches)
@@ -121,7 +127,14 @@ func erl2Recovery(t *testing.T, conns, workers, rounds int) {
 	if is.ConnectionsRecovered == 0 || is.TasksReassigned == 0 || ts.TasksReassigned == 0 {
 		t.Error("no connection recovered or no task reassigned: the test tested nothing")
 	}
-	if n := s.Stats().Connections; n != conns {
-		t.Errorf("%d connections after the recovery, want %d", n, conns)
+	if onOther := method == RecoverOnOtherConnection && conns > 1; onOther != (is.RecoveryLogouts > 0) {
+		t.Errorf("%d logouts for recovery with %v over %d connections", is.RecoveryLogouts, method, conns)
+	}
+	// The connection that replaces the one logged out for recovery logs
+	// in after the reassignment.
+	for deadline := time.Now().Add(20 * time.Second); s.Stats().Connections != conns; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections after the recovery, want %d", s.Stats().Connections, conns)
+		}
 	}
 }

@@ -536,3 +536,74 @@ func sortByCmdSN(ts []*initiatorTask) {
 		return 1
 	})
 }
+
+// watchLost retries, at ErrorRecoveryLevel 1 and 2, the command of c that
+// the target did not receive (RFC 7143 §6.2.1): the one at the target's
+// ExpCmdSN when ExpCmdSN has stood at it for Options.RetryTimeout and
+// still does after a ping on c. The ping goes on the command's own
+// connection, after the command, so its answer shows whether the target
+// read it; a command the target has is never sent twice.
+func (s *Session) watchLost(c *initiatorConn) {
+	limit := s.opts.RetryTimeout
+	if limit <= 0 {
+		limit = DefaultRetryTimeout
+	}
+	tick := time.NewTicker(limit / 4)
+	defer tick.Stop()
+	var watched *initiatorTask
+	var watchedSN uint32
+	var since time.Time
+	for {
+		select {
+		case <-tick.C:
+		case <-c.dead:
+			return
+		case <-s.closing:
+			return
+		}
+		s.mu.Lock()
+		t := s.unacknowledgedLocked(c)
+		s.mu.Unlock()
+		switch {
+		case t == nil:
+			watched = nil
+			continue
+		case t != watched || t.cmdSN != watchedSN:
+			watched, watchedSN, since = t, t.cmdSN, time.Now()
+			continue
+		case time.Since(since) < limit:
+			continue
+		}
+		if !s.ping(c, limit) {
+			return
+		}
+		watched = nil
+		s.mu.Lock()
+		lost := s.unacknowledgedLocked(c) == t && t.cmdSN == watchedSN && t.src.r == nil
+		if lost {
+			s.stats.LostCommandsRetried++
+		}
+		s.mu.Unlock()
+		if lost {
+			s.logger().Info("iscsi initiator: command not received by the target, sent again", "cid", c.cid, "itt", t.itt, "cmdsn", t.cmdSN)
+			if !s.retrySameSN(c, t) {
+				return
+			}
+		}
+	}
+}
+
+// unacknowledgedLocked returns the SCSI command on c whose CmdSN is the
+// ExpCmdSN the target last sent, if any: the command the target is
+// waiting for.
+func (s *Session) unacknowledgedLocked(c *initiatorConn) *initiatorTask {
+	if s.state != stateUp {
+		return nil
+	}
+	for _, t := range s.tasks {
+		if t.kind == kindSCSI && t.c == c && t.issued && t.cmdSN == s.expCmdSN {
+			return t
+		}
+	}
+	return nil
+}

@@ -104,6 +104,11 @@ type initiatorTask struct {
 	// session). Both under Session.mu.
 	loadOn     *initiatorConn
 	logoutConn *initiatorConn
+	// recoveryLogout, for a logout, says it removes a failed connection
+	// for recovery (RFC 7143 §11.14.1, reason 2), and time2Wait is the
+	// Time2Wait of its response (§11.15.3).
+	recoveryLogout bool
+	time2Wait      uint16
 }
 
 // errAbortedByTMF is the cause of a CommandError for a command a task
@@ -195,6 +200,7 @@ func (s *Session) release(t *initiatorTask) {
 	t.hdr, t.immediate, t.unsolicited, t.src = pdu.BHS{}, nil, 0, dataSource{}
 	t.c, t.cmdSN, t.issued, t.tries, t.retry = nil, 0, false, 0, false
 	t.logoutConn = nil
+	t.recoveryLogout, t.time2Wait = false, 0
 	s.free = append(s.free, t)
 	s.mu.Unlock()
 	t.bufMu.Unlock()
