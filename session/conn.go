@@ -134,6 +134,10 @@ type conn struct {
 	// NOP-Out, or the reserved tag; pong receives the answer.
 	pingTTT atomic.Uint32
 	pong    chan struct{}
+	// stallTTT is the Target Transfer Tag of the NOP-In the Data-Out
+	// watchdog sent for Data-Out that stopped coming at ErrorRecoveryLevel
+	// 1, or the reserved tag (recovery.go).
+	stallTTT atomic.Uint32
 
 	// gone is closed once the connection has left its session (mcs.go);
 	// commands counts the SCSI commands it received.
@@ -194,6 +198,7 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		gone:   make(chan struct{}),
 	}
 	c.pingTTT.Store(pdu.ReservedTag)
+	c.stallTTT.Store(pdu.ReservedTag)
 	if sess.params.ErrorRecoveryLevel >= 1 && sess.params.SessionType == login.SessionNormal {
 		// RFC 7143 §7.8, §7.1.4.1: a PDU with a header digest error is
 		// discarded and the connection goes on.
@@ -661,6 +666,8 @@ func (c *conn) handleNOPOut(h *pdu.BHS) error {
 			case c.pong <- struct{}{}:
 			default:
 			}
+		} else if ttt != pdu.ReservedTag && c.stallTTT.CompareAndSwap(ttt, pdu.ReservedTag) {
+			return c.recoverStalled()
 		}
 		return nil
 	}
@@ -684,30 +691,41 @@ func (c *conn) handleNOPOut(h *pdu.BHS) error {
 // dataOutWatchdog drops the connection when a task has waited for Data-Out
 // for longer than Limits.DataOutTimeout. RFC 7143 leaves the bound to the
 // target; at ErrorRecoveryLevel 0 no recovery R2T can ask again (§7.1.5),
-// and at 1 this target asks again only for data missing before a final
-// Data-Out that arrived (task.go), so the connection goes, which ends the
-// task and frees its buffer, and the initiator recovers the session
-// (§7.1.5, §6.3.5).
+// so the connection goes, which ends the task and frees its buffer, and
+// the initiator recovers the session (§7.1.5, §6.3.5). At level 1 and
+// above, when Data-Out has stopped coming for half that time (the final
+// PDU of a sequence, or an R2T, lost to a header digest error), it first
+// sends a NOP-In ping; the reader, on its answer, asks again for what is
+// missing with recovery R2Ts (recovery.go, recoverStalled).
 func (c *conn) dataOutWatchdog() {
 	defer c.workers.Done()
 	limit := c.srv.limits.DataOutTimeout
 	tick := time.NewTicker(max(limit/4, time.Millisecond))
 	defer tick.Stop()
+	var stallSeq uint32
 	for {
 		select {
 		case <-tick.C:
 		case <-c.ctx.Done():
 			return
 		}
-		oldest := time.Now().Add(-limit).UnixNano()
+		now := time.Now()
+		oldest := now.Add(-limit).UnixNano()
+		stalled := now.Add(-limit / 2).UnixNano()
 		var late *task
+		nudge := false
 		c.mu.Lock()
 		for _, t := range c.tasks {
 			// A command with all its data, held for its turn in CmdSN
 			// order, waits for no Data-Out (cmdorder.go bounds that).
-			if t.state == taskCollecting && !t.aborted && t.dataAt.Load() < oldest && t.deferState.Load() != deferReady {
+			if t.state != taskCollecting || t.aborted || t.deferState.Load() == deferReady {
+				continue
+			}
+			if at := t.dataAt.Load(); at < oldest {
 				late = t
 				break
+			} else if at < stalled && c.erl1 {
+				nudge = true
 			}
 		}
 		var itt uint32
@@ -719,6 +737,23 @@ func (c *conn) dataOutWatchdog() {
 			c.log.Info("Data-Out not received in time", "itt", itt, "timeout", limit)
 			c.drop(ErrDataOutTimeout)
 			return
+		}
+		if nudge && c.stallTTT.Load() == pdu.ReservedTag {
+			// Tags of their own, apart from the pinger's.
+			stallSeq++
+			ttt := 0x80000000 | stallSeq&0x7fffffff
+			if ttt == pdu.ReservedTag {
+				ttt = 0x80000000
+			}
+			c.stallTTT.Store(ttt)
+			o := outPDU{kind: outNoStatus}
+			in := o.h.NOPIn()
+			in.Init()
+			in.SetInitiatorTaskTag(pdu.ReservedTag)
+			in.SetTargetTransferTag(ttt)
+			if !c.send(&o) {
+				return
+			}
 		}
 	}
 }

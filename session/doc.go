@@ -40,7 +40,10 @@
 //     with reason Data Digest Error (§7.8) and its range asked for again
 //     with a recovery R2T, as is Data-Out missing from a sequence (a gap
 //     in DataSN and BufferOffset, or a sequence ended short) when its
-//     final PDU arrives; SNACKs (§11.16) are answered: Data SNACKs with
+//     final PDU arrives; when Data-Out stops coming for half of
+//     Limits.DataOutTimeout (the final PDU of a sequence, or an R2T, lost)
+//     a NOP-In ping goes out and, on its answer, recovery R2Ts ask for the
+//     rest of the open sequences; SNACKs (§11.16) are answered: Data SNACKs with
 //     the Data-In first sent, R2T SNACKs with the outstanding R2Ts,
 //     Status SNACKs with the responses of those StatSNs, DataACKs (asked
 //     for with the A bit on the last Data-In, §11.7.2) release retained
@@ -203,9 +206,9 @@
 // was sent while Limits.RetainBytes was full (it is not retained, and a
 // TASK REASSIGN finds no task); at level 1, R-Data SNACKs (§11.16.3, rejected
 // with reason SNACK Reject: this target never renegotiates
-// MaxRecvDataSegmentLength), recovery of a lost final Data-Out of a
-// sequence (the command waits until Limits.DataOutTimeout ends the
-// connection); at level
+// MaxRecvDataSegmentLength), and recovery of stopped Data-Out without
+// DataPDUInOrder (what is missing is unknown: the command waits until
+// Limits.DataOutTimeout ends the connection); at level
 // 0, SNACK is rejected and a Data-Out with a data digest error ends the
 // connection. Nor are renegotiation of keys in full feature phase (Text
 // Requests answer SendTargets only), bidirectional commands, or Data-In

@@ -22,15 +22,20 @@ import (
 // number of WRITEs and READs, 32 in flight on 4 connections, completes
 // with the right data.
 func TestERL1DigestErrorsEndToEnd(t *testing.T) {
-	t.Run("data digest", func(t *testing.T) { erl1EndToEnd(t, false) })
-	t.Run("header digest", func(t *testing.T) { erl1EndToEnd(t, true) })
+	t.Run("data digest", func(t *testing.T) { erl1EndToEnd(t, false, false) })
+	t.Run("header digest", func(t *testing.T) { erl1EndToEnd(t, true, false) })
+	t.Run("header digest both ways", func(t *testing.T) { erl1EndToEnd(t, true, true) })
 }
 
 // erl1EndToEnd is TestERL1DigestErrorsEndToEnd with the header of the
 // Data-In corrupted instead of their data when header is true: the
 // initiator drops the PDU and finds it missing from what follows (RFC 7143
-// §7.8), by DataSN, by ExpDataSN or by StatSN.
-func erl1EndToEnd(t *testing.T, header bool) {
+// §7.8), by DataSN, by ExpDataSN or by StatSN. With outHeader the header of
+// one in every 100 final Data-Out PDUs of a sequence is corrupted too: the
+// target drops it, and with nothing after it to show it missing, asks for
+// it again with a recovery R2T after a NOP-In ping once half of
+// Limits.DataOutTimeout has passed without Data-Out.
+func erl1EndToEnd(t *testing.T, header, outHeader bool) {
 	const (
 		workers = 32
 		rounds  = 6
@@ -43,7 +48,8 @@ func erl1EndToEnd(t *testing.T, header bool) {
 	st.MaxOutstandingR2T = 1
 	st.DefaultTime2Wait = 0
 	srv := newTestServer(t, &st)
-	flip := &pduFlipper{Every: 100, Header: header}
+	srv.Limits.DataOutTimeout = 2 * time.Second
+	flip := &pduFlipper{Every: 100, Header: header, OutHeader: outHeader}
 	p := newFlipProxy(t, serveLoopback(t, srv), flip)
 	is := login.DefaultSettings()
 	is.DefaultTime2Wait = 0
@@ -108,12 +114,19 @@ func erl1EndToEnd(t *testing.T, header bool) {
 	if initErrs == 0 || is2.DataSNACKs+is2.StatusSNACKs == 0 {
 		t.Error("the initiator counted no digest error or no SNACK")
 	}
-	if ts.DataDigestErrors == 0 || ts.RecoveryR2Ts == 0 {
-		t.Error("the target counted no data digest error or no recovery R2T")
+	targetErrs := ts.DataDigestErrors
+	if outHeader {
+		targetErrs = ts.HeaderDigestErrors
+	}
+	if targetErrs == 0 || ts.RecoveryR2Ts == 0 {
+		t.Error("the target counted no digest error or no recovery R2T")
 	}
 	// No SNACK is rejected: a DataACK that arrives after the initiator's
 	// ExpStatSN acknowledged the task's status (and with it its Data-In,
 	// RFC 7143 §4.2.2.2) is taken as done, not as invalid.
+	if outHeader && ts.StalledDataOut < uint64(flip.flipped[0].Load()) {
+		t.Errorf("%d stalled Data-Out recovered, want at least the %d final Data-Out dropped", ts.StalledDataOut, flip.flipped[0].Load())
+	}
 	if ts.RejectedSNACKs != 0 {
 		t.Errorf("the target rejected %d SNACKs", ts.RejectedSNACKs)
 	}

@@ -243,6 +243,10 @@ type pduFlipper struct {
 	// which is no length, so the header digest fails and the initiator
 	// drops the PDU; Data-Out still have their data corrupted.
 	Header bool
+	// OutHeader does the same to the final Data-Out of each sequence,
+	// and counts only those: the target drops the PDU, and nothing after
+	// it shows it missing.
+	OutHeader bool
 	// Commands, when positive, corrupts the header of one in every
 	// Commands SCSI Command PDUs instead (initiator to target, byte 12 of
 	// the BHS): the target drops the command for its header digest (RFC
@@ -296,9 +300,10 @@ func (f *pduFlipper) forward(pair *proxyPair, src, dst net.Conn, toInit bool) {
 				buf[12] ^= 0x10
 				f.cmdFlipped.Add(1)
 			}
-		} else if dig && f.Commands <= 0 && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) {
+		} else if dig && f.Commands <= 0 && dsl > 0 && (op == pdu.OpSCSIDataIn || op == pdu.OpSCSIDataOut) &&
+			(!f.OutHeader || toInit || buf[1]&0x80 != 0) {
 			if k := f.seen[dir].Add(1); k%f.Every == 0 {
-				if f.Header && toInit {
+				if f.Header && toInit || f.OutHeader && !toInit {
 					buf[12] ^= 0x10
 				} else {
 					buf[hl+int(k/f.Every)%dsl] ^= 0x10

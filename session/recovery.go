@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/go-iscsi/iscsi/pdu"
@@ -58,6 +59,10 @@ type ServerStats struct {
 	// RecoveryR2Ts counts R2Ts sent to ask again for Data-Out lost to a
 	// digest error or missing from its sequence (§7.2, §11.8).
 	RecoveryR2Ts uint64
+	// StalledDataOut counts the tasks whose Data-Out stopped coming at
+	// ErrorRecoveryLevel 1 and 2 and were asked for it again with
+	// recovery R2Ts after a NOP-In ping (§7.2).
+	StalledDataOut uint64
 	// DataSNACKs counts Data SNACKs answered with Data-In sent again
 	// (§11.16.1, type 0 for a task with Data-In).
 	DataSNACKs uint64
@@ -96,6 +101,7 @@ type serverStats struct {
 	dataDigestErrors, headerDigestErrors, recoveryR2Ts         atomic.Uint64
 	dataSNACKs, r2tSNACKs, statusSNACKs, dataACKs, rejectSNACK atomic.Uint64
 	retainedBytes                                              atomic.Int64
+	stalledDataOut                                             atomic.Uint64
 	connectionsRecovered, tasksReassigned, tasksDiscarded      atomic.Uint64
 }
 
@@ -106,6 +112,7 @@ func (s *Server) Stats() ServerStats {
 		DataDigestErrors:   st.dataDigestErrors.Load(),
 		HeaderDigestErrors: st.headerDigestErrors.Load(),
 		RecoveryR2Ts:       st.recoveryR2Ts.Load(),
+		StalledDataOut:     st.stalledDataOut.Load(),
 		DataSNACKs:         st.dataSNACKs.Load(),
 		R2TSNACKs:          st.r2tSNACKs.Load(),
 		StatusSNACKs:       st.statusSNACKs.Load(),
@@ -441,4 +448,47 @@ func (c *conn) resendStatus(e *retained, exp, maxCmdSN uint32) error {
 	// the initiator has the data and lacks the status only, which a SCSI
 	// Response carries (§11.4) with the same StatSN.
 	return c.queueResponse(t, exp, maxCmdSN)
+}
+
+// recoverStalled runs in the reader when the initiator answers the NOP-In
+// the Data-Out watchdog sent (conn.go): every task whose Data-Out stopped
+// coming for half of Limits.DataOutTimeout is asked again, with recovery
+// R2Ts (RFC 7143 §7.2, §7.8), for what its open sequences still lack: the
+// rest of each outstanding R2T (the final Data-Out of its sequence, or the
+// R2T itself, was lost to a header digest error; DataPDUInOrder tells
+// what arrived), and the data of an unsolicited sequence that never ended,
+// which is solicited instead. Both sides have kept the connection's order,
+// so what the initiator had sent before its answer has been read.
+func (c *conn) recoverStalled() error {
+	if !c.erl1 || !c.sess.params.DataPDUInOrder {
+		return nil
+	}
+	limit := c.srv.limits.DataOutTimeout
+	stalled := time.Now().Add(-limit / 2).UnixNano()
+	var tasks []*task
+	c.mu.Lock()
+	for _, t := range c.tasks {
+		if t.state == taskCollecting && !t.aborted && t.deferState.Load() != deferReady && t.dataAt.Load() < stalled {
+			tasks = append(tasks, t)
+		}
+	}
+	c.mu.Unlock()
+	for _, t := range tasks {
+		c.log.Debug("Data-Out stopped: asked for again", "itt", t.itt, "r2ts", len(t.r2ts), "unsolicited", t.unsolicited)
+		for _, r := range t.r2ts {
+			if r.received < r.length {
+				t.addLost(r.offset+r.received, r.offset+r.length)
+			}
+		}
+		t.r2ts = t.r2ts[:0]
+		// An unsolicited sequence whose final PDU was lost: the rest
+		// is solicited (advance asks from unsolEnd on).
+		t.unsolicited = false
+		t.dataAt.Store(time.Now().UnixNano())
+		c.srv.stats.stalledDataOut.Add(1)
+		if err := c.advance(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
@@ -800,5 +801,69 @@ func TestERL1DataOutManyLosses(t *testing.T) {
 			}
 			in.logout()
 		})
+	}
+}
+
+// TestStalledDataOutRecovered: at ErrorRecoveryLevel 1 a WRITE whose
+// Data-Out stops coming before the final PDU of its R2T's sequence (lost
+// to a header digest error, which the initiator cannot see) is not left
+// to Limits.DataOutTimeout: after half of it the target pings, and on the
+// answer asks for the rest with a recovery R2T (RFC 7143 §7.2, §7.8); the
+// WRITE then completes and reads back equal.
+func TestStalledDataOutRecovered(t *testing.T) {
+	srv := newTestServer(t, erl1Settings(nil))
+	srv.Limits.DataOutTimeout = time.Second
+	in := dial(t, srv, erl1Settings(nil), pdu.NewISID(pdu.ISIDRandom, 0, 94, 0, 1))
+	in.command(lunOf(0), make([]byte, 6), 0, false, nil) // takes the unit attention of the new nexus
+	out := bytes.Repeat([]byte("stalled!"), 1024)        // 8 KiB
+	itt := in.nextITT()
+	in.send(scsiCommand{ITT: itt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpWrite10, 8, 16), EDTL: uint32(len(out)), Write: true})
+	p := in.read()
+	if p.Header.Opcode() != pdu.OpR2T {
+		t.Fatalf("WRITE answered by %v, want R2T", p.Header.String())
+	}
+	r2t := p.Header.R2T()
+	if r2t.BufferOffset() != 0 || r2t.DesiredDataTransferLength() != uint32(len(out)) {
+		t.Fatalf("R2T for %d+%d, want 0+%d", r2t.BufferOffset(), r2t.DesiredDataTransferLength(), len(out))
+	}
+	// The first half, not final; the second half is "lost".
+	var h pdu.BHS
+	d := h.DataOut()
+	d.Init()
+	d.SetLUN(lunOf(0))
+	d.SetInitiatorTaskTag(itt)
+	d.SetTargetTransferTag(r2t.TargetTransferTag())
+	d.SetExpStatSN(in.statSN)
+	in.write(&h, out[:4096])
+
+	p = in.read()
+	if p.Header.Opcode() != pdu.OpNOPIn || p.Header.InitiatorTaskTag() != pdu.ReservedTag {
+		t.Fatalf("stalled Data-Out answered by %v, want a NOP-In ping", p.Header.String())
+	}
+	pong := nopOutWithTag(pdu.ReservedTag)
+	pong.NOPOut().SetTargetTransferTag(p.Header.NOPIn().TargetTransferTag())
+	pong.NOPOut().SetCmdSN(in.cmdSN)
+	pong.NOPOut().SetExpStatSN(in.statSN)
+	in.write(pong, nil)
+
+	p = in.read()
+	if p.Header.Opcode() != pdu.OpR2T || p.Header.InitiatorTaskTag() != itt {
+		t.Fatalf("ping answered by %v, want a recovery R2T", p.Header.String())
+	}
+	rr := p.Header.R2T()
+	if rr.BufferOffset() != 4096 || rr.DesiredDataTransferLength() != 4096 {
+		t.Fatalf("recovery R2T for %d+%d, want 4096+4096", rr.BufferOffset(), rr.DesiredDataTransferLength())
+	}
+	in.sendData(itt, lunOf(0), rr.TargetTransferTag(), out, 4096, 4096)
+	p = in.read()
+	if p.Header.Opcode() != pdu.OpSCSIResponse || p.Header.SCSIResponse().Status() != uint8(scsi.StatusGood) {
+		t.Fatalf("WRITE ended with %v", p.Header.String())
+	}
+	got := in.readBlocks(8, len(out))
+	if !bytes.Equal(got, out) {
+		t.Error("the WRITE read back different data")
+	}
+	if st := srv.Stats(); st.StalledDataOut != 1 || st.RecoveryR2Ts != 1 {
+		t.Errorf("StalledDataOut %d, RecoveryR2Ts %d: want 1 and 1", st.StalledDataOut, st.RecoveryR2Ts)
 	}
 }
