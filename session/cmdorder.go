@@ -178,6 +178,10 @@ func (s *session) armGapTimerLocked() {
 func (s *session) gapExpired(limit time.Duration) {
 	s.mu.Lock()
 	switch {
+	case s.mcs.gapTimer == nil:
+		// Stopped: the session ended.
+		s.mu.Unlock()
+		return
 	case len(s.mcs.early) == 0:
 		s.mcs.gapTimer = nil
 		s.mu.Unlock()

@@ -574,7 +574,9 @@ func (s *Session) watchLost(c *initiatorConn) {
 		case time.Since(since) < limit:
 			continue
 		}
-		if !s.ping(c, limit) {
+		// A target slow to answer is not taken for a dead one sooner
+		// than a keep-alive or a SNACK would take it.
+		if !s.ping(c, max(limit, s.opts.NOPTimeout, DefaultSNACKTimeout)) {
 			return
 		}
 		watched = nil

@@ -209,6 +209,13 @@ func (s *Server) retire(sess *session) {
 		delete(s.sessions, sess.tsih)
 	}
 	s.mu.Unlock()
+	sess.mu.Lock()
+	if sess.mcs.gapTimer != nil {
+		// No connection is left to hold a command behind a gap.
+		sess.mcs.gapTimer.Stop()
+		sess.mcs.gapTimer = nil
+	}
+	sess.mu.Unlock()
 	sess.end()
 	s.async.sessionClosed()
 }
