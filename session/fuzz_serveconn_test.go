@@ -178,6 +178,11 @@ func erl1FuzzSeeds() [][]byte {
 			snack(pdu.SNACKDataR2T, 3, pdu.ReservedTag, 0, 0),
 			snack(pdu.SNACKRData, 3, 7, 0, 0),
 		)),
+		// The WRITE (CmdSN 2) ahead of the READ (CmdSN 1), held; a
+		// copy of it, ignored; then the READ, which lets both run
+		// (cmdorder.go).
+		cat(fuzzPDU(write, make([]byte, 512)), fuzzPDU(out, make([]byte, 1024)),
+			fuzzPDU(write, make([]byte, 512)), fuzzPDU(read, nil)),
 	}
 }
 
