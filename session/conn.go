@@ -260,6 +260,11 @@ func (c *conn) serve() error {
 		<-c.writerDone
 	}
 	c.drop(err)
+	// The commands it holds ahead of ExpCmdSN go now, before a delivery
+	// from another connection could acknowledge them (cmdorder.go).
+	c.sess.mu.Lock()
+	c.sess.dropEarlyLocked(c)
+	c.sess.mu.Unlock()
 	// The reader alone queues tasks; the ones the workers left are ended
 	// here.
 	c.workers.Wait()

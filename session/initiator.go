@@ -51,8 +51,8 @@ const (
 	// RecoveryRetry reinstates the session and issues the unfinished
 	// commands again on it, in their original CmdSN order, each at most
 	// Options.RetryLimit times; a command that runs out of retries, or
-	// whose Data-Out comes from a DataOutReader (which cannot be read
-	// twice), fails as with RecoveryFail.
+	// whose Data-Out comes from a DataOutReader that is not an io.Seeker
+	// (which cannot be read twice), fails as with RecoveryFail.
 	RecoveryRetry
 	// RecoveryNone does not reinstate: the session ends with its
 	// connection, and every command fails with ErrConnectionLost.
@@ -139,7 +139,7 @@ type Options struct {
 	// ITT, CmdSN and data (a retry, RFC 7143 §6.2.1), which fills the gap
 	// its loss left in the command sequence. Zero means
 	// DefaultRetryTimeout. A command whose data comes from a
-	// DataOutReader is not retried.
+	// DataOutReader that is not an io.Seeker is not retried.
 	RetryTimeout time.Duration
 	// Settings are the operational values proposed; nil means
 	// login.DefaultSettings().
@@ -244,7 +244,11 @@ type Command struct {
 	// DataOut is the data to write (W bit, RFC 7143 §11.3.1). As an
 	// alternative, DataOutReader supplies DataOutLength bytes read in
 	// order of buffer offset; the target must ask for them in order
-	// (DataSequenceInOrder=Yes, the default).
+	// (DataSequenceInOrder=Yes, the default). A DataOutReader that is also
+	// an io.Seeker (an *os.File, a *bytes.Reader, an *io.SectionReader)
+	// is read again from the position it had when the command was issued
+	// whenever the data is asked for again (a retry, a reassignment, a
+	// recovery R2T); one that is not cannot be sent twice.
 	DataOut       []byte
 	DataOutReader io.Reader
 	DataOutLength int

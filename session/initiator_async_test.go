@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -411,21 +412,23 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 // TestInitiatorRetryLimit: with RecoveryRetry a command is issued again on
 // each reinstated session at most RetryLimit times, and a command whose
-// Data-Out comes from a reader is not issued again. The target holds every
+// Data-Out comes from a reader is not issued again unless the reader seeks
+// (an io.Seeker is read again from where it was). The target holds every
 // command unanswered and announces a connection drop (AsyncEvent 2) each
 // time it receives one.
 func TestInitiatorRetryLimit(t *testing.T) {
 	tests := []struct {
 		name    string
 		limit   int
-		reader  bool
+		reader  int // 0: DataOut or none, 1: a plain DataOutReader, 2: one that seeks
 		drops   int // connection drops before the failure or the answer
 		fail    bool
 		retried uint64
 	}{
-		{"limit 1, two drops", 1, false, 2, true, 1},
-		{"limit 2, two drops", 2, false, 2, false, 2},
-		{"DataOutReader", 3, true, 1, true, 0},
+		{"limit 1, two drops", 1, 0, 2, true, 1},
+		{"limit 2, two drops", 2, 0, 2, false, 2},
+		{"DataOutReader", 3, 1, 1, true, 0},
+		{"DataOutReader that seeks", 2, 2, 2, false, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,8 +436,15 @@ func TestInitiatorRetryLimit(t *testing.T) {
 			at.holdNew.Store(true)
 			s, c := dialAsync(t, at, Options{Recovery: RecoveryRetry, RetryLimit: tc.limit})
 			cmd := &Command{CDB: make([]byte, 6)}
-			if tc.reader {
-				cmd = &Command{CDB: rw10(0x2a, 0, 1), DataOutReader: bytes.NewReader(make([]byte, 512)), DataOutLength: 512}
+			data := bytes.Repeat([]byte("seek"), 128)
+			switch tc.reader {
+			case 1:
+				cmd = &Command{CDB: rw10(0x2a, 0, 1), DataOutReader: io.MultiReader(bytes.NewReader(data)), DataOutLength: 512}
+			case 2:
+				// Not at its start: read again from where it was.
+				r := bytes.NewReader(append([]byte("skipped!"), data...))
+				r.Seek(8, io.SeekStart)
+				cmd = &Command{CDB: rw10(0x2a, 0, 1), DataOutReader: r, DataOutLength: 512}
 			}
 			done := make(chan error, 1)
 			go func() {
@@ -453,6 +463,9 @@ func TestInitiatorRetryLimit(t *testing.T) {
 				q := c.next(t, pdu.OpSCSICommand)
 				if got := q.Header.InitiatorTaskTag(); got != itt {
 					t.Fatalf("ITT 0x%x issued again, want 0x%x", got, itt)
+				}
+				if tc.reader == 2 && (len(q.Data) == 0 || !bytes.Equal(q.Data, data[:len(q.Data)])) {
+					t.Errorf("immediate data issued again %q..., want %q...", q.Data[:8], data[:8])
 				}
 			}
 			if !tc.fail {

@@ -156,6 +156,13 @@ func (s *Session) recoverOnOther(c, oc *initiatorConn, moved []*initiatorTask, l
 	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
 	code, t2w, err := s.logoutForRecovery(ctx, oc, c.cid)
 	cancel()
+	if err == nil && code == pdu.LogoutCIDNotFound {
+		// RFC 7143 §11.15.1: the target holds nothing of the CID any
+		// more (it kept none of its tasks: those it never acknowledged
+		// are discarded, §11.14.1); the reassignments below find out
+		// which commands it lacks.
+		code, t2w = pdu.LogoutClosedSuccessfully, 0
+	}
 	if err != nil || code != pdu.LogoutClosedSuccessfully {
 		s.logger().Warn("iscsi initiator: logout for recovery refused, reinstating the connection",
 			"cid", c.cid, "on_cid", oc.cid, "response", code, "err", err)
@@ -370,8 +377,8 @@ func (s *Session) reassign(nc *initiatorConn, t *initiatorTask, lost error) bool
 		s.mu.Lock()
 		acked := pdu.SerialLess(t.cmdSN, s.expCmdSN)
 		s.mu.Unlock()
-		if t.src.r == nil && !acked {
-			return s.retrySameSN(nc, t)
+		if t.src.replayable() && !acked {
+			return s.retrySameSN(nc, t, sn)
 		}
 	}
 	s.logger().Warn("iscsi initiator: command not reassigned", "itt", itt, "response", code)
@@ -389,17 +396,22 @@ func (s *Session) reassign(nc *initiatorConn, t *initiatorTask, lost error) bool
 // retrySameSN issues command t, which the target never received, again
 // on nc with its ITT and CmdSN (a retry, RFC 7143 §6.2.1), and its
 // unsolicited data.
-func (s *Session) retrySameSN(nc *initiatorConn, t *initiatorTask) bool {
+func (s *Session) retrySameSN(nc *initiatorConn, t *initiatorTask, sn uint32) bool {
 	t.bufMu.Lock()
 	defer t.bufMu.Unlock()
 	s.mu.Lock()
-	if s.tasks[t.itt] != t || t.c != nc {
+	if s.tasks[t.itt] != t || t.c != nc || t.cmdSN != sn {
+		// Completed meanwhile, and maybe reused for another command.
 		s.mu.Unlock()
 		return true
 	}
 	t.tries++
 	s.stats.CommandsRetried++
 	s.mu.Unlock()
+	if err := s.rereadImmediate(t); err != nil {
+		s.failTask(t, err)
+		return true
+	}
 	err := nc.write(&t.hdr, t.immediate, true)
 	if err == nil && t.unsolicited > len(t.immediate) {
 		err = s.sendData(nc, t, pdu.ReservedTag, uint32(len(t.immediate)), uint32(t.unsolicited-len(t.immediate)))

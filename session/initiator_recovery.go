@@ -115,7 +115,7 @@ func (s *Session) reinstateLocked(c *initiatorConn, lost error) {
 			s.completeITTLocked(itt, t, lost)
 			continue
 		}
-		if s.opts.Recovery == RecoveryRetry && t.src.r == nil && t.tries < limit {
+		if s.opts.Recovery == RecoveryRetry && t.src.replayable() && t.tries < limit {
 			t.retry = true
 			continue
 		}
@@ -304,6 +304,10 @@ func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
 	}
 	s.mu.Unlock()
 	t.hdr.SCSICommand().SetCmdSN(sn)
+	if err := s.rereadImmediate(t); err != nil {
+		s.failTask(t, err)
+		return
+	}
 	if err := c.write(&t.hdr, t.immediate, true); err != nil {
 		c.kill()
 		return
@@ -561,15 +565,21 @@ func (s *Session) watchLost(c *initiatorConn) {
 		case <-s.closing:
 			return
 		}
+		// t is only compared once s.mu is released: the task may
+		// complete and be reused meanwhile.
 		s.mu.Lock()
 		t := s.unacknowledgedLocked(c)
+		var sn uint32
+		if t != nil {
+			sn = t.cmdSN
+		}
 		s.mu.Unlock()
 		switch {
 		case t == nil:
 			watched = nil
 			continue
-		case t != watched || t.cmdSN != watchedSN:
-			watched, watchedSN, since = t, t.cmdSN, time.Now()
+		case t != watched || sn != watchedSN:
+			watched, watchedSN, since = t, sn, time.Now()
 			continue
 		case time.Since(since) < limit:
 			continue
@@ -581,14 +591,16 @@ func (s *Session) watchLost(c *initiatorConn) {
 		}
 		watched = nil
 		s.mu.Lock()
-		lost := s.unacknowledgedLocked(c) == t && t.cmdSN == watchedSN && t.src.r == nil
+		lost := s.unacknowledgedLocked(c) == t && t.cmdSN == watchedSN && t.src.replayable()
+		var itt uint32
 		if lost {
 			s.stats.LostCommandsRetried++
+			itt = t.itt
 		}
 		s.mu.Unlock()
 		if lost {
-			s.logger().Info("iscsi initiator: command not received by the target, sent again", "cid", c.cid, "itt", t.itt, "cmdsn", t.cmdSN)
-			if !s.retrySameSN(c, t) {
+			s.logger().Info("iscsi initiator: command not received by the target, sent again", "cid", c.cid, "itt", itt, "cmdsn", watchedSN)
+			if !s.retrySameSN(c, t, watchedSN) {
 				return
 			}
 		}

@@ -405,7 +405,7 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 	sc.SetCDB(cmd.CDB)
 	var out *dataSource
 	if outLen > 0 {
-		t.src = dataSource{buf: cmd.DataOut, r: cmd.DataOutReader, n: outLen}
+		t.src = newDataSource(cmd.DataOut, cmd.DataOutReader, outLen)
 		out = &t.src
 		sc.SetWrite(true)
 		sc.SetExpectedDataTransferLength(uint32(outLen))
@@ -485,13 +485,48 @@ func (s *Session) scratchFor(t *initiatorTask, n int) []byte {
 	return t.scratch[:n]
 }
 
+// rereadImmediate reads the immediate data of t, whose Data-Out comes from
+// a reader, again before the command is sent again: its bytes were read
+// into the task's scratch buffer, which its Data-Out PDUs reuse.
+func (s *Session) rereadImmediate(t *initiatorTask) error {
+	if t.src.r == nil || len(t.immediate) == 0 {
+		return nil
+	}
+	// In place: the slice itself is read by the command's goroutine.
+	if _, err := t.src.at(0, len(t.immediate), t.immediate); err != nil {
+		return &CommandError{ITT: t.itt, Err: err}
+	}
+	return nil
+}
+
 // dataSource hands out a command's Data-Out in order of buffer offset.
 type dataSource struct {
 	buf []byte
 	r   io.Reader
 	n   int
 	pos int
+	// seeker is r when it is an io.Seeker that told its position, start,
+	// when the command was built: the data can then be read again from
+	// any offset (a retry, a reassignment, a recovery R2T).
+	seeker io.Seeker
+	start  int64
 }
+
+// newDataSource returns the Data-Out of a command: buf, or n bytes read
+// from r.
+func newDataSource(buf []byte, r io.Reader, n int) dataSource {
+	d := dataSource{buf: buf, r: r, n: n}
+	if sk, ok := r.(io.Seeker); ok {
+		if start, err := sk.Seek(0, io.SeekCurrent); err == nil {
+			d.seeker, d.start = sk, start
+		}
+	}
+	return d
+}
+
+// replayable reports whether the data can be sent again: it is a buffer,
+// or a reader that seeks.
+func (d *dataSource) replayable() bool { return d.r == nil || d.seeker != nil }
 
 // at returns the length bytes at offset, reading them from r when the
 // source is a reader.
@@ -503,7 +538,13 @@ func (d *dataSource) at(offset, length int, scratch []byte) ([]byte, error) {
 		return d.buf[offset : offset+length], nil
 	}
 	if offset != d.pos {
-		return nil, fmt.Errorf("%w: data requested at offset %d, reader is at %d", errDataPhase, offset, d.pos)
+		if d.seeker == nil {
+			return nil, fmt.Errorf("%w: data requested at offset %d, reader is at %d", errDataPhase, offset, d.pos)
+		}
+		if _, err := d.seeker.Seek(d.start+int64(offset), io.SeekStart); err != nil {
+			return nil, fmt.Errorf("iscsi: seeking Data-Out to offset %d: %w", offset, err)
+		}
+		d.pos = offset
 	}
 	if _, err := io.ReadFull(d.r, scratch[:length]); err != nil {
 		return nil, fmt.Errorf("iscsi: reading Data-Out: %w", err)
