@@ -751,16 +751,23 @@ func (c *conn) dataOutWatchdog() {
 				ttt = 0x80000000
 			}
 			c.stallTTT.Store(ttt)
-			o := outPDU{kind: outNoStatus}
-			in := o.h.NOPIn()
-			in.Init()
-			in.SetInitiatorTaskTag(pdu.ReservedTag)
-			in.SetTargetTransferTag(ttt)
-			if !c.send(&o) {
+			if !c.sendPing(ttt) {
 				return
 			}
 		}
 	}
+}
+
+// sendPing queues a NOP-In ping with Target Transfer Tag ttt (RFC 7143
+// §11.19.1) and the reserved Initiator Task Tag (§11.19.2); it reports
+// false if the connection is closing.
+func (c *conn) sendPing(ttt uint32) bool {
+	o := outPDU{kind: outNoStatus}
+	in := o.h.NOPIn()
+	in.Init()
+	in.SetInitiatorTaskTag(pdu.ReservedTag)
+	in.SetTargetTransferTag(ttt)
+	return c.send(&o)
 }
 
 // pinger sends a NOP-In ping every Limits.NOPInInterval (RFC 7143
@@ -785,12 +792,7 @@ func (c *conn) pinger() {
 			ttt = 1
 		}
 		c.pingTTT.Store(ttt)
-		o := outPDU{kind: outNoStatus}
-		in := o.h.NOPIn()
-		in.Init()
-		in.SetInitiatorTaskTag(pdu.ReservedTag)
-		in.SetTargetTransferTag(ttt)
-		if !c.send(&o) {
+		if !c.sendPing(ttt) {
 			return
 		}
 		wait.Reset(lim.NOPInTimeout)

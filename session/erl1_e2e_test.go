@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
-	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // TestERL1DigestErrorsEndToEnd runs the project's initiator against its
@@ -65,39 +64,7 @@ func erl1EndToEnd(t *testing.T, header, outHeader bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			lun := scsi.LUN{}
-			out := make([]byte, blocks*512)
-			in := make([]byte, blocks*512)
-			for r := range rounds {
-				lba := uint32((w*rounds + r) * blocks)
-				for i := range out {
-					out[i] = byte(w*31 + r*7 + i*13 + i>>9)
-				}
-				if err := good(ctx, s, &Command{LUN: lun, CDB: rw10(0x2a, lba, blocks), DataOut: out}); err != nil {
-					errs <- fmt.Errorf("worker %d WRITE %d: %w", w, r, err)
-					return
-				}
-				clear(in)
-				if err := good(ctx, s, &Command{LUN: lun, CDB: rw10(0x28, lba, blocks), DataIn: in}); err != nil {
-					errs <- fmt.Errorf("worker %d READ %d: %w", w, r, err)
-					return
-				}
-				if !bytes.Equal(in, out) {
-					errs <- fmt.Errorf("worker %d round %d: READ differs from WRITE", w, r)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	verifiedRounds(t, ctx, s, workers, rounds, blocks)
 	is2 := s.Stats()
 	ts := srv.Stats()
 	t.Logf("proxy: %d of %d Data-Out and %d of %d Data-In corrupted", flip.flipped[0].Load(), flip.seen[0].Load(), flip.flipped[1].Load(), flip.seen[1].Load())
@@ -283,37 +250,7 @@ func lostCommandRetry(t *testing.T, conns int) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			out := make([]byte, blocks*512)
-			in := make([]byte, blocks*512)
-			for r := range rounds {
-				lba := uint32((w*rounds + r) * blocks)
-				for i := range out {
-					out[i] = byte(w*29 + r*5 + i*11 + i>>9)
-				}
-				if err := good(ctx, s, &Command{CDB: rw10(0x2a, lba, blocks), DataOut: out}); err != nil {
-					errs <- fmt.Errorf("worker %d WRITE %d: %w", w, r, err)
-					return
-				}
-				if err := good(ctx, s, &Command{CDB: rw10(0x28, lba, blocks), DataIn: in}); err != nil {
-					errs <- fmt.Errorf("worker %d READ %d: %w", w, r, err)
-					return
-				}
-				if !bytes.Equal(in, out) {
-					errs <- fmt.Errorf("worker %d round %d: READ returned other data", w, r)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	verifiedRounds(t, ctx, s, workers, rounds, blocks)
 	is, ts := s.Stats(), srv.Stats()
 	t.Logf("%d connections: %d of %d commands dropped by the proxy; initiator %d lost commands retried, %d reinstatements; target %d header digest errors",
 		conns, flip.cmdFlipped.Load(), flip.cmdSeen.Load(), is.LostCommandsRetried, is.Reinstatements, ts.HeaderDigestErrors)
@@ -325,5 +262,44 @@ func lostCommandRetry(t *testing.T, conns int) {
 	}
 	if is.Reinstatements != 0 {
 		t.Errorf("%d session reinstatements, want 0", is.Reinstatements)
+	}
+}
+
+// verifiedRounds runs workers goroutines on s, each writing rounds
+// patterns of blocks blocks to blocks of its own and reading each back; a
+// failed command or a READ that differs is an error of t.
+func verifiedRounds(t *testing.T, ctx context.Context, s *Session, workers, rounds, blocks int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			out := make([]byte, blocks*512)
+			in := make([]byte, blocks*512)
+			for r := range rounds {
+				lba := uint32((w*rounds + r) * blocks)
+				for i := range out {
+					out[i] = byte(w*31 + r*7 + i*13 + i>>9)
+				}
+				if err := good(ctx, s, &Command{CDB: rw10(0x2a, lba, uint16(blocks)), DataOut: out}); err != nil {
+					errs <- fmt.Errorf("worker %d WRITE %d: %w", w, r, err)
+					return
+				}
+				clear(in)
+				if err := good(ctx, s, &Command{CDB: rw10(0x28, lba, uint16(blocks)), DataIn: in}); err != nil {
+					errs <- fmt.Errorf("worker %d READ %d: %w", w, r, err)
+					return
+				}
+				if !bytes.Equal(in, out) {
+					errs <- fmt.Errorf("worker %d round %d: READ differs from WRITE", w, r)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

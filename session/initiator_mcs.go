@@ -380,23 +380,8 @@ func (s *Session) CloseConnection(ctx context.Context, cid uint16) error {
 	}
 	defer s.release(t)
 	t.logoutConn = c
-	var h pdu.BHS
-	lr := h.LogoutRequest()
-	lr.Init()
-	lr.SetImmediate(true)
-	lr.SetReasonCode(pdu.LogoutCloseConnection)
-	lr.SetInitiatorTaskTag(t.itt)
-	lr.SetCID(cid)
-	_, sn, err := s.reserveOn(ctx, true, t, c)
-	if err != nil {
+	if err := s.sendLogout(ctx, t, c, pdu.LogoutCloseConnection, cid); err != nil {
 		return err
-	}
-	lr.SetCmdSN(sn)
-	err = c.write(&h, nil, true)
-	s.seqMu.Unlock()
-	if err != nil {
-		c.kill()
-		return connErr(err)
 	}
 	select {
 	case <-t.done:
@@ -417,6 +402,31 @@ func (s *Session) CloseConnection(ctx context.Context, cid uint16) error {
 		<-c.readDone
 	}
 	return err
+}
+
+// sendLogout sends on c the Logout Request of task t, an immediate
+// request (RFC 7143 §11.14) with reason and cid (§11.14.1, §11.14.3); a
+// write failure drops c.
+func (s *Session) sendLogout(ctx context.Context, t *initiatorTask, c *initiatorConn, reason pdu.LogoutReason, cid uint16) error {
+	var h pdu.BHS
+	lr := h.LogoutRequest()
+	lr.Init()
+	lr.SetImmediate(true)
+	lr.SetReasonCode(reason)
+	lr.SetInitiatorTaskTag(t.itt)
+	lr.SetCID(cid)
+	_, sn, err := s.reserveOn(ctx, true, t, c)
+	if err != nil {
+		return err
+	}
+	lr.SetCmdSN(sn)
+	err = c.write(&h, nil, true)
+	s.seqMu.Unlock()
+	if err != nil {
+		c.kill()
+		return connErr(err)
+	}
+	return nil
 }
 
 // connLoggedOutLocked forgets connection c after its successful Logout

@@ -168,15 +168,9 @@ func (s *Session) recoverOnOther(c, oc *initiatorConn, moved []*initiatorTask, l
 			"cid", c.cid, "on_cid", oc.cid, "response", code, "err", err)
 		return false
 	}
-	waitCtx, stop := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-s.closing:
-			stop()
-		case <-waitCtx.Done():
-		}
-	}()
-	sleepCtx(waitCtx, time.Duration(t2w)*time.Second)
+	wait := time.Duration(t2w) * time.Second
+	waitCtx, stop := s.untilClosed(wait + time.Second)
+	sleepCtx(waitCtx, wait)
 	stop()
 
 	s.mu.Lock()
@@ -217,15 +211,8 @@ func (s *Session) recoverOnOther(c, oc *initiatorConn, moved []*initiatorTask, l
 	// A new connection in place of c (RFC 7143 §6.3.1: a new CID,
 	// maybe c's own, now free).
 	s.bg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*s.loginTimeout())
+		ctx, cancel := s.untilClosed(2 * s.loginTimeout())
 		defer cancel()
-		go func() {
-			select {
-			case <-s.closing:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		if err := s.openConnections(ctx, stateUp); err != nil {
 			s.logger().Warn("iscsi initiator: no connection in place of the one recovered", "cid", c.cid, "err", err)
 		}
@@ -243,23 +230,8 @@ func (s *Session) logoutForRecovery(ctx context.Context, oc *initiatorConn, cid 
 	}
 	defer s.release(t)
 	t.recoveryLogout = true
-	var h pdu.BHS
-	lr := h.LogoutRequest()
-	lr.Init()
-	lr.SetImmediate(true)
-	lr.SetReasonCode(pdu.LogoutRemoveConnectionForRecovery)
-	lr.SetInitiatorTaskTag(t.itt)
-	lr.SetCID(cid)
-	_, sn, err := s.reserveOn(ctx, true, t, oc)
-	if err != nil {
+	if err := s.sendLogout(ctx, t, oc, pdu.LogoutRemoveConnectionForRecovery, cid); err != nil {
 		return 0, 0, err
-	}
-	lr.SetCmdSN(sn)
-	err = oc.write(&h, nil, true)
-	s.seqMu.Unlock()
-	if err != nil {
-		oc.kill()
-		return 0, 0, connErr(err)
 	}
 	select {
 	case <-t.done:
@@ -295,15 +267,8 @@ func (s *Session) rejoinedLocked() {
 // §6.3.4) after wait, retrying with a growing backoff until wait plus
 // retain have passed.
 func (s *Session) relogin(j loginJoin, wait, retain time.Duration) (*initiatorConn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), wait+retain)
+	ctx, cancel := s.untilClosed(wait + retain)
 	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if !sleepCtx(ctx, wait) {
 		return nil, ctx.Err()
 	}

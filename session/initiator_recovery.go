@@ -137,15 +137,8 @@ func (s *Session) reinstateLocked(c *initiatorConn, lost error) {
 // which makes the target end the old session, retrying with a growing
 // backoff until Time2Retain has passed.
 func (s *Session) recover(wait, retain time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), wait+retain)
+	ctx, cancel := s.untilClosed(wait + retain)
 	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if !sleepCtx(ctx, wait) {
 		s.giveUp(&RecoveryError{Err: fmt.Errorf("closed while waiting Time2Wait: %w", ctx.Err())})
 		return
@@ -169,6 +162,20 @@ func (s *Session) recover(wait, retain time.Duration) {
 		}
 		backoff = min(2*backoff, maxRedialBackoff)
 	}
+}
+
+// untilClosed returns a context that ends after d, or when the session
+// closes.
+func (s *Session) untilClosed(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // sleepCtx waits d or until ctx is done, and reports whether d passed.
@@ -231,14 +238,7 @@ func (s *Session) install(c *initiatorConn, res *login.Result) {
 	s.seqMu.Unlock()
 	// The reinstated session gets its other connections back (RFC 7143
 	// §6.3.1: logins with the new TSIH) before new commands go on it.
-	ctx, cancel := context.WithTimeout(context.Background(), s.loginTimeout())
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := s.untilClosed(s.loginTimeout())
 	if err := s.openConnections(ctx, stateRecovering); err != nil {
 		s.logger().Warn("iscsi initiator: reinstated session runs with fewer connections", "err", err)
 	}

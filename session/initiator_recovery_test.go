@@ -327,9 +327,10 @@ func TestInitiatorRecoveryGiveUp(t *testing.T) {
 	}
 	attempts := p.accepted.Load() - before
 	// 1 s with a backoff doubling from 25 ms holds about 6 logins; a
-	// loop without backoff would make hundreds.
-	if attempts < 2 || attempts > 12 || int64(re.Attempts) != attempts {
-		t.Errorf("%d connections, RecoveryError.Attempts %d; want 2 to 12 and equal", attempts, re.Attempts)
+	// loop without backoff would make hundreds. The last attempt's dial
+	// may be cut by the end of Time2Retain before the proxy accepts it.
+	if n := int64(re.Attempts); attempts < 2 || attempts > 12 || n != attempts && n != attempts+1 {
+		t.Errorf("%d connections, RecoveryError.Attempts %d; want 2 to 12, and as many attempts (or one more)", attempts, re.Attempts)
 	}
 	if _, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)}); !errors.As(err, &re) {
 		t.Errorf("Execute after the recovery failed: %v, want the *RecoveryError", err)
