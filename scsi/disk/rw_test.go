@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"testing"
 
@@ -459,4 +460,48 @@ func TestORWrite(t *testing.T) {
 	ro := newLU(t, 1<<20, Config{ReadOnly: true})
 	ready(t, ro, nexusA)
 	wantSense(t, first(run(ro, nexusA, cdbRW(scsi.OpOrWrite, 0, 1, 0), make([]byte, 512), 0)), scsi.SenseDataProtect, scsi.ASCWriteProtected, "read-only")
+}
+
+// TestDataOutBufferSize checks that the logical block data that must have
+// exactly the CDB's length fails with INVALID FIELD IN COMMAND
+// INFORMATION UNIT, writing nothing, when the initiator's Data-Out buffer
+// (Request.DataOutBufferSize) is larger than the data the transport
+// moved, and that WRITE keeps writing what it got (RFC 7143 §11.4.5.2
+// underflow).
+func TestDataOutBufferSize(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{ThinProvisioning: true})
+	ready(t, lu, nexusA)
+	old := pattern(512, 9)
+	exec := func(cdb, dataOut []byte, bufSize int64) Response {
+		req := &Request{Nexus: nexusA, CDB: cdb, DataOut: dataOut, DataOutBufferSize: bufSize}
+		return lu.Execute(context.Background(), req)
+	}
+	ws := func(sixteen bool, flags byte) []byte { return cdbWriteSame(sixteen, 8, 1, flags) }
+	verify := cdbRW(scsi.OpVerify10, 8, 1, 0x02)
+	for _, tc := range []struct {
+		name    string
+		cdb     []byte
+		dataOut []byte
+		bufSize int64
+	}{
+		{"WRITE SAME(10)", ws(false, 0), pattern(512, 1), 1024},
+		{"WRITE SAME(10) with UNMAP", ws(false, 0x08), make([]byte, 512), 1024},
+		{"WRITE SAME(16)", ws(true, 0), pattern(512, 1), 1024},
+		{"WRITE SAME(16) with NDOB", ws(true, 0x01), nil, 512},
+		{"COMPARE AND WRITE", cdbCAW(8, 1), append(append([]byte(nil), old...), pattern(512, 2)...), 2048},
+		{"VERIFY(10) with BYTCHK", verify, old, 1024},
+	} {
+		mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 8, 1, 0), old, 0)), "write")
+		wantSense(t, exec(tc.cdb, tc.dataOut, tc.bufSize), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit, tc.name)
+		if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 8, 1, 0), nil, 512); !bytes.Equal(got, old) {
+			t.Fatalf("%s with a larger Data-Out buffer changed the medium", tc.name)
+		}
+		// With the buffer the CDB's length the command runs.
+		mustGood(t, exec(tc.cdb, tc.dataOut, int64(len(tc.dataOut))), tc.name+" with an exact buffer")
+	}
+	// WRITE writes the block it got; the rest is the transport's residual.
+	mustGood(t, exec(cdbRW(scsi.OpWrite10, 8, 1, 0), pattern(512, 3), 1024), "WRITE with a larger buffer")
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 8, 1, 0), nil, 512); !bytes.Equal(got, pattern(512, 3)) {
+		t.Fatal("WRITE with a larger Data-Out buffer did not write")
+	}
 }
