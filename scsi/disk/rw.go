@@ -570,11 +570,13 @@ func (lu *LU) lastLBA() uint64 {
 }
 
 // readCapacity16 serves READ CAPACITY(16) (SBC-4 §5.21): the last LBA,
-// the block length, and in byte 14 LBPME and LBPRZ for a thin-provisioned
-// logical unit.
+// the block length, the LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT of
+// Config.PhysicalBlockSize (LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0), and
+// in byte 14 LBPME and LBPRZ for a thin-provisioned logical unit.
 func (lu *LU) readCapacity16(req *Request) Response {
 	var d [32]byte
-	data := scsi.ReadCapacity16Data{LastLBA: lu.lastLBA(), BlockLength: uint32(lu.bs), LBPME: lu.thin, LBPRZ: lu.thin}
+	data := scsi.ReadCapacity16Data{LastLBA: lu.lastLBA(), BlockLength: uint32(lu.bs), LBPME: lu.thin, LBPRZ: lu.thin,
+		LBPPBE: uint8(bitsLen(int64(lu.cfg.PhysicalBlockSize) / lu.bs))}
 	return lu.putBuilt(req, u32len(binary.BigEndian.Uint32(req.CDB[10:])))(data.Append(d[:0]))
 }
 
