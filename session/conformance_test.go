@@ -300,10 +300,12 @@ func cuRuns(leaves []string, splits ...map[string]string) []string {
 // (a subtest each: every suite for "default", the suites of the
 // configuration for the others) and logs the passed, skipped and failed
 // counts, one iscsi-test-cu process per suite (per test in a suite with a
-// test that hangs, which is left out): the Debian build on PATH (libiscsi
-// 1.19), and the upstream build of upstreamCommit when LIBISCSI_UPSTREAM
-// names its iscsi-test-cu (that part is skipped otherwise, even in CI,
-// which has no copy of it). A failure not in knownFailures fails the
+// test of hangs, which is left out, or of alone): the Debian build on
+// PATH (libiscsi 1.19), and the upstream build of upstreamCommit when
+// LIBISCSI_UPSTREAM names its iscsi-test-cu (that part is skipped
+// otherwise). .ci/run builds it from the source tarball when one is
+// beside the repository (../shared/peers) and sets LIBISCSI_UPSTREAM for
+// the race detector's run. A failure not in knownFailures fails the
 // test.
 func TestConformanceLibiscsi(t *testing.T) {
 	if testing.Short() {
