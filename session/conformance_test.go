@@ -92,7 +92,8 @@ var conformanceConfigs = []conformanceConfig{
 	// back. GetLBAStatus is not run: the second loop of its UnmapSingle
 	// asks for the status of LBA i+1 and wants the first descriptor at
 	// i+LBPPB, which no LU with LBPPB > 1 returns (SBC-4 §5.8.2: the
-	// first descriptor holds the starting LBA).
+	// extent of the first descriptor holds the starting LBA); with
+	// LBPPB 1 the two agree, and the default configuration passes it.
 	{name: "512e", disk: disk.Config{PhysicalBlockSize: 4096}, portals: 1, suites: []string{
 		"CompareAndWrite", "WriteSame10", "WriteSame16", "Inquiry", "ReadCapacity16"}},
 	// CHAP (RFC 7143 §12.1.3) with the credentials in the URL.
