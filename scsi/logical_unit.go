@@ -69,6 +69,15 @@ type Request struct {
 	// with ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT and
 	// changes nothing.
 	DataOut []byte
+	// DataOutBufferSize is the size of the initiator's Data-Out buffer,
+	// the Execute Command argument of that name (SAM-5 §5.1): for iSCSI
+	// the Expected Data Transfer Length of a write (RFC 7143 §11.3.4).
+	// It may exceed len(DataOut), since a transport moves no more than
+	// the CDB asks for. Logical block data that must have exactly the
+	// CDB's length fails as above when the buffer is larger too, as
+	// FCP-4 §9.4.2 lets a device server end a command whose data length
+	// does not match the CDB. Zero means len(DataOut).
+	DataOutBufferSize int64
 	// DataIn is the caller's buffer for data to the initiator; its length
 	// caps the transfer together with the CDB's allocation length (for
 	// iSCSI, make it ExpectedDataTransferLength long).

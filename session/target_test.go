@@ -267,6 +267,32 @@ func TestSenseAndResiduals(t *testing.T) {
 			t.Fatalf("medium changed by a zero-block COMPARE AND WRITE: %+v", r)
 		}
 	})
+	t.Run("write same with a Data-Out buffer of two blocks", func(t *testing.T) {
+		// WRITE SAME transfers one logical block (SBC-4 §5.49); an
+		// Expected Data Transfer Length of two is an initiator that
+		// disagrees with the CDB, and the command fails with INVALID
+		// FIELD IN COMMAND INFORMATION UNIT and writes nothing (the
+		// logical unit sees the Data-Out Buffer Size, SAM-5 §5.1).
+		old := bytes.Repeat([]byte{'C'}, 512)
+		if w := in.command(lunOf(0), cdbRW10(scsi.OpWrite10, 4, 1), 512, false, old); w.Status != scsi.StatusGood {
+			t.Fatalf("WRITE: %+v", w)
+		}
+		res := in.command(lunOf(0), cdbRW10(scsi.OpWriteSame10, 4, 1), 1024, false, bytes.Repeat([]byte{'D'}, 1024))
+		if res.Status != scsi.StatusCheckCondition {
+			t.Fatalf("%+v", res)
+		}
+		if s := senseKeyOf(t, res.Sense); s.Key != scsi.SenseIllegalRequest || s.Code != scsi.ASCInvalidFieldInCommandInformationUnit {
+			t.Errorf("sense %v", s)
+		}
+		r := in.command(lunOf(0), cdbRW10(scsi.OpRead10, 4, 1), 512, true, nil)
+		if r.Status != scsi.StatusGood || !bytes.Equal(r.Data, old) {
+			t.Fatalf("medium changed by the failed WRITE SAME: %+v", r)
+		}
+		// With the buffer of one block it writes.
+		if w := in.command(lunOf(0), cdbRW10(scsi.OpWriteSame10, 4, 1), 512, false, bytes.Repeat([]byte{'D'}, 512)); w.Status != scsi.StatusGood {
+			t.Fatalf("WRITE SAME: %+v", w)
+		}
+	})
 	t.Run("no data with an expected length", func(t *testing.T) {
 		res := in.command(lunOf(0), cdbTestUnitReady, 512, true, nil)
 		if res.Status != scsi.StatusGood || !res.Underflow || res.Residual != 512 {

@@ -542,6 +542,11 @@ func (t *task) execute() {
 			DataOut: bytesOf(t.dataOut), DataIn: bytesOf(t.dataIn),
 			TaskAttribute: t.attr,
 		}
+		if t.write {
+			// SAM-5 §5.1 Data-Out Buffer Size: the Expected Data
+			// Transfer Length of a write (RFC 7143 §11.3.4).
+			t.req.DataOutBufferSize = int64(t.edtl)
+		}
 		t.resp = t.lu.Execute(c.execCtx, &t.req)
 	}
 }

@@ -16,6 +16,14 @@ type Config struct {
 	// BlockSize is the logical block length in bytes (SBC-4 §4.5):
 	// 512 (the default), 1024, 2048 or 4096.
 	BlockSize int
+	// PhysicalBlockSize is the physical block length in bytes (SBC-4
+	// §4.6): BlockSize times a power of two from 1 to 2^15, which
+	// READ CAPACITY(16) reports as the LOGICAL BLOCKS PER PHYSICAL BLOCK
+	// EXPONENT (SBC-4 §5.21.2), the first physical block starting at
+	// LBA 0. Zero means BlockSize; 4096 with a BlockSize of 512 is a
+	// 512e disk. The Block Limits defaults of the transfer and unmap
+	// granularities are at least one physical block.
+	PhysicalBlockSize int
 
 	// Vendor is the T10 VENDOR IDENTIFICATION (SPC-4 §6.6.2), at most 8
 	// printable ASCII characters; default "GOISCSI".
@@ -75,7 +83,8 @@ type Config struct {
 	// default MaxTransferLength.
 	OptimalTransferLength uint32
 	// OptimalTransferLengthGranularity is the OPTIMAL TRANSFER LENGTH
-	// GRANULARITY in blocks; default 4 KiB worth (at least 1).
+	// GRANULARITY in blocks; default 4 KiB worth or a physical block,
+	// whichever is more.
 	OptimalTransferLengthGranularity uint16
 	// MaxUnmapLBACount is the MAXIMUM UNMAP LBA COUNT, the most blocks one
 	// UNMAP block descriptor may name; default 1048576 blocks.
@@ -148,6 +157,13 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, &ConfigError{"BlockSize", fmt.Sprintf("%d is not 512, 1024, 2048 or 4096", c.BlockSize)}
 	}
+	if c.PhysicalBlockSize == 0 {
+		c.PhysicalBlockSize = c.BlockSize
+	}
+	if ratio := c.PhysicalBlockSize / c.BlockSize; c.PhysicalBlockSize < c.BlockSize || c.PhysicalBlockSize%c.BlockSize != 0 ||
+		ratio&(ratio-1) != 0 || ratio > 1<<15 {
+		return c, &ConfigError{"PhysicalBlockSize", fmt.Sprintf("%d is not BlockSize %d times a power of two up to 2^15", c.PhysicalBlockSize, c.BlockSize)}
+	}
 	if c.Vendor == "" {
 		c.Vendor = "GOISCSI"
 	}
@@ -176,7 +192,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.OptimalTransferLength = c.MaxTransferLength
 	}
 	if c.OptimalTransferLengthGranularity == 0 {
-		c.OptimalTransferLengthGranularity = uint16(max(1, 4096/bs))
+		c.OptimalTransferLengthGranularity = uint16(max(4096, uint64(c.PhysicalBlockSize)) / bs)
 	}
 	if c.MaxUnmapLBACount == 0 {
 		c.MaxUnmapLBACount = 1 << 20

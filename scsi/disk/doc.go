@@ -17,9 +17,11 @@
 // the contract between a transport and a logical unit lives in package
 // scsi, so that another logical unit implements it without this package.
 // Before the Data-Out phase a transport learns from [LU.DataOutLength] how
-// many bytes the command wants. READ reads straight into Request.DataIn and WRITE
-// writes straight from Request.DataOut: the read and write paths allocate
-// nothing. Sense data is kept as a [scsi.Sense] and appended in fixed
+// many bytes the command wants, and it tells in Request.DataOutBufferSize
+// how many the initiator had to send: logical block data of one fixed
+// length (WRITE SAME, COMPARE AND WRITE, ...) fails when the two differ.
+// READ reads straight into Request.DataIn and WRITE writes straight from
+// Request.DataOut: the read and write paths allocate nothing. Sense data is kept as a [scsi.Sense] and appended in fixed
 // format, or in descriptor format once an initiator sets D_SENSE in the
 // Control mode page ([scsi.Response.AppendSense]).
 //
@@ -45,7 +47,8 @@
 //     pages 00h, 80h, 83h, 8Fh, B0h, B1h, B2h), MODE SENSE(6/10) and MODE
 //     SELECT(6/10) (pages 01h, 08h, 0Ah, 1Ch; WCE and D_SENSE changeable),
 //     REPORT LUNS, REPORT SUPPORTED OPERATION CODES, EXTENDED COPY(LID1)
-//     within the logical unit (block to block segments; §6.4) and RECEIVE
+//     within the logical unit (block to block segments, with and without
+//     byte offsets; §6.4) and RECEIVE
 //     COPY RESULTS (COPY STATUS, OPERATING PARAMETERS), PERSISTENT RESERVE
 //     IN/OUT (§5.12: all six reservation types, REGISTER, REGISTER AND
 //     IGNORE EXISTING KEY, RESERVE, RELEASE, CLEAR, PREEMPT, PREEMPT AND

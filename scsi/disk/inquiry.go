@@ -152,8 +152,10 @@ func (lu *LU) blockLimits() scsi.BlockLimits {
 	if lu.thin {
 		bl.MaxUnmapLBACount = c.MaxUnmapLBACount
 		bl.MaxUnmapBlockDescriptorCount = c.MaxUnmapBlockDescriptorCount
-		bl.OptimalUnmapGranularity = uint32(max(1, 4096/lu.bs)) // 4 KiB
-		bl.UGAValid = true                                      // alignment 0
+		// 4 KiB or a physical block, whichever is more, aligned
+		// with LBA 0 as the physical blocks are.
+		bl.OptimalUnmapGranularity = uint32(max(4096, int64(c.PhysicalBlockSize)) / lu.bs)
+		bl.UGAValid = true
 	}
 	return bl
 }

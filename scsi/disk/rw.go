@@ -16,6 +16,16 @@ func shortDataOut() Response {
 	return senseResponse(scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit)
 }
 
+// exactDataOut reports whether the Data-Out of req is exactly size bytes
+// and the initiator's Data-Out buffer no larger (Request.DataOutBufferSize):
+// logical block data other than WRITE's has the one length the CDB gives
+// it, and a buffer of another length is an initiator that disagrees with
+// the CDB about it, such as about the block length of WRITE SAME's one
+// block (SBC-4 §5.49).
+func exactDataOut(req *Request, size int64) bool {
+	return int64(len(req.DataOut)) == size && (req.DataOutBufferSize == 0 || req.DataOutBufferSize == size)
+}
+
 // checkRangeBlocks applies SBC-4 §4.5: an access past the last LBA fails
 // with LOGICAL BLOCK ADDRESS OUT OF RANGE, the INFORMATION field holding
 // the first LBA the command named.
@@ -210,7 +220,7 @@ func (lu *LU) verify(req *Request) Response {
 	case 3:
 		need = lu.bs
 	}
-	if bytchk != 0 && int64(len(want)) != need {
+	if bytchk != 0 && !exactDataOut(req, need) {
 		return shortDataOut()
 	}
 	chunk := min(int64(n)*lu.bs, 64<<10)
@@ -257,7 +267,9 @@ func allZero(b []byte) bool {
 // WRITE SAME LENGTH, given or implied, is INVALID FIELD IN CDB. With the
 // UNMAP bit (thin provisioning only) and zero data the range is
 // deallocated, which reads back as zeros (LBPRZ=1); NDOB (WRITE SAME(16))
-// means zero data without a Data-Out buffer. ANCHOR is not supported
+// means zero data without a Data-Out buffer. A Data-Out buffer of other
+// than one block (none with NDOB) is INVALID FIELD IN COMMAND INFORMATION
+// UNIT ([exactDataOut]), the medium unchanged. ANCHOR is not supported
 // (ANC_SUP=0).
 func (lu *LU) writeSame(req *Request) Response {
 	cdb := req.CDB
@@ -276,7 +288,7 @@ func (lu *LU) writeSame(req *Request) Response {
 	ndob := scsi.OpCode(cdb[0]) == scsi.OpWriteSame16 && cdb[1]&0x01 != 0
 	var block []byte
 	switch {
-	case ndob && len(req.DataOut) != 0, !ndob && int64(len(req.DataOut)) != lu.bs:
+	case ndob && !exactDataOut(req, 0), !ndob && !exactDataOut(req, lu.bs):
 		return shortDataOut()
 	case !ndob:
 		block = req.DataOut
@@ -406,7 +418,7 @@ func (lu *LU) compareAndWrite(req *Request) Response {
 		return good(0) // SBC-4 §5.3: zero blocks is not an error
 	}
 	size := int64(n) * lu.bs
-	if int64(len(req.DataOut)) != 2*size {
+	if !exactDataOut(req, 2*size) {
 		return shortDataOut()
 	}
 	buf := make([]byte, size)
@@ -447,7 +459,7 @@ func (lu *LU) orWrite(req *Request) Response {
 		return good(0)
 	}
 	size := int64(n) * lu.bs
-	if int64(len(req.DataOut)) != size {
+	if !exactDataOut(req, size) {
 		return shortDataOut()
 	}
 	buf := make([]byte, size)
@@ -484,7 +496,7 @@ func (lu *LU) writeAtomic(req *Request) Response {
 		return good(0)
 	}
 	size := int64(n) * lu.bs
-	if int64(len(req.DataOut)) != size {
+	if !exactDataOut(req, size) {
 		return shortDataOut()
 	}
 	lu.io.Lock()
@@ -558,11 +570,13 @@ func (lu *LU) lastLBA() uint64 {
 }
 
 // readCapacity16 serves READ CAPACITY(16) (SBC-4 §5.21): the last LBA,
-// the block length, and in byte 14 LBPME and LBPRZ for a thin-provisioned
-// logical unit.
+// the block length, the LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT of
+// Config.PhysicalBlockSize (LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0), and
+// in byte 14 LBPME and LBPRZ for a thin-provisioned logical unit.
 func (lu *LU) readCapacity16(req *Request) Response {
 	var d [32]byte
-	data := scsi.ReadCapacity16Data{LastLBA: lu.lastLBA(), BlockLength: uint32(lu.bs), LBPME: lu.thin, LBPRZ: lu.thin}
+	data := scsi.ReadCapacity16Data{LastLBA: lu.lastLBA(), BlockLength: uint32(lu.bs), LBPME: lu.thin, LBPRZ: lu.thin,
+		LBPPBE: uint8(bitsLen(int64(lu.cfg.PhysicalBlockSize) / lu.bs))}
 	return lu.putBuilt(req, u32len(binary.BigEndian.Uint32(req.CDB[10:])))(data.Append(d[:0]))
 }
 

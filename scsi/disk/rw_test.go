@@ -2,7 +2,9 @@ package disk
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/go-iscsi/iscsi/scsi"
@@ -459,4 +461,116 @@ func TestORWrite(t *testing.T) {
 	ro := newLU(t, 1<<20, Config{ReadOnly: true})
 	ready(t, ro, nexusA)
 	wantSense(t, first(run(ro, nexusA, cdbRW(scsi.OpOrWrite, 0, 1, 0), make([]byte, 512), 0)), scsi.SenseDataProtect, scsi.ASCWriteProtected, "read-only")
+}
+
+// TestDataOutBufferSize checks that the logical block data that must have
+// exactly the CDB's length fails with INVALID FIELD IN COMMAND
+// INFORMATION UNIT, writing nothing, when the initiator's Data-Out buffer
+// (Request.DataOutBufferSize) is larger than the data the transport
+// moved, and that WRITE keeps writing what it got (RFC 7143 §11.4.5.2
+// underflow).
+func TestDataOutBufferSize(t *testing.T) {
+	lu := newLU(t, 1<<20, Config{ThinProvisioning: true})
+	ready(t, lu, nexusA)
+	old := pattern(512, 9)
+	exec := func(cdb, dataOut []byte, bufSize int64) Response {
+		req := &Request{Nexus: nexusA, CDB: cdb, DataOut: dataOut, DataOutBufferSize: bufSize}
+		return lu.Execute(context.Background(), req)
+	}
+	ws := func(sixteen bool, flags byte) []byte { return cdbWriteSame(sixteen, 8, 1, flags) }
+	verify := cdbRW(scsi.OpVerify10, 8, 1, 0x02)
+	for _, tc := range []struct {
+		name    string
+		cdb     []byte
+		dataOut []byte
+		bufSize int64
+	}{
+		{"WRITE SAME(10)", ws(false, 0), pattern(512, 1), 1024},
+		{"WRITE SAME(10) with UNMAP", ws(false, 0x08), make([]byte, 512), 1024},
+		{"WRITE SAME(16)", ws(true, 0), pattern(512, 1), 1024},
+		{"WRITE SAME(16) with NDOB", ws(true, 0x01), nil, 512},
+		{"COMPARE AND WRITE", cdbCAW(8, 1), append(append([]byte(nil), old...), pattern(512, 2)...), 2048},
+		{"VERIFY(10) with BYTCHK", verify, old, 1024},
+	} {
+		mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 8, 1, 0), old, 0)), "write")
+		wantSense(t, exec(tc.cdb, tc.dataOut, tc.bufSize), scsi.SenseIllegalRequest, scsi.ASCInvalidFieldInCommandInformationUnit, tc.name)
+		if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 8, 1, 0), nil, 512); !bytes.Equal(got, old) {
+			t.Fatalf("%s with a larger Data-Out buffer changed the medium", tc.name)
+		}
+		// With the buffer the CDB's length the command runs.
+		mustGood(t, exec(tc.cdb, tc.dataOut, int64(len(tc.dataOut))), tc.name+" with an exact buffer")
+	}
+	// WRITE writes the block it got; the rest is the transport's residual.
+	mustGood(t, exec(cdbRW(scsi.OpWrite10, 8, 1, 0), pattern(512, 3), 1024), "WRITE with a larger buffer")
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 8, 1, 0), nil, 512); !bytes.Equal(got, pattern(512, 3)) {
+		t.Fatal("WRITE with a larger Data-Out buffer did not write")
+	}
+}
+
+// TestPhysicalBlockSize checks a 512e logical unit (Config.PhysicalBlockSize
+// 4096 over 512-byte blocks): READ CAPACITY(16) reports LOGICAL BLOCKS PER
+// PHYSICAL BLOCK EXPONENT 3 with LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
+// (SBC-4 §5.21.2), the Block Limits granularities default to a physical
+// block (SBC-4 §6.6.3), and an UNMAP or WRITE SAME with UNMAP of part of a
+// physical block succeeds and reads back as zeros.
+func TestPhysicalBlockSize(t *testing.T) {
+	for _, tc := range []struct {
+		bs, pbs int
+		lbppbe  byte
+		gran    uint32 // optimal transfer and unmap granularity, blocks
+	}{
+		{512, 0, 0, 8},
+		{512, 4096, 3, 8},
+		{512, 65536, 7, 128},
+		{4096, 16384, 2, 4},
+		{4096, 0, 0, 1},
+	} {
+		lu := newLU(t, 1<<20, Config{BlockSize: tc.bs, PhysicalBlockSize: tc.pbs, ThinProvisioning: true})
+		ready(t, lu, nexusA)
+		_, d := run(lu, nexusA, []byte{0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0}, nil, 32)
+		rc, err := scsi.ParseReadCapacity16Data(d)
+		if err != nil || rc.LBPPBE != tc.lbppbe || rc.LowestAlignedLBA != 0 || rc.BlockLength != uint32(tc.bs) {
+			t.Errorf("%d/%d: READ CAPACITY(16) %+v %v, want LBPPBE %d", tc.bs, tc.pbs, rc, err, tc.lbppbe)
+		}
+		_, d = run(lu, nexusA, cdbInquiry(true, 0xb0, 64), nil, 64)
+		bl := scsi.ParseBlockLimits(d[4:])
+		if uint32(bl.OptimalTransferLengthGranularity) != tc.gran || bl.OptimalUnmapGranularity != tc.gran || !bl.UGAValid || bl.UnmapGranularityAlignment != 0 {
+			t.Errorf("%d/%d: block limits %+v, want granularities %d", tc.bs, tc.pbs, bl, tc.gran)
+		}
+	}
+	lu := newLU(t, 1<<20, Config{PhysicalBlockSize: 4096, ThinProvisioning: true})
+	ready(t, lu, nexusA)
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 0, 16, 0), pattern(16*512, 4), 0)), "write")
+	mustGood(t, first(run(lu, nexusA, cdbWriteSame(false, 1, 7, 0x08), make([]byte, 512), 0)), "unaligned WRITE SAME(10) with UNMAP")
+	mustGood(t, first(run(lu, nexusA, cdbWriteSame(true, 9, 3, 0x08), make([]byte, 512), 0)), "unaligned WRITE SAME(16) with UNMAP")
+	_, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 0, 16, 0), nil, 16*512)
+	want := pattern(16*512, 4)
+	clear(want[512 : 8*512])
+	clear(want[9*512 : 12*512])
+	if !bytes.Equal(got, want) {
+		t.Fatal("partly unmapped physical blocks do not read back as written and zeros")
+	}
+}
+
+func TestPhysicalBlockSizeConfig(t *testing.T) {
+	for _, c := range []Config{
+		{PhysicalBlockSize: 256},
+		{PhysicalBlockSize: 1536},
+		{PhysicalBlockSize: 3 * 512 * 2},
+		{PhysicalBlockSize: 512 << 16},
+		{BlockSize: 4096, PhysicalBlockSize: 2048},
+	} {
+		_, err := New(NewMemory(1<<20), c)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != "PhysicalBlockSize" {
+			t.Errorf("%d/%d: %v, want a *ConfigError on PhysicalBlockSize", c.BlockSize, c.PhysicalBlockSize, err)
+		}
+	}
+	lu, err := New(NewMemory(1<<20), Config{PhysicalBlockSize: 512 << 15})
+	if err != nil || lu.Config().PhysicalBlockSize != 512<<15 {
+		t.Fatalf("2^15 logical blocks per physical block: %v", err)
+	}
+	if lu := newLU(t, 1<<20, Config{BlockSize: 2048}); lu.Config().PhysicalBlockSize != 2048 {
+		t.Fatalf("default PhysicalBlockSize %d, want BlockSize", lu.Config().PhysicalBlockSize)
+	}
 }

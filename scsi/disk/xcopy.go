@@ -21,6 +21,7 @@ const (
 // 129, §6.4.6 table 140).
 const (
 	segBlockToBlock      = 0x02 // block device to block device segment descriptor
+	segBlockToBlockBytes = 0x0a // block device to block device with offsets
 	cscdIdentification   = 0xe4 // identification descriptor CSCD descriptor
 	cscdDescriptorLength = 32
 )
@@ -43,10 +44,10 @@ func (lu *LU) thirdPartyCopy() scsi.ThirdPartyCopy {
 		MaxCSCDDescriptorCount:        xcopyMaxCSCDDescriptors,
 		MaxSegmentDescriptorCount:     xcopyMaxSegmentDescriptors,
 		MaxDescriptorListLength:       xcopyMaxDescriptorListLen,
-		Descriptors:                   []uint8{segBlockToBlock, cscdIdentification},
+		Descriptors:                   []uint8{segBlockToBlock, segBlockToBlockBytes, cscdIdentification},
 		TotalConcurrentCopies:         1,
 		MaxIdentifiedConcurrentCopies: 1,
-		MaxSegmentLength:              uint32(min(xcopyMaxSegmentBlocks*lu.bs, 0xffffffff)),
+		MaxSegmentLength:              lu.maxSegmentLength(),
 		DataSegmentGranularityLog2:    uint8(bitsLen(lu.bs)),
 	}
 	for _, op := range []scsi.OpCode{scsi.OpExtendedCopy, scsi.OpReceiveCopyResults} {
@@ -68,8 +69,8 @@ const maxHeldCopyResults = 64
 // this logical unit: every CSCD descriptor must be an identification
 // descriptor (type E4h) naming one of the logical unit's own designators,
 // and every segment descriptor a block device to block device descriptor
-// (type 02h). Inline data, held data and other logical units are not
-// supported. The checks follow SPC-4 §6.4.3.5 in the order a copy manager
+// (type 02h) or one with offsets (type 0Ah). Inline data, held data and
+// other logical units are not supported. The checks follow SPC-4 §6.4.3.5 in the order a copy manager
 // meets them: the parameter list length, the descriptor list lengths
 // against MAXIMUM DESCRIPTOR LIST LENGTH, the descriptor counts, the
 // descriptor type codes; then each segment runs, and a segment that names
@@ -128,11 +129,19 @@ func (lu *LU) extendedCopy(req *Request) Response {
 		}
 	}
 	for i, s := range segs {
-		if s[0] != segBlockToBlock {
+		switch {
+		case s[0] != segBlockToBlock && s[0] != segBlockToBlockBytes:
 			return senseResponse(scsi.SenseIllegalRequest, scsi.ASCUnsupportedSegmentDescriptorTypeCode)
-		}
-		if len(s) != 28 {
+		case s[0] == segBlockToBlock && len(s) != 28:
 			return invalidParam(segOffsets[i]+2, -1) // DESCRIPTOR LENGTH must be 0018h
+		case s[0] == segBlockToBlockBytes && len(s) != 32:
+			return invalidParam(segOffsets[i]+2, -1) // DESCRIPTOR LENGTH must be 001Ch
+		case s[0] == segBlockToBlockBytes && binary.BigEndian.Uint32(s[8:]) > lu.maxSegmentLength():
+			return invalidParam(segOffsets[i]+8, -1) // NUMBER OF BYTES
+		case s[0] == segBlockToBlockBytes && int64(binary.BigEndian.Uint16(s[28:])) >= lu.bs:
+			return invalidParam(segOffsets[i]+28, -1) // SOURCE BLOCK DEVICE BYTE OFFSET: within the first block
+		case s[0] == segBlockToBlockBytes && int64(binary.BigEndian.Uint16(s[30:])) >= lu.bs:
+			return invalidParam(segOffsets[i]+30, -1) // DESTINATION BLOCK DEVICE BYTE OFFSET
 		}
 	}
 	// Which CSCD descriptors name this logical unit.
@@ -179,30 +188,56 @@ func copyAborted(code scsi.ASC, offset int) Response {
 	return checkCondition(s)
 }
 
-// runSegments performs the block to block segment descriptors in order
-// (SPC-4 §6.4.6.5): NUMBER OF BLOCKS from SOURCE BLOCK DEVICE LOGICAL
-// BLOCK ADDRESS to DESTINATION BLOCK DEVICE LOGICAL BLOCK ADDRESS, both in
-// this logical unit, so DC (which side counts the blocks) does not matter.
+// maxSegmentLength is the MAXIMUM SEGMENT LENGTH in bytes (SPC-4
+// §6.18.4): the most a block to block segment descriptor's 16-bit NUMBER
+// OF BLOCKS moves, which also bounds NUMBER OF BYTES of one with offsets.
+func (lu *LU) maxSegmentLength() uint32 {
+	return uint32(min(xcopyMaxSegmentBlocks*lu.bs, 0xffffffff))
+}
+
+// runSegments performs the segment descriptors in order, both ends in
+// this logical unit. Block to block (SPC-4 §6.4.6.5) copies NUMBER OF
+// BLOCKS from SOURCE BLOCK DEVICE LOGICAL BLOCK ADDRESS to DESTINATION
+// BLOCK DEVICE LOGICAL BLOCK ADDRESS, DC (which side counts the blocks)
+// not mattering. Block to block with offsets (SPC-4 §6.4.6.7) copies
+// NUMBER OF BYTES from the SOURCE BLOCK DEVICE BYTE OFFSET of the source
+// block to the DESTINATION BLOCK DEVICE BYTE OFFSET of the destination
+// block, the bytes of the destination blocks outside that range kept
+// (extendedCopy has checked that the offsets are within a block and the
+// length within MAXIMUM SEGMENT LENGTH). A range past the last LBA aborts
+// the copy.
 func (lu *LU) runSegments(segs [][]byte, offsets []int, local []bool, res *copyResult) Response {
-	blocks := lu.blocks()
+	blocks, bs := lu.blocks(), uint64(lu.bs)
+	size := blocks * bs
 	for i, s := range segs {
 		src, dst := int(binary.BigEndian.Uint16(s[4:])), int(binary.BigEndian.Uint16(s[6:]))
 		if src >= len(local) || dst >= len(local) || !local[src] || !local[dst] {
 			res.failed = true
 			return copyAborted(scsi.ASCUnreachableCopyTarget, offsets[i])
 		}
-		n := uint64(binary.BigEndian.Uint16(s[10:]))
 		from, to := binary.BigEndian.Uint64(s[12:]), binary.BigEndian.Uint64(s[20:])
-		if from > blocks || n > blocks-from || to > blocks || n > blocks-to {
+		var n, fromOff, toOff uint64 // bytes; offsets into the first blocks
+		if s[0] == segBlockToBlock {
+			n = uint64(binary.BigEndian.Uint16(s[10:])) * bs
+		} else {
+			n = uint64(binary.BigEndian.Uint32(s[8:]))
+			fromOff, toOff = uint64(binary.BigEndian.Uint16(s[28:])), uint64(binary.BigEndian.Uint16(s[30:]))
+		}
+		if from > blocks || to > blocks {
 			res.failed = true
 			return copyAborted(scsi.ASCNoAdditionalSense, offsets[i])
 		}
-		if err := lu.copyBlocks(from, to, n); err != nil {
+		srcAt, dstAt := from*bs+fromOff, to*bs+toOff
+		if n > size-min(srcAt, size) || n > size-min(dstAt, size) {
+			res.failed = true
+			return copyAborted(scsi.ASCNoAdditionalSense, offsets[i])
+		}
+		if err := lu.copyBytes(int64(srcAt), int64(dstAt), int64(n)); err != nil {
 			res.failed = true
 			return copyAborted(scsi.ASCCopyTargetDeviceNotReachable, offsets[i])
 		}
 		res.segments++
-		res.bytes += uint32(n * uint64(lu.bs))
+		res.bytes += uint32(n)
 	}
 	if r, ok := lu.flushAfterWrite(false, 0); !ok {
 		return r
@@ -210,17 +245,15 @@ func (lu *LU) runSegments(segs [][]byte, offsets []int, local []bool, res *copyR
 	return good(0)
 }
 
-// copyBlocks copies n blocks from LBA from to LBA to through a bounded
-// buffer, back to front when the ranges overlap with the destination
-// after the source.
-func (lu *LU) copyBlocks(from, to, n uint64) error {
-	if n == 0 || from == to {
+// copyBytes copies total bytes of the medium from offset src to offset
+// dst through a bounded buffer, back to front when the ranges overlap
+// with the destination after the source.
+func (lu *LU) copyBytes(src, dst, total int64) error {
+	if total == 0 || src == dst {
 		return nil
 	}
-	total := int64(n) * lu.bs
 	chunk := min(total, xcopyChunk)
 	buf := make([]byte, chunk)
-	src, dst := int64(from)*lu.bs, int64(to)*lu.bs
 	backward := dst > src && dst < src+total
 	lu.io.RLock()
 	defer lu.io.RUnlock()
@@ -269,12 +302,12 @@ func (lu *LU) receiveCopyResults(req *Request) Response {
 		binary.BigEndian.PutUint16(d[8:], xcopyMaxCSCDDescriptors)
 		binary.BigEndian.PutUint16(d[10:], xcopyMaxSegmentDescriptors)
 		binary.BigEndian.PutUint32(d[12:], xcopyMaxDescriptorListLen)
-		binary.BigEndian.PutUint32(d[16:], uint32(min(xcopyMaxSegmentBlocks*lu.bs, 0xffffffff))) // MAXIMUM SEGMENT LENGTH
-		binary.BigEndian.PutUint16(d[34:], 1)                                                    // TOTAL CONCURRENT COPIES
-		d[36] = 1                                                                                // MAXIMUM CONCURRENT COPIES
-		d[37] = byte(bitsLen(lu.bs))                                                             // DATA SEGMENT GRANULARITY (log2)
-		d[43] = 2                                                                                // IMPLEMENTED DESCRIPTOR LIST LENGTH
-		d = append(d, segBlockToBlock, cscdIdentification)
+		binary.BigEndian.PutUint32(d[16:], lu.maxSegmentLength()) // MAXIMUM SEGMENT LENGTH
+		binary.BigEndian.PutUint16(d[34:], 1)                     // TOTAL CONCURRENT COPIES
+		d[36] = 1                                                 // MAXIMUM CONCURRENT COPIES
+		d[37] = byte(bitsLen(lu.bs))                              // DATA SEGMENT GRANULARITY (log2)
+		d[43] = 3                                                 // IMPLEMENTED DESCRIPTOR LIST LENGTH
+		d = append(d, segBlockToBlock, segBlockToBlockBytes, cscdIdentification)
 		binary.BigEndian.PutUint32(d[0:], uint32(len(d)-4))
 		return putDataIn(req, d, alloc)
 	}

@@ -35,6 +35,22 @@ func b2bSegment(src, dst uint16, n uint16, from, to uint64) []byte {
 	return b
 }
 
+// b2bOffSegment is a block device to block device with offsets segment
+// descriptor (SPC-4 §6.4.6.7).
+func b2bOffSegment(src, dst uint16, n uint32, from, to uint64, fromOff, toOff uint16) []byte {
+	b := make([]byte, 32)
+	b[0] = 0x0a
+	binary.BigEndian.PutUint16(b[2:], 0x1c)
+	binary.BigEndian.PutUint16(b[4:], src)
+	binary.BigEndian.PutUint16(b[6:], dst)
+	binary.BigEndian.PutUint32(b[8:], n)
+	binary.BigEndian.PutUint64(b[12:], from)
+	binary.BigEndian.PutUint64(b[20:], to)
+	binary.BigEndian.PutUint16(b[28:], fromOff)
+	binary.BigEndian.PutUint16(b[30:], toOff)
+	return b
+}
+
 // xcopyList is an EXTENDED COPY(LID1) parameter list (SPC-4 §6.4.3).
 func xcopyList(id byte, usage byte, cscds, segs [][]byte) []byte {
 	var c, s []byte
@@ -102,8 +118,8 @@ func TestExtendedCopy(t *testing.T) {
 
 	// OPERATING PARAMETERS, read back with the limits the checks use.
 	_, d = run(lu, nexusA, cdbRCR(3, 0, 256), nil, 256)
-	if len(d) != 46 || binary.BigEndian.Uint32(d) != 42 || binary.BigEndian.Uint16(d[8:]) != 2 || binary.BigEndian.Uint16(d[10:]) != 8 ||
-		binary.BigEndian.Uint32(d[12:]) != 1024 || d[37] != 9 || d[43] != 2 || d[44] != 0x02 || d[45] != 0xe4 {
+	if len(d) != 47 || binary.BigEndian.Uint32(d) != 43 || binary.BigEndian.Uint16(d[8:]) != 2 || binary.BigEndian.Uint16(d[10:]) != 8 ||
+		binary.BigEndian.Uint32(d[12:]) != 1024 || d[37] != 9 || d[43] != 3 || !bytes.Equal(d[44:], []byte{0x02, 0x0a, 0xe4}) {
 		t.Fatalf("OPERATING PARAMETERS % x", d)
 	}
 	if _, d := run(lu, nexusA, cdbInquiry(false, 0, 36), nil, 36); d[5]&0x08 == 0 {
@@ -173,6 +189,81 @@ func TestExtendedCopy(t *testing.T) {
 	}
 }
 
+// TestExtendedCopyWithOffsets checks the block device to block device
+// with offsets segment descriptor (type 0Ah, SPC-4 §6.4.6.7): NUMBER OF
+// BYTES from a byte offset in the first source block to one in the first
+// destination block, the bytes around the range kept, a whole MAXIMUM
+// SEGMENT LENGTH at once, and the fields checked before anything is
+// copied.
+func TestExtendedCopyWithOffsets(t *testing.T) {
+	lu := newLU(t, 64<<20, Config{}) // 131072 blocks
+	ready(t, lu, nexusA)
+	self := identCSCD(scsi.NAADesignator(lu.cfg.NAA[:]), 512)
+	src := pattern(8*512, 7)
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 0, 8, 0), src, 0)), "write source")
+	old := pattern(8*512, 8)
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 100, 8, 0), old, 0)), "write destination")
+
+	// 1000 bytes from byte 300 of LBA 1 to byte 17 of LBA 101.
+	p := xcopyList(2, 0, [][]byte{self}, [][]byte{b2bOffSegment(0, 0, 1000, 1, 101, 300, 17)})
+	mustGood(t, first(run(lu, nexusA, cdbXCopy(len(p)), p, 0)), "copy with offsets")
+	want := append([]byte(nil), old...)
+	copy(want[512+17:], src[512+300:512+300+1000])
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 100, 8, 0), nil, 8*512); !bytes.Equal(got, want) {
+		t.Fatal("the bytes copied with offsets, or those around them, differ")
+	}
+	_, d := run(lu, nexusA, cdbRCR(0, 2, 64), nil, 64)
+	if diff := cmp.Diff([]byte{0, 0, 0, 8, 1, 0, 1, 0, 0, 0, 0x03, 0xe8}, d); diff != "" {
+		t.Fatalf("COPY STATUS: 1000 bytes (-want +got):\n%s", diff)
+	}
+
+	// MAXIMUM SEGMENT LENGTH in one segment, as libiscsi's
+	// ExtendedCopy.Large sends it.
+	maxLen := uint32(0xffff * 512)
+	data := pattern(int(maxLen), 9)
+	mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite16, 0, 0xffff, 0), data, 0)), "write")
+	p = xcopyList(3, 0, [][]byte{self}, [][]byte{b2bOffSegment(0, 0, maxLen, 0, 131072-0xffff, 0, 0)})
+	mustGood(t, first(run(lu, nexusA, cdbXCopy(len(p)), p, 0)), "copy of MAXIMUM SEGMENT LENGTH")
+	if _, got := run(lu, nexusA, cdbRW(scsi.OpRead16, 131072-0xffff, 0xffff, 0), nil, int(maxLen)); !bytes.Equal(got, data) {
+		t.Fatal("the copy of MAXIMUM SEGMENT LENGTH differs")
+	}
+
+	ok := b2bOffSegment(0, 0, 16, 0, 100, 0, 0)
+	for _, tc := range []struct {
+		name string
+		seg  []byte
+		want scsi.Sense
+	}{
+		{"zero bytes", b2bOffSegment(0, 0, 0, 131072, 131072, 0, 0), scsi.Sense{}},
+		{"source offset of a block", b2bOffSegment(0, 0, 16, 0, 100, 512, 0), scsi.InvalidFieldInParameterList(16+32+32+28, -1)},
+		{"destination offset of a block", b2bOffSegment(0, 0, 16, 0, 100, 0, 512), scsi.InvalidFieldInParameterList(16+32+32+30, -1)},
+		{"over MAXIMUM SEGMENT LENGTH", b2bOffSegment(0, 0, maxLen+1, 0, 100, 0, 0), scsi.InvalidFieldInParameterList(16+32+32+8, -1)},
+		{"descriptor length", append(append([]byte(nil), ok[:2]...), append([]byte{0, 0x18}, ok[4:28]...)...), scsi.InvalidFieldInParameterList(16+32+32+2, -1)},
+		{"past the end by the offset", b2bOffSegment(0, 0, 512, 131071, 100, 1, 0), func() scsi.Sense {
+			s := scsi.NewSense(scsi.SenseCopyAborted, scsi.ASCNoAdditionalSense)
+			s.SenseKeySpecific = scsi.SegmentPointer(true, 16+32+32, -1)
+			return s
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The segment follows one that copies, which a bad field
+			// stops from running.
+			mustGood(t, first(run(lu, nexusA, cdbRW(scsi.OpWrite10, 100, 8, 0), old, 0)), "write destination")
+			p := xcopyList(4, 0, [][]byte{self}, [][]byte{b2bOffSegment(0, 0, 512, 0, 100, 0, 0), tc.seg})
+			r, _ := run(lu, nexusA, cdbXCopy(len(p)), p, 0)
+			if diff := cmp.Diff(tc.want, r.Sense); diff != "" || (tc.want == scsi.Sense{}) != (r.Status == scsi.StatusGood) {
+				t.Fatalf("status %v (-want +got):\n%s", r.Status, diff)
+			}
+			if tc.want.Key != scsi.SenseIllegalRequest {
+				return
+			}
+			if _, got := run(lu, nexusA, cdbRW(scsi.OpRead10, 100, 8, 0), nil, 8*512); !bytes.Equal(got, old) {
+				t.Fatal("a parameter list with a bad field copied")
+			}
+		})
+	}
+}
+
 // TestThirdPartyCopyVPD checks the Third-party Copy VPD page (SPC-4
 // §7.8.17): listed among the supported pages, and describing the copy
 // manager EXTENDED COPY and RECEIVE COPY RESULTS implement.
@@ -199,7 +290,7 @@ func TestThirdPartyCopyVPD(t *testing.T) {
 			{OpCode: scsi.OpReceiveCopyResults, ServiceActions: []uint8{0x00, 0x03}},
 		},
 		MaxCSCDDescriptorCount: 2, MaxSegmentDescriptorCount: 8, MaxDescriptorListLength: 1024,
-		Descriptors:           []uint8{0x02, 0xe4},
+		Descriptors:           []uint8{0x02, 0x0a, 0xe4},
 		TotalConcurrentCopies: 1, MaxIdentifiedConcurrentCopies: 1, MaxSegmentLength: 0xffff * 4096,
 		DataSegmentGranularityLog2: 12,
 	}
