@@ -43,7 +43,9 @@ const maxEmptyReads = 100
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	r    io.Reader
+	r io.Reader
+	// vec, when not nil, reads r's socket with readv(2) (ReadData).
+	vec  *vecReader
 	buf  []byte
 	rpos int // start of unconsumed bytes in buf
 	wpos int // end of valid bytes in buf
@@ -70,6 +72,7 @@ type Reader struct {
 func NewReader(r io.Reader) *Reader {
 	return &Reader{
 		r:       r,
+		vec:     newVecReader(r),
 		buf:     make([]byte, minBufferSize),
 		maxRecv: DefaultMaxRecvDataSegmentLength,
 	}
@@ -204,7 +207,13 @@ func (r *Reader) ReadData(dst []byte) error {
 	n := copy(dst, r.buf[r.rpos:r.wpos])
 	r.rpos += n
 	if n < len(dst) {
-		if _, err := io.ReadFull(r.r, dst[n:]); err != nil {
+		var err error
+		if r.vec != nil {
+			err = r.readDirect(dst[n:])
+		} else {
+			_, err = io.ReadFull(r.r, dst[n:])
+		}
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -228,6 +237,33 @@ func (r *Reader) ReadData(dst []byte) error {
 		}
 	}
 	return nil
+}
+
+// readvTail is how many bytes beyond a data segment readDirect takes into
+// the buffer with it: the next PDU's header and the start of its data
+// segment. Kept small, so that the next segment too is mostly read in
+// place rather than copied out of the buffer.
+const readvTail = 4 << 10
+
+// readDirect reads all of dst, the rest of a data segment, from the socket
+// with readv(2), together with up to readvTail bytes that follow it into
+// the buffer, which is empty (ReadData consumed it). A 128 KiB segment
+// whose header came in the buffer then costs one system call, and the
+// header after it none.
+func (r *Reader) readDirect(dst []byte) error {
+	r.rpos, r.wpos = 0, 0
+	tail := r.buf[:min(len(r.buf), readvTail)]
+	for {
+		n, err := r.vec.readv(dst, tail)
+		if err != nil {
+			return err
+		}
+		if n >= len(dst) {
+			r.wpos = n - len(dst)
+			return nil
+		}
+		dst = dst[n:]
+	}
 }
 
 // DiscardData skips the data segment of the PDU whose header ReadHeader
