@@ -2,6 +2,7 @@ package pdu
 
 import (
 	"io"
+	"net"
 	"syscall"
 	"unsafe"
 )
@@ -20,12 +21,16 @@ type vecReader struct {
 	fn  func(fd uintptr) bool // v.do, made once: a call allocates nothing
 }
 
-// newVecReader returns a vecReader for r when r is a socket whose file
-// descriptor can be read directly (a *net.TCPConn, a *net.UnixConn), and
-// nil otherwise.
+// newVecReader returns a vecReader for r when r is a stream socket (a
+// *net.TCPConn, a *net.UnixConn), and nil otherwise.
 func newVecReader(r io.Reader) *vecReader {
-	sc, ok := r.(syscall.Conn)
-	if !ok {
+	var sc syscall.Conn
+	switch c := r.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
 		return nil
 	}
 	rc, err := sc.SyscallConn()
