@@ -209,7 +209,7 @@ func (r *Reader) ReadData(dst []byte) error {
 	if n < len(dst) {
 		var err error
 		if r.vec != nil {
-			err = r.readDirect(dst[n:])
+			err = r.readDirect(dst[n:], len(dst))
 		} else {
 			_, err = io.ReadFull(r.r, dst[n:])
 		}
@@ -239,20 +239,26 @@ func (r *Reader) ReadData(dst []byte) error {
 	return nil
 }
 
-// readvTail is how many bytes beyond a data segment readDirect takes into
-// the buffer with it: the next PDU's header and the start of its data
-// segment. Kept small, so that the next segment too is mostly read in
-// place rather than copied out of the buffer.
+// readvTail is how many bytes beyond a data segment as long as the buffer
+// or longer readDirect takes into the buffer with it: the next PDU's
+// header and the start of its data segment. Kept small, so that the next
+// segment, likely as long, is mostly read in place too rather than
+// copied out of the buffer.
 const readvTail = 4 << 10
 
-// readDirect reads all of dst, the rest of a data segment, from the socket
-// with readv(2), together with up to readvTail bytes that follow it into
-// the buffer, which is empty (ReadData consumed it). A 128 KiB segment
-// whose header came in the buffer then costs one system call, and the
-// header after it none.
-func (r *Reader) readDirect(dst []byte) error {
+// readDirect reads all of dst, the rest of a data segment of seg bytes,
+// from the socket with readv(2), together with bytes that follow it into
+// the buffer, which is empty (ReadData consumed it): up to readvTail after
+// a segment at least as long as the buffer, else as many as the buffer
+// holds, so that the shorter PDUs after a short one are buffered at once
+// as fillSome would. A 128 KiB segment whose header came in the buffer
+// then costs one system call, and the header after it none.
+func (r *Reader) readDirect(dst []byte, seg int) error {
 	r.rpos, r.wpos = 0, 0
-	tail := r.buf[:min(len(r.buf), readvTail)]
+	tail := r.buf
+	if seg >= len(r.buf) {
+		tail = r.buf[:min(len(r.buf), readvTail)]
+	}
 	for {
 		n, err := r.vec.readv(dst, tail)
 		if err != nil {
