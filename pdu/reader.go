@@ -206,12 +206,18 @@ func (r *Reader) ReadData(dst []byte) error {
 	r.pending = false
 	n := copy(dst, r.buf[r.rpos:r.wpos])
 	r.rpos += n
+	// The data digest is computed as the bytes come, over each piece while
+	// it is fresh in the cache, rather than over the whole segment after.
+	var crc uint32
+	if r.digests.Data {
+		crc = crcUpdate(0, dst[:n])
+	}
 	if n < len(dst) {
 		var err error
 		if r.vec != nil {
-			err = r.readDirect(dst[n:], len(dst))
-		} else {
-			_, err = io.ReadFull(r.r, dst[n:])
+			crc, err = r.readDirect(dst[n:], len(dst), crc)
+		} else if _, err = io.ReadFull(r.r, dst[n:]); err == nil && r.digests.Data {
+			crc = crcUpdate(crc, dst[n:])
 		}
 		if err != nil {
 			if err == io.EOF {
@@ -231,7 +237,7 @@ func (r *Reader) ReadData(dst []byte) error {
 	t := r.buf[r.rpos : r.rpos+trailer]
 	r.rpos += trailer
 	if r.digests.Data {
-		want := crcUpdate(crcUpdate(0, dst), t[:pad])
+		want := crcUpdate(crc, t[:pad])
 		if got := binary.LittleEndian.Uint32(t[pad:]); got != want {
 			return dataDigestError(&r.pendingHdr, got, want)
 		}
@@ -252,8 +258,10 @@ const readvTail = 4 << 10
 // a segment at least as long as the buffer, else as many as the buffer
 // holds, so that the shorter PDUs after a short one are buffered at once
 // as fillSome would. A 128 KiB segment whose header came in the buffer
-// then costs one system call, and the header after it none.
-func (r *Reader) readDirect(dst []byte, seg int) error {
+// then costs one system call, and the header after it none. crc is the
+// data digest so far, updated with each piece read when data digests are
+// on.
+func (r *Reader) readDirect(dst []byte, seg int, crc uint32) (uint32, error) {
 	r.rpos, r.wpos = 0, 0
 	tail := r.buf
 	if seg >= len(r.buf) {
@@ -262,11 +270,15 @@ func (r *Reader) readDirect(dst []byte, seg int) error {
 	for {
 		n, err := r.vec.readv(dst, tail)
 		if err != nil {
-			return err
+			return crc, err
+		}
+		got := dst[:min(n, len(dst))]
+		if r.digests.Data {
+			crc = crcUpdate(crc, got)
 		}
 		if n >= len(dst) {
 			r.wpos = n - len(dst)
-			return nil
+			return crc, nil
 		}
 		dst = dst[n:]
 	}

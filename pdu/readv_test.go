@@ -139,3 +139,37 @@ func TestReaderTCPDeadline(t *testing.T) {
 		t.Fatalf("ReadData: %v, want a deadline error", err)
 	}
 }
+
+// TestReaderTCPDataDigestError corrupts one byte of a large segment read
+// over TCP (partly copied from the buffer, partly read in place, its
+// digest computed piece by piece): ReadData reports the data digest error
+// and the next PDU is read as usual (RFC 7143 §7.8).
+func TestReaderTCPDataDigestError(t *testing.T) {
+	d := Digests{Header: true, Data: true}
+	big := PDU{Data: bytes.Repeat([]byte{3, 1, 4}, 50<<10)}
+	big.Header.DataIn().Init()
+	next := PDU{}
+	next.Header.NOPIn().Init()
+	for _, at := range []int{0, 20 << 10, 149 << 10} { // in the buffer, in place, near the end
+		wire := encodeAll(t, []PDU{big, next}, d)
+		wire[BHSLength+DigestLength+at] ^= 0x40
+		c, s := tcpPair(t)
+		go func() {
+			c.Write(wire[:BHSLength+DigestLength+1000])
+			time.Sleep(time.Millisecond)
+			c.Write(wire[BHSLength+DigestLength+1000:])
+		}()
+		r := newTestReader(s, d, 1<<20)
+		if _, err := r.ReadHeader(); err != nil {
+			t.Fatal(err)
+		}
+		err := r.ReadData(make([]byte, len(big.Data)))
+		var pe *ProtocolError
+		if !errors.Is(err, ErrDataDigest) || !errors.As(err, &pe) {
+			t.Fatalf("byte %d corrupted: ReadData: %v, want a data digest ProtocolError", at, err)
+		}
+		if p, err := r.Read(); err != nil || p.Header.Opcode() != OpNOPIn {
+			t.Fatalf("byte %d corrupted: next PDU: %v", at, err)
+		}
+	}
+}
