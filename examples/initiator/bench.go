@@ -35,7 +35,8 @@ func rwCDB(write bool, lba uint64, blocks uint32) scsi.ReadWrite {
 // the words of libiscsi's iscsi-perf. Writes destroy data and need
 // -dataloss. It runs on -procs processors, 1 unless told otherwise, as
 // iscsi-perf runs one event loop; -cpuprofile writes a CPU profile of the
-// run.
+// run. At the end of -t it stops issuing and waits for the commands in
+// flight, as iscsi-perf does.
 func cmdBench(ctx context.Context, e *env, args []string) (err error) {
 	const usage = "bench URL [-rw read|write|randread|randwrite] [-bs BYTES] [-qd N] [-t DURATION] [-procs N] [-dataloss]"
 	fset := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -157,7 +158,11 @@ func cmdBench(ctx context.Context, e *env, args []string) (err error) {
 				rw := rwCDB(write, slot*per, uint32(per))
 				var err error
 				if cmd.CDB, err = rw.Append(cdb[:0]); err == nil {
-					err = l.s.ExecuteInto(bctx, &cmd, &resp)
+					// The command runs under ctx, not bctx: at the end
+					// of the run it completes instead of being aborted
+					// (ABORT TASK, RFC 7143 §11.5.1) as a cancelled
+					// command would be.
+					err = l.s.ExecuteInto(ctx, &cmd, &resp)
 				}
 				switch {
 				case err != nil:
@@ -167,7 +172,7 @@ func cmdBench(ctx context.Context, e *env, args []string) (err error) {
 					err = fmt.Errorf("READ of %d bytes at LBA %d: %d bytes came: %w", len(buf), slot*per, resp.DataInLength, session.ErrShortTransfer)
 				}
 				if err != nil {
-					if bctx.Err() == nil {
+					if ctx.Err() == nil {
 						errOnce.Do(func() { firstErr = err; cancel() })
 					}
 					return
