@@ -43,7 +43,9 @@ const maxEmptyReads = 100
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	r    io.Reader
+	r io.Reader
+	// vec, when not nil, reads r's socket with readv(2) (ReadData).
+	vec  *vecReader
 	buf  []byte
 	rpos int // start of unconsumed bytes in buf
 	wpos int // end of valid bytes in buf
@@ -70,6 +72,7 @@ type Reader struct {
 func NewReader(r io.Reader) *Reader {
 	return &Reader{
 		r:       r,
+		vec:     newVecReader(r),
 		buf:     make([]byte, minBufferSize),
 		maxRecv: DefaultMaxRecvDataSegmentLength,
 	}
@@ -203,8 +206,20 @@ func (r *Reader) ReadData(dst []byte) error {
 	r.pending = false
 	n := copy(dst, r.buf[r.rpos:r.wpos])
 	r.rpos += n
+	// The data digest is computed as the bytes come, over each piece while
+	// it is fresh in the cache, rather than over the whole segment after.
+	var crc uint32
+	if r.digests.Data {
+		crc = crcUpdate(0, dst[:n])
+	}
 	if n < len(dst) {
-		if _, err := io.ReadFull(r.r, dst[n:]); err != nil {
+		var err error
+		if r.vec != nil {
+			crc, err = r.readDirect(dst[n:], len(dst), crc)
+		} else if _, err = io.ReadFull(r.r, dst[n:]); err == nil && r.digests.Data {
+			crc = crcUpdate(crc, dst[n:])
+		}
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -222,12 +237,51 @@ func (r *Reader) ReadData(dst []byte) error {
 	t := r.buf[r.rpos : r.rpos+trailer]
 	r.rpos += trailer
 	if r.digests.Data {
-		want := crcUpdate(crcUpdate(0, dst), t[:pad])
+		want := crcUpdate(crc, t[:pad])
 		if got := binary.LittleEndian.Uint32(t[pad:]); got != want {
 			return dataDigestError(&r.pendingHdr, got, want)
 		}
 	}
 	return nil
+}
+
+// readvTail is how many bytes beyond a data segment as long as the buffer
+// or longer readDirect takes into the buffer with it: the next PDU's
+// header and the start of its data segment. Kept small, so that the next
+// segment, likely as long, is mostly read in place too rather than
+// copied out of the buffer.
+const readvTail = 4 << 10
+
+// readDirect reads all of dst, the rest of a data segment of seg bytes,
+// from the socket with readv(2), together with bytes that follow it into
+// the buffer, which is empty (ReadData consumed it): up to readvTail after
+// a segment at least as long as the buffer, else as many as the buffer
+// holds, so that the shorter PDUs after a short one are buffered at once
+// as fillSome would. A 128 KiB segment whose header came in the buffer
+// then costs one system call, and the header after it none. crc is the
+// data digest so far, updated with each piece read when data digests are
+// on.
+func (r *Reader) readDirect(dst []byte, seg int, crc uint32) (uint32, error) {
+	r.rpos, r.wpos = 0, 0
+	tail := r.buf
+	if seg >= len(r.buf) {
+		tail = r.buf[:min(len(r.buf), readvTail)]
+	}
+	for {
+		n, err := r.vec.readv(dst, tail)
+		if err != nil {
+			return crc, err
+		}
+		got := dst[:min(n, len(dst))]
+		if r.digests.Data {
+			crc = crcUpdate(crc, got)
+		}
+		if n >= len(dst) {
+			r.wpos = n - len(dst)
+			return crc, nil
+		}
+		dst = dst[n:]
+	}
 }
 
 // DiscardData skips the data segment of the PDU whose header ReadHeader

@@ -287,15 +287,16 @@ func (in *pipeInitiator) complete() uint32 {
 	}
 }
 
-// warm fills the pools with 4*qd commands of l and, for a write load,
-// writes the whole disk once, so that the memory backend has allocated its
-// chunks before the measurement.
+// warm writes the whole disk once, so that the memory backend has
+// allocated its chunks before the measurement, then fills the pools with
+// 4*qd commands of l. Read loads need the disk written too: a read of
+// blocks never written is a clear of the command's buffer in the memory
+// backend, not a copy, and reads would look cheaper than writes by that
+// copy.
 func (in *pipeInitiator) warm(l loadShape) {
-	if l.write {
-		seq := l
-		seq.random = false
-		in.run(seq, testBlocks*512/int(l.size))
-	}
+	seq := l
+	seq.random, seq.write = false, true
+	in.run(seq, testBlocks*512/int(l.size))
 	in.run(l, 4*l.qd)
 }
 

@@ -61,7 +61,7 @@ var subcommands = []subcommand{
 	{"read", "read URL LBA COUNT", cmdRead},
 	{"write", "write URL LBA", cmdWrite},
 	{"dd", "dd -if SRC -of DST [-bs BYTES] [-count BYTES] [-skip BYTES] [-seek BYTES]", cmdDD},
-	{"bench", "bench URL [-rw read|write|randread|randwrite] [-bs BYTES] [-qd N] [-t DURATION] [-dataloss]", cmdBench},
+	{"bench", "bench URL [-rw read|write|randread|randwrite] [-bs BYTES] [-qd N] [-t DURATION] [-procs N] [-dataloss]", cmdBench},
 }
 
 // run is the whole command: it parses the global flags, then runs the

@@ -11,7 +11,7 @@
 //	initiator [global flags] read URL LBA COUNT     > blocks
 //	initiator [global flags] write URL LBA          < blocks
 //	initiator [global flags] dd -if SRC -of DST [-bs BYTES] [-count BYTES] [-skip BYTES] [-seek BYTES]
-//	initiator [global flags] bench URL [-rw read|write|randread|randwrite] [-bs BYTES] [-qd N] [-t DURATION] [-dataloss]
+//	initiator [global flags] bench URL [-rw read|write|randread|randwrite] [-bs BYTES] [-qd N] [-t DURATION] [-procs N] [-dataloss]
 //
 // A URL is iscsi://[user[%secret]@]host[:port]/target-name/lun, as
 // libiscsi's tools take it; the user and secret are the initiator's CHAP

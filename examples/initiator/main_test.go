@@ -168,6 +168,7 @@ func TestErrors(t *testing.T) {
 		{"bench write without -dataloss", nil, []string{"bench", lun0, "-rw", "write"}, 2, "-dataloss"},
 		{"bench bad -rw", nil, []string{"bench", lun0, "-rw", "sideways"}, 2, `-rw "sideways"`},
 		{"bench -bs not whole blocks", nil, []string{"bench", lun0, "-bs", "1000", "-t", "1s"}, 2, "multiple of the block length"},
+		{"bench negative -procs", nil, []string{"bench", lun0, "-procs", "-1"}, 2, "-procs -1"},
 		{"dd without -if", nil, []string{"dd", "-of", "-"}, 2, "-if and -of are required"},
 		{"dd -seek to stdout", nil, []string{"dd", "-if", "-", "-of", "-", "-seek", "1"}, 2, "-seek needs"},
 		{"dd missing input file", nil, []string{"dd", "-if", filepath.Join(t.TempDir(), "none"), "-of", "-"}, 1, "no such file"},
