@@ -107,9 +107,14 @@ type lunConfig struct {
 	ScsiSN    string
 	IOMode    string // wb, wt or ro
 	BlockSize int
-	Size      int64
-	Vendor    string
-	Product   string
+	// PhysicalBlockSize (ours, like Type=memory and Size) is the physical
+	// block length: a multiple of BlockSize by a power of two (SBC-4
+	// §5.20.2, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT); 0 means
+	// BlockSize.
+	PhysicalBlockSize int
+	Size              int64
+	Vendor            string
+	Product           string
 }
 
 // maxLUN is the highest LUN of the single level peripheral and flat
@@ -365,6 +370,12 @@ func (p *confParser) lun(n int, key string, args []string) error {
 				return p.errorf(n, k, "%q is not 512, 1024, 2048 or 4096", v)
 			}
 			lu.BlockSize = bs
+		case "physicalblocksize":
+			pbs, err := strconv.Atoi(v)
+			if err != nil || pbs < 512 || pbs > 1<<20 || pbs&(pbs-1) != 0 {
+				return p.errorf(n, k, "%q is not a power of two from 512 to 1048576", v)
+			}
+			lu.PhysicalBlockSize = pbs
 		case "size":
 			sz, err := parseSize(v)
 			if err != nil {
@@ -404,6 +415,9 @@ func (p *confParser) lun(n int, key string, args []string) error {
 	}
 	if lu.Size != 0 && lu.BlockSize != 0 && lu.Size%int64(lu.BlockSize) != 0 {
 		return p.errorf(n, "Size", "%d is not a multiple of BlockSize %d", lu.Size, lu.BlockSize)
+	}
+	if bs := max(lu.BlockSize, 512); lu.PhysicalBlockSize != 0 && (lu.PhysicalBlockSize < bs || lu.PhysicalBlockSize/bs > 1<<15) {
+		return p.errorf(n, "PhysicalBlockSize", "%d is not BlockSize %d times a power of two up to 2^15", lu.PhysicalBlockSize, bs)
 	}
 	p.cur.LUNs = append(p.cur.LUNs, lu)
 	return nil

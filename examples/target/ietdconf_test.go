@@ -143,6 +143,8 @@ func TestConfigErrors(t *testing.T) {
 		{"fileio without path", tgt + "Lun 0 Type=fileio\n", 2, "Path"},
 		{"memory without size", tgt + "Lun 0 Type=memory\n", 2, "Size"},
 		{"bad block size", tgt + "Lun 0 Type=memory,Size=1M,BlockSize=520\n", 2, "BlockSize"},
+		{"bad physical block size", tgt + "Lun 0 Type=memory,Size=1M,PhysicalBlockSize=3000\n", 2, "PhysicalBlockSize"},
+		{"physical block below the logical", tgt + "Lun 0 Type=memory,Size=1M,BlockSize=4096,PhysicalBlockSize=512\n", 2, "PhysicalBlockSize"},
 		{"size not a multiple of the block size", tgt + "Lun 0 Type=memory,Size=1000,BlockSize=512\n", 2, "Size"},
 		{"bad IOMode", tgt + "Lun 0 Type=nullio,IOMode=rw\n", 2, "IOMode"},
 		{"ScsiSN too long", tgt + "Lun 0 Type=nullio,ScsiSN=12345678901234567\n", 2, "ScsiSN"},

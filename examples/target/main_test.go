@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,9 @@ func TestParseFlags(t *testing.T) {
 		{"max connections", []string{"-max-connections", "4"}, ""},
 		{"zero max connections", []string{"-max-connections", "0"}, "-max-connections"},
 		{"unknown flag", []string{"-nosuch"}, "not defined"},
+		{"512e", []string{"-physical-block-size", "4096"}, ""},
+		{"physical block smaller than the logical", []string{"-block-size", "4096", "-physical-block-size", "512"}, "-physical-block-size"},
+		{"physical block not a power-of-two multiple", []string{"-physical-block-size", "1536"}, "-physical-block-size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,5 +151,22 @@ func TestServeFileWithCHAP(t *testing.T) {
 	bad.Password = "wrongsecret12"
 	if out, err := libiscsi(t, "iscsi-inq", bad.String()); err == nil {
 		t.Fatalf("a wrong CHAP secret logged in:\n%s", out)
+	}
+}
+
+// TestPhysicalBlockSizeFlag: -physical-block-size reaches the logical unit,
+// which reports it in READ CAPACITY(16) (SBC-4 §5.20.2).
+func TestPhysicalBlockSizeFlag(t *testing.T) {
+	cfg, err := parseFlags([]string{"-size", "8MiB", "-physical-block-size", "4096"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, closeLU, err := openLogicalUnit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLU()
+	if got := lu.Config(); got.BlockSize != 512 || got.PhysicalBlockSize != 4096 {
+		t.Errorf("block sizes %d/%d, want 512 logical, 4096 physical", got.BlockSize, got.PhysicalBlockSize)
 	}
 }

@@ -345,6 +345,7 @@ func openConfigLU(file string, tc *targetConfig, lc *lunConfig) (*pooledLU, erro
 	_, thin := be.(disk.Deallocator)
 	lu, err := disk.New(be, disk.Config{
 		BlockSize:          lc.BlockSize,
+		PhysicalBlockSize:  lc.PhysicalBlockSize,
 		Vendor:             vendor,
 		Product:            product,
 		SerialNumber:       lc.ScsiSN,
