@@ -69,6 +69,21 @@ func rwKindOf(op OpCode) rwKind {
 	return rwNone
 }
 
+// NewReadWrite returns READ(10) or WRITE(10) of blocks logical blocks at
+// lba when the range fits their 32-bit LOGICAL BLOCK ADDRESS and 16-bit
+// TRANSFER LENGTH, READ(16) or WRITE(16) otherwise (SBC-4 §5.15, §5.17,
+// §5.42, §5.44).
+func NewReadWrite(write bool, lba uint64, blocks uint32) ReadWrite {
+	op10, op16 := OpRead10, OpRead16
+	if write {
+		op10, op16 = OpWrite10, OpWrite16
+	}
+	if lba+uint64(blocks) <= 1<<32 && blocks <= 0xffff {
+		return ReadWrite{Op: op10, LBA: lba, TransferLength: blocks}
+	}
+	return ReadWrite{Op: op16, LBA: lba, TransferLength: blocks}
+}
+
 // IsReadWrite reports whether [ParseReadWrite] decodes op.
 func IsReadWrite(op OpCode) bool { return rwKindOf(op) != rwNone }
 

@@ -228,3 +228,29 @@ func make16(op OpCode) []byte {
 	b[0] = byte(op)
 	return b
 }
+
+func TestNewReadWrite(t *testing.T) {
+	tests := []struct {
+		write  bool
+		lba    uint64
+		blocks uint32
+		want   OpCode
+	}{
+		{false, 0, 8, OpRead10},
+		{true, 0, 8, OpWrite10},
+		{false, 1<<32 - 8, 8, OpRead10},
+		{false, 1<<32 - 8, 9, OpRead16},
+		{true, 1 << 40, 1, OpWrite16},
+		{false, 0, 0xffff, OpRead10},
+		{true, 0, 0x10000, OpWrite16},
+	}
+	for _, tt := range tests {
+		rw := NewReadWrite(tt.write, tt.lba, tt.blocks)
+		if rw.Op != tt.want || rw.LBA != tt.lba || rw.TransferLength != tt.blocks {
+			t.Errorf("NewReadWrite(%v, %d, %d) = %+v, want %v", tt.write, tt.lba, tt.blocks, rw, tt.want)
+		}
+		if _, err := rw.Append(nil); err != nil {
+			t.Errorf("NewReadWrite(%v, %d, %d): Append: %v", tt.write, tt.lba, tt.blocks, err)
+		}
+	}
+}

@@ -206,20 +206,6 @@ func ReportLUNs(ctx context.Context, x Executor) ([]scsi.LUN, error) {
 	}
 }
 
-// rwCDB returns READ or WRITE (10) when lba and the block count fit its
-// 32-bit LBA and 16-bit TRANSFER LENGTH, (16) otherwise (SBC-4 §5.15,
-// §5.17, §5.42, §5.44).
-func rwCDB(write bool, lba uint64, blocks uint32) scsi.ReadWrite {
-	op10, op16 := scsi.OpRead10, scsi.OpRead16
-	if write {
-		op10, op16 = scsi.OpWrite10, scsi.OpWrite16
-	}
-	if lba+uint64(blocks) <= 1<<32 && blocks <= 0xffff {
-		return scsi.ReadWrite{Op: op10, LBA: lba, TransferLength: blocks}
-	}
-	return scsi.ReadWrite{Op: op16, LBA: lba, TransferLength: blocks}
-}
-
 // checkBlocks checks that buf holds whole blocks of blockSize bytes and
 // returns how many.
 func checkBlocks(buf []byte, blockSize uint32) (uint32, error) {
@@ -242,7 +228,7 @@ func Read(ctx context.Context, x Executor, lun scsi.LUN, lba uint64, blockSize u
 	if err != nil || n == 0 {
 		return err
 	}
-	resp, err := runCDB(ctx, x, lun, rwCDB(false, lba, n), buf, nil)
+	resp, err := runCDB(ctx, x, lun, scsi.NewReadWrite(false, lba, n), buf, nil)
 	if err != nil {
 		return err
 	}
@@ -260,7 +246,7 @@ func Write(ctx context.Context, x Executor, lun scsi.LUN, lba uint64, blockSize 
 	if err != nil || n == 0 {
 		return err
 	}
-	_, err = runCDB(ctx, x, lun, rwCDB(true, lba, n), nil, data)
+	_, err = runCDB(ctx, x, lun, scsi.NewReadWrite(true, lba, n), nil, data)
 	return err
 }
 

@@ -16,20 +16,6 @@ import (
 	"github.com/go-iscsi/iscsi/session"
 )
 
-// rwCDB is READ(10) or WRITE(10) of blocks blocks at lba, or the 16-byte
-// form when the LBA or the length needs it (SBC-4 §5.15, §5.17, §5.42,
-// §5.44), as session.Read and session.Write build them.
-func rwCDB(write bool, lba uint64, blocks uint32) scsi.ReadWrite {
-	op10, op16 := scsi.OpRead10, scsi.OpRead16
-	if write {
-		op10, op16 = scsi.OpWrite10, scsi.OpWrite16
-	}
-	if lba+uint64(blocks) <= 1<<32 && blocks <= 0xffff {
-		return scsi.ReadWrite{Op: op10, LBA: lba, TransferLength: blocks}
-	}
-	return scsi.ReadWrite{Op: op16, LBA: lba, TransferLength: blocks}
-}
-
 // cmdBench keeps -qd READs or WRITEs of -bs bytes in flight for -t and
 // prints the IOPS and MB/s (MiB per second) each second and on average, in
 // the words of libiscsi's iscsi-perf. Writes destroy data and need
@@ -155,7 +141,7 @@ func cmdBench(ctx context.Context, e *env, args []string) (err error) {
 				} else {
 					slot = (next.Add(1) - 1) % slots
 				}
-				rw := rwCDB(write, slot*per, uint32(per))
+				rw := scsi.NewReadWrite(write, slot*per, uint32(per))
 				var err error
 				if cmd.CDB, err = rw.Append(cdb[:0]); err == nil {
 					// The command runs under ctx, not bctx: at the end
