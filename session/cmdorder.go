@@ -50,14 +50,12 @@ func (c *conn) admitCommand(h *pdu.BHS) (ok, early bool, err error) {
 	}
 	s := c.sess
 	s.mu.Lock()
-	exp, maxCmdSN := s.expCmdSN, s.expCmdSN+s.window-1
-	switch {
-	case cmdSN == exp:
-		ready := s.deliverLocked()
+	switch v, ready := s.admitLocked(cmdSN); v {
+	case cmdAccept:
 		s.mu.Unlock()
 		startDelivered(ready)
 		return true, false, nil
-	case !pdu.SerialInWindow(cmdSN, exp, maxCmdSN):
+	case cmdIgnore:
 		s.mu.Unlock()
 		c.log.Debug("request outside the command window ignored", "opcode", h.Opcode().String(), "cmdsn", cmdSN)
 		return false, false, nil
@@ -88,7 +86,6 @@ func (c *conn) admitCommand(h *pdu.BHS) (ok, early bool, err error) {
 // deferTask makes t, the task of a command admitCommand deferred, wait
 // for its turn; a command whose turn came meanwhile starts as any other.
 func (s *session) deferTask(t *task) {
-	t.deferSess = s
 	t.deferState.Store(deferWaiting)
 	s.mu.Lock()
 	if e, ok := s.mcs.early[t.cmdSN]; ok && e.c == t.c && e.t == nil {
@@ -140,7 +137,7 @@ func (c *conn) startInOrder(t *task) {
 // forgetEarly marks the CmdSN of t, a deferred task that ends before its
 // turn, as received with nothing to start.
 func (t *task) forgetEarly() {
-	s := t.deferSess
+	s := t.c.sess
 	s.mu.Lock()
 	if e, ok := s.mcs.early[t.cmdSN]; ok && e.t == t {
 		e.t = nil
@@ -165,10 +162,7 @@ func (s *session) armGapTimerLocked() {
 	if s.mcs.gapTimer != nil {
 		return
 	}
-	limit := s.srv.limits.DataOutTimeout
-	if limit <= 0 {
-		limit = defaultDataOutTimeout
-	}
+	limit := s.srv.limits.gapTimeout()
 	s.mcs.gapExp = s.expCmdSN
 	s.mcs.gapTimer = time.AfterFunc(limit, func() { s.gapExpired(limit) })
 }

@@ -49,22 +49,32 @@ func statusesOf(t *testing.T, in *initiator, n int) []uint32 {
 	return itts
 }
 
+// heldOnSecond opens a session of two connections (mcsPair) and sends on
+// the second a TEST UNIT READY with ITT itt and the CmdSN after the next
+// one, n+1, which the target holds for CmdSN n; it returns once the target
+// holds it.
+func heldOnSecond(t *testing.T, itt uint32) (srv *Server, a, b *initiator, lu *countingLU, n uint32) {
+	t.Helper()
+	srv, a, b, lu = mcsPair(t)
+	held := make(chan uint32, 1)
+	srv.onCmdSNWait = func(sn uint32) { held <- sn }
+	n = a.cmdSN
+	b.cmdSN = n + 1
+	b.send(scsiCommand{ITT: itt, CDB: make([]byte, 6)})
+	if sn := <-held; sn != n+1 {
+		t.Fatalf("held CmdSN %d, want %d", sn, n+1)
+	}
+	return srv, a, b, lu, n
+}
+
 // TestCmdSNGapReaderGoesOn: a command that arrives ahead of ExpCmdSN on one
 // connection of a session is held without holding up its connection's
 // reader (RFC 7143 §4.2.2.1, §3.2.2.1): an immediate ping after it is
 // answered, with ExpCmdSN still before it, while it waits; once the missing
 // command arrives on the other connection both run.
 func TestCmdSNGapReaderGoesOn(t *testing.T) {
-	srv, a, b, lu := mcsPair(t)
-	held := make(chan uint32, 1)
-	srv.onCmdSNWait = func(sn uint32) { held <- sn }
+	_, a, b, lu, n := heldOnSecond(t, 0x301)
 	tur := make([]byte, 6)
-	n := a.cmdSN
-	b.cmdSN = n + 1
-	b.send(scsiCommand{ITT: 0x301, CDB: tur})
-	if sn := <-held; sn != n+1 {
-		t.Fatalf("held CmdSN %d, want %d", sn, n+1)
-	}
 	if exp := pingExpCmdSN(t, b); exp != n {
 		t.Errorf("ExpCmdSN %d while CmdSN %d is missing, want %d", exp, n, n)
 	}
@@ -124,14 +134,8 @@ func TestCmdSNGapRetryERL1(t *testing.T) {
 // §11.14.1) and the initiator can issue it again, with its CmdSN, on
 // another connection: it runs once.
 func TestCmdSNGapDiscardedWithConnection(t *testing.T) {
-	srv, a, b, lu := mcsPair(t)
-	held := make(chan uint32, 1)
-	srv.onCmdSNWait = func(sn uint32) { held <- sn }
+	srv, a, b, lu, n := heldOnSecond(t, 0x401)
 	tur := make([]byte, 6)
-	n := a.cmdSN
-	b.cmdSN = n + 1
-	b.send(scsiCommand{ITT: 0x401, CDB: tur})
-	<-held
 	b.c.Close()
 	<-b.served
 	b.served <- nil

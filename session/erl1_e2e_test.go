@@ -140,13 +140,7 @@ func erl0Reinstate(t *testing.T, policy RecoveryPolicy) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pattern := func(w, r int) []byte {
-		b := make([]byte, blocks*512)
-		for i := range b {
-			b[i] = byte(w*31 + r*7 + i*13 + i>>9 + 1)
-		}
-		return b
-	}
+	pattern := func(w, r int) []byte { return roundPattern(w, r, blocks*512) }
 	// acked[w] is the last round whose WRITE was done (-1: none);
 	// doubt[w] the rounds after it whose WRITEs failed, any of which the
 	// target may have executed.
@@ -278,9 +272,7 @@ func verifiedRounds(t *testing.T, ctx context.Context, s *Session, workers, roun
 			in := make([]byte, blocks*512)
 			for r := range rounds {
 				lba := uint32((w*rounds + r) * blocks)
-				for i := range out {
-					out[i] = byte(w*31 + r*7 + i*13 + i>>9)
-				}
+				copy(out, roundPattern(w, r, len(out)))
 				if err := good(ctx, s, &Command{CDB: rw10(0x2a, lba, uint16(blocks)), DataOut: out}); err != nil {
 					errs <- fmt.Errorf("worker %d WRITE %d: %w", w, r, err)
 					return
@@ -302,4 +294,14 @@ func verifiedRounds(t *testing.T, ctx context.Context, s *Session, workers, roun
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// roundPattern is the n bytes worker w writes in round r of the recovery
+// tests: different for every worker, round and block, never all zero.
+func roundPattern(w, r, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(w*31 + r*7 + i*13 + i>>9 + 1)
+	}
+	return b
 }

@@ -77,13 +77,7 @@ func erl2RecoveryRun(t *testing.T, conns, workers, rounds int, method Connection
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	pattern := func(w, r int) []byte {
-		b := make([]byte, blocks*512)
-		for i := range b {
-			b[i] = byte(w*31 + r*7 + i*13 + i>>9 + 1)
-		}
-		return b
-	}
+	pattern := func(w, r int) []byte { return roundPattern(w, r, blocks*512) }
 	// One connection is cut once a third of the traffic has gone to
 	// the initiator, at a moment it has commands outstanding (the
 	// proxy's pairs are in the order the connections joined, as

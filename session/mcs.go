@@ -302,25 +302,23 @@ func (s *session) closeConnection(cid uint16) pdu.LogoutResponseCode {
 // disabled).
 func (c *conn) awaitCmdSN(h *pdu.BHS, cmdSN uint32) (bool, error) {
 	s := c.sess
-	limit := c.srv.limits.DataOutTimeout
-	if limit <= 0 {
-		limit = defaultDataOutTimeout
-	}
+	limit := c.srv.limits.gapTimeout()
 	var timeout <-chan time.Time
 	for {
 		s.mu.Lock()
-		exp, maxCmdSN := s.expCmdSN, s.expCmdSN+s.window-1
-		switch {
-		case cmdSN == exp:
-			ready := s.deliverLocked()
+		exp := s.expCmdSN
+		v, ready := s.admitLocked(cmdSN)
+		switch v {
+		case cmdAccept:
 			s.mu.Unlock()
 			startDelivered(ready)
 			return true, nil
-		case !pdu.SerialInWindow(cmdSN, exp, maxCmdSN):
+		case cmdIgnore:
 			s.mu.Unlock()
 			c.log.Debug("request outside the command window ignored", "opcode", h.Opcode().String(), "cmdsn", cmdSN)
 			return false, nil
-		case s.mcs.members <= 1 || s.closing:
+		}
+		if s.mcs.members <= 1 || s.closing {
 			s.mu.Unlock()
 			return false, &CmdSNError{Opcode: h.Opcode(), CmdSN: cmdSN, ExpCmdSN: exp}
 		}

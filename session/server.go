@@ -688,3 +688,13 @@ func (s *Server) sessionsOf(t *Target) []*session {
 	}
 	return out
 }
+
+// gapTimeout is how long a gap in the command sequence may stay open
+// (conn.awaitCmdSN, cmdorder.go): DataOutTimeout, or its default when that
+// is disabled.
+func (l *Limits) gapTimeout() time.Duration {
+	if l.DataOutTimeout <= 0 {
+		return defaultDataOutTimeout
+	}
+	return l.DataOutTimeout
+}

@@ -86,19 +86,24 @@ func (s *session) admit(cmdSN uint32, immediate bool) cmdVerdict {
 		return cmdAccept
 	}
 	s.mu.Lock()
-	maxCmdSN := s.expCmdSN + s.window - 1
+	v, ready := s.admitLocked(cmdSN)
+	s.mu.Unlock()
+	startDelivered(ready)
+	return v
+}
+
+// admitLocked is admit for a non-immediate request, with s.mu held: a
+// request delivered in order advances ExpCmdSN past it and past the
+// commands held ahead of it that follow on, and those of them whose data
+// is in are returned, to start (startDelivered) once s.mu is released.
+func (s *session) admitLocked(cmdSN uint32) (cmdVerdict, []*task) {
 	switch {
 	case cmdSN == s.expCmdSN:
-		ready := s.deliverLocked()
-		s.mu.Unlock()
-		startDelivered(ready)
-		return cmdAccept
-	case pdu.SerialInWindow(cmdSN, s.expCmdSN, maxCmdSN):
-		s.mu.Unlock()
-		return cmdGap
+		return cmdAccept, s.deliverLocked()
+	case pdu.SerialInWindow(cmdSN, s.expCmdSN, s.expCmdSN+s.window-1):
+		return cmdGap, nil
 	default:
-		s.mu.Unlock()
-		return cmdIgnore
+		return cmdIgnore, nil
 	}
 }
 

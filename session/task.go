@@ -71,10 +71,8 @@ type task struct {
 	dataAt atomic.Int64
 
 	// deferState says whether the command waits for its turn in CmdSN
-	// order (cmdorder.go), deferSess the session it waits in (set once by
-	// the reader, nil for a command that never waited).
+	// order (cmdorder.go).
 	deferState atomic.Uint32
-	deferSess  *session
 
 	// Guarded by conn.mu.
 	state   taskState
@@ -171,7 +169,7 @@ var taskPool = sync.Pool{New: func() any { return new(task) }}
 // refers to it: it has left the connection's task map and its response,
 // if any, has been written.
 func (t *task) release() {
-	if t.deferSess != nil {
+	if t.deferState.Load() != deferNone {
 		t.forgetEarly()
 	}
 	putBuf(t.dataIn)

@@ -316,6 +316,7 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		f.Add(string(b))
 	}
+	f.Add("Target iqn.2001-04.org.example:e512\n\tLun 0 Type=memory,Size=8M,BlockSize=512,PhysicalBlockSize=4096\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		fc, err := parseConfig("fuzz.conf", strings.NewReader(text))
 		if err != nil {
