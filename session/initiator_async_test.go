@@ -190,7 +190,8 @@ func (c *asyncConn) serve() {
 			c.send(&out, nil, true)
 			return
 		case pdu.OpTextRequest:
-			c.reqs <- q
+			// The answer goes out before the test sees the request, so
+			// whatever the test sends next follows it on the wire.
 			var out pdu.BHS
 			tr := out.TextResponse()
 			tr.Init()
@@ -198,6 +199,7 @@ func (c *asyncConn) serve() {
 			tr.SetInitiatorTaskTag(h.InitiatorTaskTag())
 			tr.SetTargetTransferTag(pdu.ReservedTag)
 			c.send(&out, login.AppendText(nil, login.Pair{Key: "MaxRecvDataSegmentLength", Value: "4096"}), true)
+			c.reqs <- q
 		default:
 			c.reqs <- q
 		}
