@@ -199,7 +199,7 @@
 // # Not implemented
 //
 // On the initiator side: the retry of a command whose DataOutReader is not
-// an io.Seeker (it fails: its data cannot be read twice); R-Data SNACK (§11.16.1, type 3), Extended CDB and bidirectional commands, iSER, and
+// an io.Seeker (it fails: its data cannot be read twice); R-Data SNACK (§11.16.1, type 3), bidirectional commands, iSER, and
 // renegotiation of any key other than MaxRecvDataSegmentLength.
 //
 // On the target side: at level 2, reassignment of a task whose response

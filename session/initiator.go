@@ -234,11 +234,17 @@ var errTargetFailure = errors.New("target failure")
 // rules of RFC 7143 §11.7 or §11.8.
 var errDataPhase = errors.New("data phase violation")
 
+// MaxCDBLength is the longest CDB a [Command] may carry, the longest SAM-5
+// allows: 16 bytes go in the SCSI Command's CDB field and the rest, up to
+// 244, in an Extended CDB AHS (RFC 7143 §11.2.2.3).
+const MaxCDBLength = 260
+
 // Command is one SCSI command (RFC 7143 §11.3).
 type Command struct {
 	LUN scsi.LUN
-	// CDB is the command descriptor block, at most 16 bytes (longer
-	// CDBs need an Extended CDB AHS, RFC 7143 §11.3.3, not implemented).
+	// CDB is the command descriptor block, 1 to MaxCDBLength bytes. The
+	// first 16 go in the SCSI Command's CDB field, the rest in an Extended
+	// CDB AHS (RFC 7143 §11.2.2.3, §11.3.5).
 	CDB       []byte
 	Attribute pdu.TaskAttribute
 	// DataOut is the data to write (W bit, RFC 7143 §11.3.1). As an
@@ -476,7 +482,17 @@ func (c *initiatorConn) kill() {
 // returns once the PDU is written, with the same guarantees as
 // [pdu.Writer.Write]: data may be reused then.
 func (c *initiatorConn) write(h *pdu.BHS, data []byte, stamp bool) error {
-	b, err := c.queue(h, data, stamp)
+	b, err := c.queue(h, nil, data, stamp)
+	if err != nil {
+		return err
+	}
+	return c.flushed(b)
+}
+
+// writeCommand sends t's SCSI Command again as it was built, with its
+// AHS and immediate data.
+func (c *initiatorConn) writeCommand(t *initiatorTask) error {
+	b, err := c.queue(&t.hdr, t.ahs, t.immediate, true)
 	if err != nil {
 		return err
 	}
@@ -490,7 +506,7 @@ func (c *initiatorConn) write(h *pdu.BHS, data []byte, stamp bool) error {
 // releasing it, so that goroutines issuing commands at once share one
 // vectored write instead of taking turns at the socket. h is copied; data
 // must stay unchanged until flushed returns.
-func (c *initiatorConn) queue(h *pdu.BHS, data []byte, stamp bool) (uint64, error) {
+func (c *initiatorConn) queue(h *pdu.BHS, ahs, data []byte, stamp bool) (uint64, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.werr != nil {
@@ -499,7 +515,7 @@ func (c *initiatorConn) queue(h *pdu.BHS, data []byte, stamp bool) (uint64, erro
 	if stamp {
 		binary.BigEndian.PutUint32(h[28:32], c.expStatSN.Load())
 	}
-	if err := c.w.Queue(h, nil, data); err != nil {
+	if err := c.w.Queue(h, ahs, data); err != nil {
 		return 0, err
 	}
 	return c.batch, nil

@@ -377,7 +377,7 @@ func (s *Session) retrySameSN(nc *initiatorConn, t *initiatorTask, sn uint32) bo
 		s.failTask(t, err)
 		return true
 	}
-	err := nc.write(&t.hdr, t.immediate, true)
+	err := nc.writeCommand(t)
 	if err == nil && t.unsolicited > len(t.immediate) {
 		err = s.sendData(nc, t, pdu.ReservedTag, uint32(len(t.immediate)), uint32(t.unsolicited-len(t.immediate)))
 	}

@@ -308,7 +308,7 @@ func (s *Session) reissue(c *initiatorConn, t *initiatorTask) {
 		s.failTask(t, err)
 		return
 	}
-	if err := c.write(&t.hdr, t.immediate, true); err != nil {
+	if err := c.writeCommand(t); err != nil {
 		c.kill()
 		return
 	}

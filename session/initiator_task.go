@@ -86,7 +86,11 @@ type initiatorTask struct {
 
 	// The SCSI Command PDU as sent, its immediate data and the length of
 	// its unsolicited data, kept to issue it again after a reinstatement.
-	hdr         pdu.BHS
+	hdr pdu.BHS
+	// ahs is the SCSI Command's Additional Header Segments: an Extended
+	// CDB AHS when the CDB is longer than 16 bytes (RFC 7143 §11.2.2.3),
+	// else empty. Its array is kept with the task for reuse.
+	ahs         []byte
 	immediate   []byte
 	unsolicited int
 	src         dataSource
@@ -197,7 +201,7 @@ func (s *Session) release(t *initiatorTask) {
 	t.sense = t.sense[:0]
 	t.tmfFn, t.tmfLUN = 0, 0
 	t.resetERL1()
-	t.hdr, t.immediate, t.unsolicited, t.src = pdu.BHS{}, nil, 0, dataSource{}
+	t.hdr, t.ahs, t.immediate, t.unsolicited, t.src = pdu.BHS{}, t.ahs[:0], nil, 0, dataSource{}
 	t.c, t.cmdSN, t.issued, t.tries, t.retry = nil, 0, false, 0, false
 	t.logoutConn = nil
 	t.recoveryLogout, t.time2Wait = false, 0
@@ -368,8 +372,8 @@ func (s *Session) Execute(ctx context.Context, cmd *Command) (*Response, error) 
 // state. resp.RawSense reuses its capacity, and resp.Sense is a new value
 // only when there is sense data.
 func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response) error {
-	if len(cmd.CDB) == 0 || len(cmd.CDB) > 16 {
-		return fmt.Errorf("%w: CDB of %d bytes (1 to 16 supported)", ErrOptions, len(cmd.CDB))
+	if len(cmd.CDB) == 0 || len(cmd.CDB) > MaxCDBLength {
+		return fmt.Errorf("%w: CDB of %d bytes (1 to %d supported)", ErrOptions, len(cmd.CDB), MaxCDBLength)
 	}
 	outLen := len(cmd.DataOut)
 	if cmd.DataOutReader != nil {
@@ -403,6 +407,11 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 	sc.SetInitiatorTaskTag(t.itt)
 	sc.SetAttributes(cmd.Attribute)
 	sc.SetCDB(cmd.CDB)
+	if len(cmd.CDB) > pdu.CDBLength {
+		// Cannot fail: the length is checked above.
+		t.ahs, _ = pdu.AppendExtendedCDBAHS(t.ahs[:0], cmd.CDB)
+		t.hdr.SetTotalAHSLength(uint8(len(t.ahs) / 4))
+	}
 	var out *dataSource
 	if outLen > 0 {
 		t.src = newDataSource(cmd.DataOut, cmd.DataOutReader, outLen)
@@ -438,7 +447,7 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 	sc.SetCmdSN(sn)
 	// Queued in CmdSN order under seqMu, written after it: commands
 	// issued at once share one vectored write.
-	batch, err := c.queue(&t.hdr, t.immediate, true)
+	batch, err := c.queue(&t.hdr, t.ahs, t.immediate, true)
 	s.seqMu.Unlock()
 	if err == nil {
 		err = c.flushed(batch)

@@ -75,7 +75,7 @@ func TestInitiatorWritesShareOneWrite(t *testing.T) {
 			// queue and flushed as ExecuteInto uses them: the order is
 			// that of queue.
 			omu.Lock()
-			b, err := c.queue(nopOutWithTag(uint32(i)), nil, true)
+			b, err := c.queue(nopOutWithTag(uint32(i)), nil, nil, true)
 			order = append(order, uint32(i))
 			omu.Unlock()
 			if err == nil {
@@ -125,7 +125,7 @@ func TestInitiatorWriteError(t *testing.T) {
 	if err := c.write(nopOutWithTag(1), nil, true); err != nil {
 		t.Fatalf("first write: %v", err)
 	}
-	b, err := c.queue(nopOutWithTag(2), nil, true)
+	b, err := c.queue(nopOutWithTag(2), nil, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
