@@ -3,7 +3,9 @@ package pdu
 import (
 	"io"
 	"net"
+	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -19,6 +21,12 @@ type vecReader struct {
 	n   int
 	err error
 	fn  func(fd uintptr) bool // v.do, made once: a call allocates nothing
+	// spin is how long do tries again on EAGAIN before it lets the
+	// RawConn wait (Reader.SetBusyPoll); until is when that ends, zero
+	// until the first EAGAIN of a read.
+	spin  time.Duration
+	until time.Time
+	tries int // reads tried again while spinning, for the tests
 }
 
 // newVecReader returns a vecReader for r when r is a stream socket (a
@@ -42,10 +50,12 @@ func newVecReader(r io.Reader) *vecReader {
 	return v
 }
 
-// readv reads into a, then b, as one read: it returns the bytes read (a
+// readvPoll reads into a, then b, as one read: it returns the bytes read (a
 // filled first), io.EOF at the end of the stream, or the error of the
-// connection (its deadline, its closing) as the RawConn reports it.
-func (v *vecReader) readv(a, b []byte) (int, error) {
+// connection (its deadline, its closing) as the RawConn reports it. When
+// nothing is there to read it tries again for up to spin, yielding the
+// processor between tries, before it waits for the socket.
+func (v *vecReader) readvPoll(a, b []byte, spin time.Duration) (int, error) {
 	if len(a) == 0 {
 		a, b = b, nil
 	}
@@ -60,7 +70,7 @@ func (v *vecReader) readv(a, b []byte) (int, error) {
 		v.iov[1].SetLen(len(b))
 		v.cnt = 2
 	}
-	v.n, v.err = 0, nil
+	v.n, v.err, v.spin, v.until = 0, nil, spin, time.Time{}
 	err := v.rc.Read(v.fn)
 	// Drop the references to the buffers.
 	v.iov = [2]syscall.Iovec{}
@@ -88,7 +98,18 @@ func (v *vecReader) do(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			if v.spin <= 0 {
+				return false
+			}
+			now := time.Now()
+			if v.until.IsZero() {
+				v.until = now.Add(v.spin)
+			} else if now.After(v.until) {
+				return false
+			}
+			v.tries++
+			runtime.Gosched()
+			continue
 		}
 		v.err = e
 		return true

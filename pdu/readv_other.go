@@ -2,7 +2,10 @@
 
 package pdu
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // vecReader is the readv(2) path of linux; elsewhere a Reader reads with
 // the io.Reader alone.
@@ -10,4 +13,6 @@ type vecReader struct{}
 
 func newVecReader(io.Reader) *vecReader { return nil }
 
-func (*vecReader) readv(a, b []byte) (int, error) { panic("pdu: readv without a vecReader") }
+func (*vecReader) readvPoll(a, b []byte, spin time.Duration) (int, error) {
+	panic("pdu: readv without a vecReader")
+}

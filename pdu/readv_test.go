@@ -3,6 +3,7 @@ package pdu
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -43,6 +44,12 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 // segments are read with readv(2) into the caller's buffer together with
 // the header that follows.
 func TestReaderTCPReadData(t *testing.T) {
+	for _, spin := range []time.Duration{0, 300 * time.Microsecond} {
+		t.Run(fmt.Sprintf("busy-poll=%v", spin), func(t *testing.T) { testReaderTCPReadData(t, spin) })
+	}
+}
+
+func testReaderTCPReadData(t *testing.T, spin time.Duration) {
 	for _, d := range allDigests {
 		want := mixedPDUs(48, 200<<10)
 		wire := encodeAll(t, want, d)
@@ -70,6 +77,7 @@ func TestReaderTCPReadData(t *testing.T) {
 		if runtime.GOOS == "linux" && r.vec == nil {
 			t.Fatal("no readv on a *net.TCPConn")
 		}
+		r.SetBusyPoll(spin)
 		for i := range want {
 			p, err := r.ReadHeader()
 			if err != nil {
@@ -172,4 +180,71 @@ func TestReaderTCPDataDigestError(t *testing.T) {
 			t.Fatalf("byte %d corrupted: next PDU: %v", at, err)
 		}
 	}
+}
+
+// TestReaderTCPBusyPoll: with SetBusyPoll a read that finds the socket
+// empty tries again instead of waiting for the poller, and still gets
+// what comes later, within the spin or after it (then woken as without
+// it); a deadline and closing end a spinning read as they end a waiting
+// one.
+func TestReaderTCPBusyPoll(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("busy polling is implemented for Linux sockets only")
+	}
+	var p PDU
+	p.Header.NOPIn().Init()
+	wire := encodeAll(t, []PDU{p, p}, Digests{})
+	tests := []struct {
+		name      string
+		spin      time.Duration
+		delay     time.Duration // before each PDU is sent
+		wantTries bool
+	}{
+		{"no spin", 0, 5 * time.Millisecond, false},
+		{"answer within the spin", time.Second, 5 * time.Millisecond, true},
+		{"answer after the spin", 100 * time.Microsecond, 20 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := tcpPair(t)
+			r := newTestReader(s, Digests{}, 8192)
+			r.SetBusyPoll(tt.spin)
+			go func() {
+				for i := range 2 {
+					time.Sleep(tt.delay)
+					c.Write(wire[i*BHSLength : (i+1)*BHSLength])
+				}
+			}()
+			for i := range 2 {
+				got, err := r.Read()
+				if err != nil {
+					t.Fatalf("PDU %d: %v", i, err)
+				}
+				if got.Header != p.Header {
+					t.Fatalf("PDU %d: header differs", i)
+				}
+			}
+			if tries := r.vec.tries; (tries > 0) != tt.wantTries {
+				t.Errorf("%d reads tried again while spinning, want some: %v", tries, tt.wantTries)
+			}
+		})
+	}
+	t.Run("deadline", func(t *testing.T) {
+		_, s := tcpPair(t)
+		r := newTestReader(s, Digests{}, 8192)
+		r.SetBusyPoll(time.Millisecond)
+		s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := r.Read(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read: %v, want a deadline error", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		_, s := tcpPair(t)
+		r := newTestReader(s, Digests{}, 8192)
+		r.SetBusyPoll(time.Millisecond)
+		time.AfterFunc(10*time.Millisecond, func() { s.Close() })
+		if _, err := r.Read(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read: %v, want net.ErrClosed", err)
+		}
+	})
 }

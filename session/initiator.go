@@ -164,6 +164,13 @@ type Options struct {
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives protocol events; nil means silent.
 	Logger *slog.Logger
+	// BusyPoll is how long each connection's reader, in full feature
+	// phase, keeps trying a socket that has nothing to read before it
+	// waits to be woken (see [pdu.Reader.SetBusyPoll]): it lowers the
+	// latency of each command at low queue depths, at the price of CPU
+	// time spent spinning while responses are awaited. 0, the default,
+	// does not spin.
+	BusyPoll time.Duration
 	// Connections is the number of connections the session opens (RFC
 	// 7143 §4.2.2, several connections per session); zero means 1. The
 	// number used is the smaller of Connections and the MaxConnections
@@ -730,6 +737,7 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	// RFC 7143 §7.8, §7.1.4.1: at level 1 a PDU with a header digest
 	// error is dropped, not the connection.
 	c.r.SetHeaderDigestRecovery(c.erl > 0)
+	c.r.SetBusyPoll(opts.BusyPoll)
 	c.cid = res.CID
 	c.maxXmit.Store(res.Conn.MaxXmitDataSegmentLength)
 	return c, res, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,11 +79,12 @@ func TestInitiatorWriteRead(t *testing.T) {
 		target    *login.Settings
 		initiator *login.Settings
 		size      int
+		busyPoll  time.Duration // both sides' readers spin (Limits.BusyPoll, Options.BusyPoll)
 	}{
-		{"defaults", nil, nil, 4096},
-		{"immediate data only", nil, nil, 512},
-		{"R2T for all", small(func(s *login.Settings) { s.InitialR2T = true; s.ImmediateData = false }), nil, 256 << 10},
-		{"unsolicited Data-Out", small(func(s *login.Settings) { s.InitialR2T = false }), small(func(s *login.Settings) { s.InitialR2T = false }), 200 << 10},
+		{"defaults", nil, nil, 4096, 0},
+		{"immediate data only", nil, nil, 512, 0},
+		{"R2T for all", small(func(s *login.Settings) { s.InitialR2T = true; s.ImmediateData = false }), nil, 256 << 10, 0},
+		{"unsolicited Data-Out", small(func(s *login.Settings) { s.InitialR2T = false }), small(func(s *login.Settings) { s.InitialR2T = false }), 200 << 10, 0},
 		{"small segments several R2Ts", small(func(s *login.Settings) {
 			s.MaxRecvDataSegmentLength = 512
 			s.MaxBurstLength = 4096
@@ -91,17 +93,19 @@ func TestInitiatorWriteRead(t *testing.T) {
 		}), small(func(s *login.Settings) {
 			s.MaxRecvDataSegmentLength = 1024
 			s.MaxOutstandingR2T = 4
-		}), 64 << 10},
+		}), 64 << 10, 0},
 		{"digests", small(func(s *login.Settings) {
 			s.HeaderDigest = login.DigestPrefer
 			s.DataDigest = login.DigestPrefer
-		}), nil, 128 << 10},
+		}), nil, 128 << 10, 0},
+		{"busy polling", nil, nil, 256 << 10, time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newTestServer(t, tc.target)
+			srv.Limits.BusyPoll = tc.busyPoll
 			addr := serveLoopback(t, srv)
-			s := dialTest(t, addr, Options{Settings: tc.initiator, HeaderDigest: tc.name == "digests", DataDigest: tc.name == "digests"})
+			s := dialTest(t, addr, Options{Settings: tc.initiator, HeaderDigest: tc.name == "digests", DataDigest: tc.name == "digests", BusyPoll: tc.busyPoll})
 			ctx := context.Background()
 			data := make([]byte, tc.size)
 			for i := range data {

@@ -115,6 +115,9 @@ type options struct {
 	loads   []load
 	json    bool
 	ctl     int
+	// busyPoll is given to the reference target and to examples/initiator
+	// as -busy-poll.
+	busyPoll time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -132,6 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&only, "loads", "", "loads to run, comma-separated (default all: "+loadNames()+")")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	fs.IntVar(&o.ctl, "tgtd-control", 31, "tgtd control number (-C) for its instance; tgtd-tuned takes the next")
+	fs.DurationVar(&o.busyPoll, "busy-poll", 0, "run the reference target and examples/initiator with -busy-poll of this duration (the C peers and iscsi-perf have no such setting)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -140,6 +144,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.dur < time.Second || o.dur%time.Second != 0 {
 		return o, fmt.Errorf("-t %v: iscsi-perf runs whole seconds, at least 1s", o.dur)
+	}
+	if o.busyPoll < 0 || o.busyPoll > time.Second {
+		return o, fmt.Errorf("-busy-poll %v: 0 to 1s", o.busyPoll)
 	}
 	if o.rounds < 1 {
 		return o, fmt.Errorf("-rounds %d: at least 1", o.rounds)
@@ -236,7 +243,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		var t *target
 		switch name {
 		case "ours-memory", "ours-file":
-			t, err = startOurs(bin, name, file, o.size)
+			t, err = startOurs(bin, name, file, o.size, o.busyPoll)
 		case "tgtd", "tgtd-tuned":
 			if _, lerr := exec.LookPath("tgtd"); lerr != nil {
 				fmt.Fprintln(stderr, "bench: tgtd not found (Debian package tgt): left out")
@@ -294,7 +301,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 				if p.init == perfInitiator {
 					r, err = runPerf(ctx, t.url, l.Bytes/512, l.QD, l.Random, o.dur)
 				} else {
-					r, err = runOurInitiator(ctx, initiatorBin, t.url, l, o.dur)
+					r, err = runOurInitiator(ctx, initiatorBin, t.url, l, o.dur, o.busyPoll)
 				}
 				if err != nil {
 					return fmt.Errorf("%s %s %s: %w", t.name, p.init, l.Name, err)

@@ -30,6 +30,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-initiators", "ours", "-loads", "4k-randwrite-qd32,128k-seqread-qd1"}, ""},
 		{[]string{"-initiators", "iscsi-perf", "-loads", "4k-randwrite-qd32"}, "only reads"},
 		{[]string{"-initiators", "iscsi-perf,open-iscsi"}, `unknown initiator "open-iscsi"`},
+		{[]string{"-busy-poll", "50us"}, ""},
+		{[]string{"-busy-poll", "-1ms"}, "0 to 1s"},
+		{[]string{"-busy-poll", "2s"}, "0 to 1s"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-nope"}, "not defined"},
 	} {
@@ -98,13 +101,13 @@ func TestOurInitiator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := startOurs(tbin, "ours-memory", "", 16<<20)
+	tg, err := startOurs(tbin, "ours-memory", "", 16<<20, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tg.stop()
 	for _, l := range []load{loads[0], loads[5]} {
-		r, err := runOurInitiator(context.Background(), ibin, tg.url, l, time.Second)
+		r, err := runOurInitiator(context.Background(), ibin, tg.url, l, time.Second, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", l.Name, err)
 		}

@@ -103,7 +103,7 @@ const benchIQN = "iqn.2026-12.org.example.go-iscsi:bench"
 
 // startOurs runs the reference target: with file empty, a memory disk of
 // size bytes; else that file.
-func startOurs(bin, name, file string, size int64) (*target, error) {
+func startOurs(bin, name, file string, size int64, busyPoll time.Duration) (*target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -112,6 +112,9 @@ func startOurs(bin, name, file string, size int64) (*target, error) {
 		"-size", strconv.FormatInt(size>>20, 10) + "MiB"}
 	if file != "" {
 		args = append(args, "-file", file)
+	}
+	if busyPoll > 0 {
+		args = append(args, "-busy-poll", busyPoll.String())
 	}
 	cmd := exec.Command(bin, args...)
 	out, exited, err := start(cmd)
@@ -359,9 +362,13 @@ func runPerf(ctx context.Context, url string, blocks, qd int, random bool, d tim
 
 // runOurInitiator runs `examples/initiator bench` (built as bin) against
 // url for d with load l; its output has iscsi-perf's averages line.
-func runOurInitiator(ctx context.Context, bin, url string, l load, d time.Duration) (perfResult, error) {
+func runOurInitiator(ctx context.Context, bin, url string, l load, d, busyPoll time.Duration) (perfResult, error) {
 	rw := map[[2]bool]string{{false, false}: "read", {true, false}: "randread", {false, true}: "write", {true, true}: "randwrite"}[[2]bool{l.Random, l.Write}]
-	args := []string{"bench", url, "-rw", rw, "-bs", strconv.Itoa(l.Bytes), "-qd", strconv.Itoa(l.QD), "-t", d.String()}
+	var args []string
+	if busyPoll > 0 {
+		args = append(args, "-busy-poll", busyPoll.String())
+	}
+	args = append(args, "bench", url, "-rw", rw, "-bs", strconv.Itoa(l.Bytes), "-qd", strconv.Itoa(l.QD), "-t", d.String())
 	if l.Write {
 		args = append(args, "-dataloss")
 	}

@@ -75,6 +75,9 @@ func TestConnectionsFlag(t *testing.T) {
 	if code, _, _ := runCLI(t, nil, "-connections", "0", "readcap", "iscsi://127.0.0.1:1/x/0"); code != 2 {
 		t.Errorf("-connections 0: status %d, want 2", code)
 	}
+	if code, _, _ := runCLI(t, nil, "-busy-poll", "-1ms", "readcap", "iscsi://127.0.0.1:1/x/0"); code != 2 {
+		t.Errorf("-busy-poll -1ms: status %d, want 2", code)
+	}
 	if code, _, _ := runCLI(t, nil, "-connection-policy", "random", "readcap", "iscsi://127.0.0.1:1/x/0"); code != 2 {
 		t.Errorf("-connection-policy random: status %d, want 2", code)
 	}

@@ -34,6 +34,8 @@ func TestParseFlags(t *testing.T) {
 		{"stray argument", []string{"extra"}, "unexpected argument"},
 		{"max connections", []string{"-max-connections", "4"}, ""},
 		{"zero max connections", []string{"-max-connections", "0"}, "-max-connections"},
+		{"busy poll", []string{"-busy-poll", "50us"}, ""},
+		{"negative busy poll", []string{"-busy-poll", "-1us"}, "-busy-poll"},
 		{"unknown flag", []string{"-nosuch"}, "not defined"},
 		{"512e", []string{"-physical-block-size", "4096"}, ""},
 		{"physical block smaller than the logical", []string{"-block-size", "4096", "-physical-block-size", "512"}, "-physical-block-size"},
