@@ -95,8 +95,12 @@
 //     the response follows the end of every task it covers.
 //   - NOP-Out answered by NOP-In (§11.18, §11.19) and, with
 //     Limits.NOPInInterval, NOP-In pings of the target whose unanswered
-//     ones drop the connection; Text Requests (§11.10),
-//     Logout (§11.14, §11.15), Reject (§11.17) for PDUs in error, the end of
+//     ones drop the connection; Text Requests (§11.10): SendTargets
+//     (§13.3), and the initiator's MaxRecvDataSegmentLength declared anew
+//     (§13.12, the one key of §13 allowed in full feature phase), answered
+//     with the target's own declaration and bounding the data segments the
+//     connection sends after that answer, other keys answered Reject or
+//     NotUnderstood (§6.2.1); Logout (§11.14, §11.15), Reject (§11.17) for PDUs in error, the end of
 //     a connection on a *pdu.ConnectionError, and ITNexusLoss for every
 //     logical unit when a session ends (SAM-5 §6.3.4).
 //
@@ -205,12 +209,11 @@
 // On the target side: at level 2, reassignment of a task whose response
 // was sent while Limits.RetainBytes was full (it is not retained, and a
 // TASK REASSIGN finds no task); at level 1, R-Data SNACKs (§11.16.3, rejected
-// with reason SNACK Reject: this target never renegotiates
-// MaxRecvDataSegmentLength), and recovery of stopped Data-Out without
+// with reason SNACK Reject), and recovery of stopped Data-Out without
 // DataPDUInOrder (what is missing is unknown: the command waits until
 // Limits.DataOutTimeout ends the connection); at level
 // 0, SNACK is rejected and a Data-Out with a data digest error ends the
-// connection. Nor are renegotiation of keys in full feature phase (Text
-// Requests answer SendTargets only), bidirectional commands, or Data-In
+// connection. Nor are renegotiation in full feature phase of keys other
+// than MaxRecvDataSegmentLength, bidirectional commands, or Data-In
 // overflow for commands other than READ(6/10/12/16).
 package session

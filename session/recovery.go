@@ -295,8 +295,8 @@ func (c *conn) findTask(f func(*task) bool) *task {
 // with its outstanding R2Ts (reader goroutine); the others go to the
 // writer, which holds the Data-In and responses retained (answerSNACK).
 // R-Data SNACKs (§11.16.3, resegmented Data-In after a change of
-// MaxRecvDataSegmentLength, which this target never renegotiates) are not
-// implemented and are rejected with reason SNACK Reject.
+// MaxRecvDataSegmentLength, conn.handleText) are not implemented and are
+// rejected with reason SNACK Reject.
 func (c *conn) handleSNACK(h *pdu.BHS) error {
 	s := h.SNACKRequest()
 	switch s.Type() {

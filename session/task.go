@@ -589,7 +589,7 @@ func (c *conn) writeTask(t *task) error {
 	// INTERMEDIATE or INTERMEDIATE-CONDITION MET. Any other status goes
 	// in a SCSI Response after the data.
 	t.statusInData = n > 0 && statusFitsDataIn(t.resp.Status)
-	t.seg = max(c.params.MaxXmitDataSegmentLength, 512)
+	t.seg = c.xmitSegment()
 	t.burst = max(c.sess.params.MaxBurstLength, 512)
 	t.dataSNs = 0
 	if n > 0 {
@@ -607,7 +607,7 @@ func (c *conn) writeTask(t *task) error {
 // its status with a new StatSN of this connection.
 func (c *conn) rewriteTask(t *task, exp, maxCmdSN uint32) error {
 	from := t.resendFrom
-	if seg := max(c.params.MaxXmitDataSegmentLength, 512); seg != t.seg && t.dataIn != nil {
+	if seg := c.xmitSegment(); seg != t.seg && t.dataIn != nil {
 		t.seg, from = seg, 0
 		t.dataSNs = 0
 		if t.inLen > 0 {
@@ -652,6 +652,13 @@ func (c *conn) sendTask(t *task, from, exp, maxCmdSN uint32) error {
 		return nil
 	}
 	return c.queueResponse(t, exp, maxCmdSN)
+}
+
+// xmitSegment returns the largest data segment the connection sends now
+// (writer goroutine): the initiator's MaxRecvDataSegmentLength, declared
+// at login or later in full feature phase (RFC 7143 §13.12), at least 512.
+func (c *conn) xmitSegment() uint32 {
+	return max(c.params.MaxXmitDataSegmentLength, 512)
 }
 
 // newTTT returns a Target Transfer Tag of the connection.
