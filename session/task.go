@@ -97,6 +97,7 @@ type task struct {
 	statSN             uint32 // of the status
 	dataSNs            uint32 // Data-In PDUs sent
 	ackTTT             uint32 // Target Transfer Tag of the A bit, or reserved
+	snackTag           uint32 // of the last R-Data SNACK on this connection, or 0
 	dataAcked          bool   // a DataACK acknowledged the Data-In
 	laidOut            bool   // the layout above is set
 
@@ -620,6 +621,9 @@ func (c *conn) rewriteTask(t *task, exp, maxCmdSN uint32) error {
 		t.statusInData = false
 	}
 	t.dataAcked = false
+	// RFC 7143 §11.4.4: a SNACK Tag is of the connection that accepted
+	// the R-Data SNACK.
+	t.snackTag = 0
 	return c.sendTask(t, from, exp, maxCmdSN)
 }
 
@@ -749,6 +753,9 @@ func (c *conn) queueResponse(t *task, exp, maxCmdSN uint32) error {
 	r.SetResponse(pdu.ResponseCommandCompleted)
 	r.SetStatus(t.status)
 	r.SetExpDataSN(t.dataSNs)
+	// RFC 7143 §11.4.4: the SNACK Tag of the last R-Data SNACK the
+	// connection accepted for the command, else 0.
+	r.SetSNACKTag(t.snackTag)
 	r.SetResidualUnderflow(t.under > 0)
 	r.SetResidualOverflow(t.over > 0)
 	r.SetResidualCount(t.under + t.over)

@@ -17,6 +17,13 @@ import (
 // data of the PDU that answers it.
 func (in *initiator) text(kv string) (pdu.Opcode, string) {
 	in.t.Helper()
+	return in.textAt(kv, in.statSN)
+}
+
+// textAt is text with ExpStatSN expStatSN, which may hold back the
+// acknowledgment of responses the target is to retain.
+func (in *initiator) textAt(kv string, expStatSN uint32) (pdu.Opcode, string) {
+	in.t.Helper()
 	itt := in.nextITT()
 	var h pdu.BHS
 	r := h.TextRequest()
@@ -26,7 +33,7 @@ func (in *initiator) text(kv string) (pdu.Opcode, string) {
 	r.SetInitiatorTaskTag(itt)
 	r.SetTargetTransferTag(pdu.ReservedTag)
 	r.SetCmdSN(in.cmdSN)
-	r.SetExpStatSN(in.statSN)
+	r.SetExpStatSN(expStatSN)
 	in.write(&h, append([]byte(kv), 0))
 	p := in.read()
 	return p.Header.Opcode(), string(p.Data)
