@@ -342,12 +342,15 @@ func textReqPDU(ttt uint32, final, cont bool, data []byte) *pdu.PDU {
 // FuzzTextResponder feeds the full feature text responder arbitrary Text
 // Requests: it must never panic, it may fail only with the typed errors of
 // checkLoginError, and every response must be a valid Text Response no
-// longer than the segment limit.
+// longer than the segment limit, which a MaxRecvDataSegmentLength the
+// responder takes (with the target's own declaration set) keeps in
+// 512..2^24-1 (RFC 7143 §13.12).
 func FuzzTextResponder(f *testing.F) {
 	f.Add(encodeFuzzPDUs(textReqPDU(pdu.ReservedTag, true, false, []byte("SendTargets=All\x00"))))
 	f.Add(encodeFuzzPDUs(
 		textReqPDU(pdu.ReservedTag, false, true, []byte("MaxRecvDataSeg")),
 		textReqPDU(1, true, false, []byte("mentLength=65536\x00SendTargets=\x00"))))
+	f.Add(encodeFuzzPDUs(textReqPDU(pdu.ReservedTag, true, false, []byte("MaxRecvDataSegmentLength=1024\x00SendTargets=\x00"))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		targets := []DiscoveredTarget{{Name: testTarget, Addresses: []TargetAddress{{Host: "127.0.0.1", Port: 3260}}}}
 		for i := range 40 {
@@ -356,6 +359,9 @@ func FuzzTextResponder(f *testing.F) {
 		x := &TextResponder{Discovery: len(data)%2 == 0, CurrentTarget: testTarget, MaxXmitDataSegmentLength: 512,
 			Negotiator: NewNegotiator(RoleTarget, DefaultSettings(), true, false),
 			Targets:    func() []DiscoveredTarget { return targets }}
+		if len(data)%3 != 0 {
+			x.MaxRecvDataSegmentLength = 8192
+		}
 		for _, p := range fuzzPDUs(data) {
 			resp, _, err := x.Next(p)
 			if err != nil {
@@ -365,8 +371,11 @@ func FuzzTextResponder(f *testing.F) {
 			if verr := resp.Header.TextResponse().Validate(); verr != nil {
 				t.Fatalf("invalid response: %v", verr)
 			}
-			if len(resp.Data) > 512 || int(resp.Header.DataSegmentLength()) != len(resp.Data) {
-				t.Fatalf("segment of %d bytes", len(resp.Data))
+			if n := x.MaxXmitDataSegmentLength; n < 512 || n > 1<<24-1 {
+				t.Fatalf("MaxXmitDataSegmentLength %d taken", n)
+			}
+			if len(resp.Data) > int(x.MaxXmitDataSegmentLength) || int(resp.Header.DataSegmentLength()) != len(resp.Data) {
+				t.Fatalf("segment of %d bytes, MaxXmitDataSegmentLength %d", len(resp.Data), x.MaxXmitDataSegmentLength)
 			}
 		}
 	})

@@ -50,6 +50,18 @@ type TextResponder struct {
 	//
 	// Deprecated: use MaxXmitDataSegmentLength.
 	MaxSegment uint32
+	// MaxRecvDataSegmentLength, if not zero, is the target's own
+	// MaxRecvDataSegmentLength (its ConnParams.MaxRecvDataSegmentLength).
+	// It makes the responder take the initiator's MaxRecvDataSegmentLength
+	// in a normal session, the one key of RFC 7143 §13 declared anew in
+	// full feature phase (§13.12: declarative, "ALL"): a value in range
+	// becomes MaxXmitDataSegmentLength, so that the caller, comparing it
+	// before and after Next, sends its data segments within it, and is
+	// answered with this declaration of the target's; a value out of
+	// range (512 to 2^24-1) or malformed is answered Reject and changes
+	// nothing. Zero answers the key Reject, as any key of the table
+	// without a Negotiator.
+	MaxRecvDataSegmentLength uint32
 
 	in      TextAccumulator
 	out     []byte
@@ -122,8 +134,17 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 		return nil, false, err
 	}
 	x.buf = x.buf[:0]
-	var others []Pair
+	var others, declared []Pair
 	for _, p := range pairs {
+		if p.Key == "MaxRecvDataSegmentLength" && x.MaxRecvDataSegmentLength != 0 && !x.Discovery {
+			a, err := x.declareMaxRecv(p.Value)
+			if err != nil {
+				x.reset()
+				return nil, false, err
+			}
+			declared = append(declared, a)
+			continue
+		}
 		if p.Key != "SendTargets" {
 			others = append(others, p)
 			continue
@@ -169,6 +190,7 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 		}
 		x.buf = AppendText(x.buf, answers...)
 	}
+	x.buf = AppendText(x.buf, declared...)
 	x.out = x.buf
 	if len(x.out) == 0 {
 		x.out = nil
@@ -184,6 +206,24 @@ func (x *TextResponder) Next(req *pdu.PDU) (resp *pdu.PDU, done bool, err error)
 	}
 	resp = x.send()
 	return resp, !x.active, nil
+}
+
+// declareMaxRecv takes the initiator's MaxRecvDataSegmentLength declared
+// in full feature phase (RFC 7143 §13.12) and returns the answer: the
+// target's own declaration, or Reject for a value the key's range (512 to
+// 2^24-1) or kind does not allow (§6.2.1, as the Negotiator answers a
+// declaration it cannot accept). A reserved constant proposed as the value
+// is a protocol error (§6.2): a *TextError wrapping ErrReservedValue.
+func (x *TextResponder) declareMaxRecv(v string) (Pair, error) {
+	const key = "MaxRecvDataSegmentLength"
+	if isConstant(v) {
+		return Pair{}, textErr(key, v, ErrReservedValue)
+	}
+	if err := keyIndex[key].checkValue(v); err != nil {
+		return Pair{Key: key, Value: Reject}, nil
+	}
+	x.MaxXmitDataSegmentLength = uint32(mustNum(v))
+	return Pair{Key: key, Value: num(uint64(x.MaxRecvDataSegmentLength))}, nil
 }
 
 func (x *TextResponder) reset() {
@@ -259,6 +299,18 @@ type TextExchange struct {
 	//
 	// Deprecated: use MaxXmitDataSegmentLength.
 	MaxSegment uint32
+	// MaxRecvDataSegmentLength, if not zero, is the target's own
+	// MaxRecvDataSegmentLength (its ConnParams.MaxRecvDataSegmentLength).
+	// It makes the responder take the initiator's MaxRecvDataSegmentLength
+	// in a normal session, the one key of RFC 7143 §13 declared anew in
+	// full feature phase (§13.12: declarative, "ALL"): a value in range
+	// becomes MaxXmitDataSegmentLength, so that the caller, comparing it
+	// before and after Next, sends its data segments within it, and is
+	// answered with this declaration of the target's; a value out of
+	// range (512 to 2^24-1) or malformed is answered Reject and changes
+	// nothing. Zero answers the key Reject, as any key of the table
+	// without a Negotiator.
+	MaxRecvDataSegmentLength uint32
 	// MaxTextLength bounds the answer; zero means DefaultMaxTextLength.
 	MaxTextLength int
 

@@ -237,3 +237,61 @@ func TestTextSegmentLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestTextResponderMaxRecvDataSegmentLength: with its own
+// MaxRecvDataSegmentLength set, the responder takes the initiator's
+// declaration in full feature phase (RFC 7143 §13.12) as its new
+// MaxXmitDataSegmentLength and answers with the target's declaration; a
+// value out of 512..2^24-1, or malformed, is answered Reject and changes
+// nothing; a reserved constant is a protocol error (§6.2). Without the
+// field, and in a discovery session, the key is answered as before.
+func TestTextResponderMaxRecvDataSegmentLength(t *testing.T) {
+	const own = "MaxRecvDataSegmentLength=262144\x00"
+	tests := []struct {
+		name      string
+		own       uint32
+		discovery bool
+		pairs     []Pair
+		want      string
+		wantXmit  uint32
+		wantErr   error
+	}{
+		{name: "declared", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "4096"}}, want: own, wantXmit: 4096},
+		{name: "smallest", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "512"}}, want: own, wantXmit: 512},
+		{name: "largest", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "16777215"}}, want: own, wantXmit: 1<<24 - 1},
+		{name: "hexadecimal", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "0x1000"}}, want: own, wantXmit: 4096},
+		{name: "with SendTargets and a login key", own: 262144,
+			pairs: []Pair{{"SendTargets", ""}, {"MaxBurstLength", "4096"}, {"MaxRecvDataSegmentLength", "1024"}},
+			want:  "TargetName=" + testTarget + "\x00MaxBurstLength=Reject\x00" + own, wantXmit: 1024},
+		{name: "below 512", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "511"}}, want: "MaxRecvDataSegmentLength=Reject\x00", wantXmit: 8192},
+		{name: "zero", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "0"}}, want: "MaxRecvDataSegmentLength=Reject\x00", wantXmit: 8192},
+		{name: "beyond 2^24-1", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "16777216"}}, want: "MaxRecvDataSegmentLength=Reject\x00", wantXmit: 8192},
+		{name: "not a number", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "lots"}}, want: "MaxRecvDataSegmentLength=Reject\x00", wantXmit: 8192},
+		{name: "reserved constant", own: 262144, pairs: []Pair{{"MaxRecvDataSegmentLength", "Reject"}}, wantErr: ErrReservedValue, wantXmit: 8192},
+		{name: "no declaration of the target's", pairs: []Pair{{"MaxRecvDataSegmentLength", "4096"}}, want: "MaxRecvDataSegmentLength=Reject\x00", wantXmit: 8192},
+		{name: "discovery session", own: 262144, discovery: true, pairs: []Pair{{"MaxRecvDataSegmentLength", "4096"}}, want: "MaxRecvDataSegmentLength=Irrelevant\x00", wantXmit: 8192},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &TextResponder{CurrentTarget: testTarget, Discovery: tt.discovery, MaxXmitDataSegmentLength: 8192, MaxRecvDataSegmentLength: tt.own,
+				Targets: func() []DiscoveredTarget { return []DiscoveredTarget{{Name: testTarget}} }}
+			x := &TextExchange{ITT: 1}
+			resp, done, err := r.Next(x.Start(tt.pairs...))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || resp != nil {
+					t.Fatalf("Next: %v, %v; want an error matching %v", resp, err, tt.wantErr)
+				}
+			} else {
+				if err != nil || !done {
+					t.Fatalf("Next: done %v, %v", done, err)
+				}
+				if diff := cmp.Diff(tt.want, string(resp.Data)); diff != "" {
+					t.Errorf("answer (-want +got):\n%s", diff)
+				}
+			}
+			if r.MaxXmitDataSegmentLength != tt.wantXmit {
+				t.Errorf("MaxXmitDataSegmentLength %d, want %d", r.MaxXmitDataSegmentLength, tt.wantXmit)
+			}
+		})
+	}
+}

@@ -95,6 +95,11 @@ type outPDU struct {
 	// closeAfter, if not nil, closes the connection with this cause once
 	// the PDU is written (Logout Response, TARGET COLD RESET).
 	closeAfter error
+	// maxXmit, if not zero, is the initiator's MaxRecvDataSegmentLength
+	// declared anew in the Text Request this Text Response answers (RFC
+	// 7143 §13.12): the writer sends the data segments after it within
+	// it.
+	maxXmit uint32
 }
 
 // conn is one connection of a session in full feature phase (RFC 7143
@@ -107,7 +112,7 @@ type conn struct {
 	r      *pdu.Reader
 	w      *pdu.Writer
 	cid    uint16
-	params login.ConnParams
+	params login.ConnParams // MaxXmitDataSegmentLength: writer goroutine (handleText)
 	log    *slog.Logger
 
 	ctx    context.Context
@@ -215,6 +220,7 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 		Discovery:                res.Session.SessionType == login.SessionDiscovery,
 		CurrentTarget:            res.Session.TargetName,
 		MaxXmitDataSegmentLength: res.Conn.MaxXmitDataSegmentLength,
+		MaxRecvDataSegmentLength: res.Conn.MaxRecvDataSegmentLength,
 	}
 	return c
 }
@@ -447,7 +453,15 @@ func (c *conn) write(o *outPDU) error {
 		}
 		c.statSN++
 	}
-	return c.w.Queue(&o.h, nil, o.data)
+	err := c.w.Queue(&o.h, nil, o.data)
+	if o.maxXmit != 0 {
+		// RFC 7143 §13.12: the initiator's new MaxRecvDataSegmentLength
+		// bounds what follows the Text Response that acknowledges it;
+		// the Data-In sent before keep their segments, which an R-Data
+		// SNACK asks for resegmented (§11.16.3).
+		c.params.MaxXmitDataSegmentLength = o.maxXmit
+	}
+	return err
 }
 
 // readData reads the data segment of the PDU just read into the scratch
@@ -825,8 +839,13 @@ func (c *conn) dataError(h *pdu.BHS, err error) error {
 }
 
 // handleText answers a Text Request in full feature phase (RFC 7143 §6.4,
-// §11.10) through login.TextResponder; a request breaking the rules of the
-// exchange is rejected.
+// §11.10) through login.TextResponder: SendTargets (§13.3), and
+// MaxRecvDataSegmentLength (§13.12), the one key of §13 declared anew in
+// full feature phase, answered with the target's own declaration and
+// applied to the data segments the connection sends after the answer;
+// other keys of §13 are answered Reject, unknown keys NotUnderstood
+// (§6.2.1). A request breaking the rules of the exchange, or proposing a
+// reserved constant (§6.2), is rejected.
 func (c *conn) handleText(h *pdu.BHS) error {
 	if ok, err := c.admit(h); !ok || err != nil {
 		return err
@@ -835,12 +854,18 @@ func (c *conn) handleText(h *pdu.BHS) error {
 	if err != nil {
 		return c.dataError(h, err)
 	}
+	xmit := c.text.MaxXmitDataSegmentLength
 	resp, _, err := c.text.Next(&pdu.PDU{Header: *h, Data: data})
 	if err != nil || resp == nil {
+		c.text.MaxXmitDataSegmentLength = xmit
 		c.reject(h, pdu.RejectProtocolError)
 		return nil
 	}
 	o := outPDU{kind: outStatus, h: resp.Header}
+	if n := c.text.MaxXmitDataSegmentLength; n != xmit {
+		c.log.Debug("MaxRecvDataSegmentLength declared in full feature phase", "max_xmit_data_segment_length", n)
+		o.maxXmit = n
+	}
 	if len(resp.Data) > 0 {
 		o.data = append([]byte(nil), resp.Data...)
 	}

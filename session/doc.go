@@ -47,7 +47,10 @@
 //     the Data-In first sent, R2T SNACKs with the outstanding R2Ts,
 //     Status SNACKs with the responses of those StatSNs, DataACKs (asked
 //     for with the A bit on the last Data-In, §11.7.2) release retained
-//     Data-In. Each connection retains the Data-In and status PDUs it sent
+//     Data-In, and R-Data SNACKs (§11.16.3, after the initiator declared a
+//     new MaxRecvDataSegmentLength) get the task's unacknowledged Data-In
+//     resegmented to the length declared last, DataSN from 0, then a SCSI
+//     Response with the status's StatSN and the SNACK Tag (§11.4.4). Each connection retains the Data-In and status PDUs it sent
 //     until acknowledged by DataACK or ExpStatSN, within
 //     Limits.RetainBytes; Server.Stats counts digest errors, recovery R2Ts
 //     and SNACKs.
@@ -95,8 +98,12 @@
 //     the response follows the end of every task it covers.
 //   - NOP-Out answered by NOP-In (§11.18, §11.19) and, with
 //     Limits.NOPInInterval, NOP-In pings of the target whose unanswered
-//     ones drop the connection; Text Requests (§11.10),
-//     Logout (§11.14, §11.15), Reject (§11.17) for PDUs in error, the end of
+//     ones drop the connection; Text Requests (§11.10): SendTargets
+//     (§13.3), and the initiator's MaxRecvDataSegmentLength declared anew
+//     (§13.12, the one key of §13 allowed in full feature phase), answered
+//     with the target's own declaration and bounding the data segments the
+//     connection sends after that answer, other keys answered Reject or
+//     NotUnderstood (§6.2.1); Logout (§11.14, §11.15), Reject (§11.17) for PDUs in error, the end of
 //     a connection on a *pdu.ConnectionError, and ITNexusLoss for every
 //     logical unit when a session ends (SAM-5 §6.3.4).
 //
@@ -199,18 +206,20 @@
 // # Not implemented
 //
 // On the initiator side: the retry of a command whose DataOutReader is not
-// an io.Seeker (it fails: its data cannot be read twice); R-Data SNACK (§11.16.1, type 3), bidirectional commands, iSER, and
-// renegotiation of any key other than MaxRecvDataSegmentLength.
+// an io.Seeker (it fails: its data cannot be read twice); R-Data SNACK
+// (§11.16.1, type 3: the initiator declares MaxRecvDataSegmentLength again
+// only as it was, so it never needs one), bidirectional commands, iSER,
+// and renegotiation of any key other than MaxRecvDataSegmentLength.
 //
 // On the target side: at level 2, reassignment of a task whose response
 // was sent while Limits.RetainBytes was full (it is not retained, and a
-// TASK REASSIGN finds no task); at level 1, R-Data SNACKs (§11.16.3, rejected
-// with reason SNACK Reject: this target never renegotiates
-// MaxRecvDataSegmentLength), and recovery of stopped Data-Out without
+// TASK REASSIGN finds no task); at level 1, likewise, an R-Data SNACK for
+// such a task, or for one whose response is not sent yet (rejected with
+// reason SNACK Reject), and recovery of stopped Data-Out without
 // DataPDUInOrder (what is missing is unknown: the command waits until
-// Limits.DataOutTimeout ends the connection); at level
-// 0, SNACK is rejected and a Data-Out with a data digest error ends the
-// connection. Nor are renegotiation of keys in full feature phase (Text
-// Requests answer SendTargets only), bidirectional commands, or Data-In
-// overflow for commands other than READ(6/10/12/16).
+// Limits.DataOutTimeout ends the connection); at level 0, SNACK is
+// rejected and a Data-Out with a data digest error ends the connection.
+// Nor are renegotiation in full feature phase of keys other than
+// MaxRecvDataSegmentLength, bidirectional commands, or Data-In overflow for
+// commands other than READ(6/10/12/16).
 package session

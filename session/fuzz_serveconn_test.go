@@ -113,7 +113,9 @@ func FuzzServeConnBounded(f *testing.F) {
 // erl1FuzzSeeds are streams of the ErrorRecoveryLevel 1 exchanges: a READ
 // followed by Data, Status and DataACK SNACKs, and a WRITE whose
 // unsolicited Data-Out leaves a gap in DataSN and BufferOffset, followed
-// by an R2T SNACK and an R-Data SNACK.
+// by an R2T SNACK and an R-Data SNACK; a READ followed by a Text Request
+// declaring a smaller MaxRecvDataSegmentLength (RFC 7143 §13.12), an R-Data
+// SNACK that resegments its Data-In, and Status and Data SNACKs after it.
 func erl1FuzzSeeds() [][]byte {
 	var read pdu.BHS
 	r := read.SCSICommand()
@@ -167,6 +169,15 @@ func erl1FuzzSeeds() [][]byte {
 		}
 		return b
 	}
+	var text pdu.BHS
+	tr := text.TextRequest()
+	tr.Init()
+	tr.SetImmediate(true)
+	tr.SetFinal(true)
+	tr.SetInitiatorTaskTag(4)
+	tr.SetTargetTransferTag(pdu.ReservedTag)
+	tr.SetCmdSN(2)
+	tr.SetExpStatSN(1)
 	return [][]byte{
 		cat(fuzzPDU(read, nil), pdus(
 			snack(pdu.SNACKDataR2T, 2, pdu.ReservedTag, 0, 0),
@@ -177,6 +188,11 @@ func erl1FuzzSeeds() [][]byte {
 		cat(fuzzPDU(write, make([]byte, 512)), fuzzPDU(out, make([]byte, 1024)), pdus(
 			snack(pdu.SNACKDataR2T, 3, pdu.ReservedTag, 0, 0),
 			snack(pdu.SNACKRData, 3, 7, 0, 0),
+		)),
+		cat(fuzzPDU(read, nil), fuzzPDU(text, []byte("MaxRecvDataSegmentLength=512\x00")), pdus(
+			snack(pdu.SNACKRData, 2, 9, 0, 0),
+			snack(pdu.SNACKStatus, pdu.ReservedTag, pdu.ReservedTag, 1, 0),
+			snack(pdu.SNACKDataR2T, 2, pdu.ReservedTag, 3, 2),
 		)),
 		// The WRITE (CmdSN 2) ahead of the READ (CmdSN 1), held; a
 		// copy of it, ignored; then the READ, which lets both run

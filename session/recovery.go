@@ -17,7 +17,9 @@ import (
 // R2T; Data-Out lost to a header digest error shows as a gap in DataSN and
 // BufferOffset and is asked for again the same way; the initiator's SNACKs
 // (§11.16) are answered from the Data-In and responses the connection
-// retains until the initiator acknowledges them.
+// retains until the initiator acknowledges them, an R-Data SNACK with the
+// Data-In resegmented to the initiator's MaxRecvDataSegmentLength of now
+// (§11.16.3).
 
 // maxErrorRecoveryLevel is the highest ErrorRecoveryLevel the target
 // offers and accepts (RFC 7143 §13.20): 2, connection recovery with task
@@ -75,9 +77,13 @@ type ServerStats struct {
 	// DataACKs counts DataACK SNACKs that released retained Data-In
 	// (§11.16.1, type 2; §11.7.2 A bit).
 	DataACKs uint64
-	// RejectedSNACKs counts SNACKs answered with a Reject: R-Data SNACKs,
-	// and SNACKs for PDUs never sent, already acknowledged or not
-	// retained (Limits.RetainBytes).
+	// RDataSNACKs counts R-Data SNACKs answered with the task's Data-In
+	// sent again, resegmented, and its SCSI Response (§11.16.1, type 3;
+	// §11.16.3).
+	RDataSNACKs uint64
+	// RejectedSNACKs counts SNACKs answered with a Reject: SNACKs for
+	// PDUs or tasks never sent, already acknowledged or not retained
+	// (Limits.RetainBytes).
 	RejectedSNACKs uint64
 	// RetainedBytes is what the connections of the Server retain for
 	// SNACKs now, as Limits.RetainBytes counts it.
@@ -100,6 +106,7 @@ type ServerStats struct {
 type serverStats struct {
 	dataDigestErrors, headerDigestErrors, recoveryR2Ts         atomic.Uint64
 	dataSNACKs, r2tSNACKs, statusSNACKs, dataACKs, rejectSNACK atomic.Uint64
+	rDataSNACKs                                                atomic.Uint64
 	retainedBytes                                              atomic.Int64
 	stalledDataOut                                             atomic.Uint64
 	connectionsRecovered, tasksReassigned, tasksDiscarded      atomic.Uint64
@@ -117,6 +124,7 @@ func (s *Server) Stats() ServerStats {
 		R2TSNACKs:          st.r2tSNACKs.Load(),
 		StatusSNACKs:       st.statusSNACKs.Load(),
 		DataACKs:           st.dataACKs.Load(),
+		RDataSNACKs:        st.rDataSNACKs.Load(),
 		RejectedSNACKs:     st.rejectSNACK.Load(),
 		RetainedBytes:      st.retainedBytes.Load(),
 
@@ -294,9 +302,6 @@ func (c *conn) findTask(f func(*task) bool) *task {
 // 1. An R2T SNACK, for a task still collecting Data-Out, is answered here
 // with its outstanding R2Ts (reader goroutine); the others go to the
 // writer, which holds the Data-In and responses retained (answerSNACK).
-// R-Data SNACKs (§11.16.3, resegmented Data-In after a change of
-// MaxRecvDataSegmentLength, which this target never renegotiates) are not
-// implemented and are rejected with reason SNACK Reject.
 func (c *conn) handleSNACK(h *pdu.BHS) error {
 	s := h.SNACKRequest()
 	switch s.Type() {
@@ -309,10 +314,6 @@ func (c *conn) handleSNACK(h *pdu.BHS) error {
 			c.resendR2Ts(h, t)
 			return nil
 		}
-	case pdu.SNACKRData:
-		c.srv.stats.rejectSNACK.Add(1)
-		c.reject(h, pdu.RejectSNACKReject)
-		return nil
 	}
 	c.send(&outPDU{kind: outSNACK, h: *h})
 	return nil
@@ -344,8 +345,8 @@ func (c *conn) resendR2Ts(h *pdu.BHS, t *task) {
 }
 
 // answerSNACK answers, on the writer goroutine, a Data SNACK, a Status
-// SNACK or a DataACK (RFC 7143 §11.16.1) from what the connection
-// retains.
+// SNACK, a DataACK or an R-Data SNACK (RFC 7143 §11.16.1) from what the
+// connection retains.
 func (c *conn) answerSNACK(h *pdu.BHS) error {
 	s := h.SNACKRequest()
 	exp, maxCmdSN := c.sess.cmdWindow()
@@ -416,8 +417,47 @@ func (c *conn) answerSNACK(h *pdu.BHS) error {
 		c.acked++
 		c.srv.stats.dataACKs.Add(1)
 		return nil
+	case pdu.SNACKRData:
+		// §11.16.3: the task named by the Initiator Task Tag, whose
+		// status the initiator has not acknowledged (§11.16.1: an
+		// R-Data SNACK precedes it); one not retained (its status
+		// acknowledged, not sent yet, or beyond Limits.RetainBytes)
+		// cannot be served.
+		t := c.findTask(func(t *task) bool { return t.itt == s.InitiatorTaskTag() })
+		if t == nil {
+			return c.rejectSNACK(h, pdu.RejectSNACKReject, exp, maxCmdSN)
+		}
+		if v := c.expStatSN.Load(); v != 0 && pdu.SerialLess(t.statSN, uint32(v)) {
+			// §11.16.1: the SNACK itself acknowledges the status.
+			return c.rejectSNACK(h, pdu.RejectProtocolError, exp, maxCmdSN)
+		}
+		c.srv.stats.rDataSNACKs.Add(1)
+		return c.answerRData(t, s.TargetTransferTag(), exp, maxCmdSN)
 	}
 	return c.rejectSNACK(h, pdu.RejectProtocolError, exp, maxCmdSN)
+}
+
+// answerRData answers an R-Data SNACK with SNACK Tag tag for the retained
+// task t (RFC 7143 §11.16.3): the initiator discarded the Data-In it had
+// not acknowledged, which are sent again laid out anew in segments of its
+// MaxRecvDataSegmentLength of now (§13.12), DataSN from 0 on, and then a
+// SCSI Response with the same StatSN carrying the SNACK Tag (§11.4.4),
+// even when the status was in the last Data-In: that response is the
+// command's last, and a later Status SNACK gets it again, SNACK Tag
+// included. A DataACK here acknowledges all the Data-In of its task
+// (§11.7.2: the A bit is on the last); after one nothing is left to send
+// but the response, whose ExpDataSN is the DataACK's BegRun.
+func (c *conn) answerRData(t *task, tag, exp, maxCmdSN uint32) error {
+	t.snackTag = tag
+	t.statusInData = false
+	if t.dataIn != nil && !t.dataAcked && t.inLen > 0 {
+		t.seg = c.xmitSegment()
+		t.dataSNs = dataInPDUs(t.inLen, t.seg, t.burst)
+		if err := c.queueDataIn(t, 0, t.dataSNs, exp, maxCmdSN); err != nil {
+			return err
+		}
+	}
+	return c.queueResponse(t, exp, maxCmdSN)
 }
 
 // rejectSNACK queues, on the writer goroutine, a Reject of the SNACK h

@@ -411,7 +411,8 @@ func TestERL1SNACK(t *testing.T) {
 		{name: "Status SNACK SCSI Response", typ: pdu.SNACKStatus, itt: pdu.ReservedTag, begRun: badStatSN, runLen: 1, want: bad},
 		{name: "Status SNACK both", typ: pdu.SNACKStatus, itt: pdu.ReservedTag, begRun: readStatSN, runLen: 2, want: append(orig[3:4:4], bad...)},
 		{name: "Status SNACK never sent", typ: pdu.SNACKStatus, itt: pdu.ReservedTag, begRun: badStatSN + 1000, runLen: 1, wantRejectReason: pdu.RejectProtocolError},
-		{name: "R-Data SNACK", typ: pdu.SNACKRData, itt: itt, wantRejectReason: pdu.RejectSNACKReject},
+		// Served for a retained task (TestERL1RDataSNACK).
+		{name: "R-Data SNACK for an unknown task", typ: pdu.SNACKRData, itt: 0x7777, wantRejectReason: pdu.RejectSNACKReject},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -692,17 +693,20 @@ func TestERL0SNACKRejected(t *testing.T) {
 	if d := pdus[len(pdus)-1].h.DataIn(); d.Acknowledge() || d.TargetTransferTag() != pdu.ReservedTag {
 		t.Errorf("last Data-In with A %v and TTT %#x at ErrorRecoveryLevel 0", d.Acknowledge(), d.TargetTransferTag())
 	}
-	for _, typ := range []pdu.SNACKType{pdu.SNACKDataR2T, pdu.SNACKStatus} {
-		tag := itt
-		if typ == pdu.SNACKStatus {
+	for _, typ := range []pdu.SNACKType{pdu.SNACKDataR2T, pdu.SNACKStatus, pdu.SNACKRData} {
+		tag, ttt := itt, pdu.ReservedTag
+		switch typ {
+		case pdu.SNACKStatus:
 			tag = pdu.ReservedTag
+		case pdu.SNACKRData:
+			ttt = 7 // a SNACK Tag (§11.16.5)
 		}
-		in.snack(typ, tag, pdu.ReservedTag, 0, 0, in.statSN)
+		in.snack(typ, tag, ttt, 0, 0, in.statSN)
 		if p := in.read(); p.Header.Opcode() != pdu.OpReject || p.Header.Reject().Reason() != pdu.RejectProtocolError {
 			t.Fatalf("%v SNACK answered by %v", typ, p.Header.String())
 		}
 	}
-	if s := srv.Stats(); s.RetainedBytes != 0 || s.DataSNACKs != 0 || s.StatusSNACKs != 0 {
+	if s := srv.Stats(); s.RetainedBytes != 0 || s.DataSNACKs != 0 || s.StatusSNACKs != 0 || s.RDataSNACKs != 0 {
 		t.Errorf("stats at ErrorRecoveryLevel 0: %+v", s)
 	}
 	in.logout()

@@ -97,6 +97,7 @@ type task struct {
 	statSN             uint32 // of the status
 	dataSNs            uint32 // Data-In PDUs sent
 	ackTTT             uint32 // Target Transfer Tag of the A bit, or reserved
+	snackTag           uint32 // of the last R-Data SNACK on this connection, or 0
 	dataAcked          bool   // a DataACK acknowledged the Data-In
 	laidOut            bool   // the layout above is set
 
@@ -589,7 +590,7 @@ func (c *conn) writeTask(t *task) error {
 	// INTERMEDIATE or INTERMEDIATE-CONDITION MET. Any other status goes
 	// in a SCSI Response after the data.
 	t.statusInData = n > 0 && statusFitsDataIn(t.resp.Status)
-	t.seg = max(c.params.MaxXmitDataSegmentLength, 512)
+	t.seg = c.xmitSegment()
 	t.burst = max(c.sess.params.MaxBurstLength, 512)
 	t.dataSNs = 0
 	if n > 0 {
@@ -607,7 +608,7 @@ func (c *conn) writeTask(t *task) error {
 // its status with a new StatSN of this connection.
 func (c *conn) rewriteTask(t *task, exp, maxCmdSN uint32) error {
 	from := t.resendFrom
-	if seg := max(c.params.MaxXmitDataSegmentLength, 512); seg != t.seg && t.dataIn != nil {
+	if seg := c.xmitSegment(); seg != t.seg && t.dataIn != nil {
 		t.seg, from = seg, 0
 		t.dataSNs = 0
 		if t.inLen > 0 {
@@ -620,6 +621,9 @@ func (c *conn) rewriteTask(t *task, exp, maxCmdSN uint32) error {
 		t.statusInData = false
 	}
 	t.dataAcked = false
+	// RFC 7143 §11.4.4: a SNACK Tag is of the connection that accepted
+	// the R-Data SNACK.
+	t.snackTag = 0
 	return c.sendTask(t, from, exp, maxCmdSN)
 }
 
@@ -652,6 +656,13 @@ func (c *conn) sendTask(t *task, from, exp, maxCmdSN uint32) error {
 		return nil
 	}
 	return c.queueResponse(t, exp, maxCmdSN)
+}
+
+// xmitSegment returns the largest data segment the connection sends now
+// (writer goroutine): the initiator's MaxRecvDataSegmentLength, declared
+// at login or later in full feature phase (RFC 7143 §13.12), at least 512.
+func (c *conn) xmitSegment() uint32 {
+	return max(c.params.MaxXmitDataSegmentLength, 512)
 }
 
 // newTTT returns a Target Transfer Tag of the connection.
@@ -742,6 +753,9 @@ func (c *conn) queueResponse(t *task, exp, maxCmdSN uint32) error {
 	r.SetResponse(pdu.ResponseCommandCompleted)
 	r.SetStatus(t.status)
 	r.SetExpDataSN(t.dataSNs)
+	// RFC 7143 §11.4.4: the SNACK Tag of the last R-Data SNACK the
+	// connection accepted for the command, else 0.
+	r.SetSNACKTag(t.snackTag)
 	r.SetResidualUnderflow(t.under > 0)
 	r.SetResidualOverflow(t.over > 0)
 	r.SetResidualCount(t.under + t.over)
