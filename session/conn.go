@@ -505,7 +505,14 @@ func (c *conn) admit(h *pdu.BHS) (bool, error) {
 }
 
 func (c *conn) readLoop() error {
+	busyPoll := c.srv.limits.BusyPoll
 	for {
+		if busyPoll > 0 {
+			c.mu.Lock()
+			n := len(c.tasks)
+			c.mu.Unlock()
+			c.r.SetBusyPoll(busyPollFor(busyPoll, n))
+		}
 		p, err := c.r.ReadHeader()
 		if err != nil {
 			if err = c.readError(err); err != nil {

@@ -166,10 +166,11 @@ type Options struct {
 	Logger *slog.Logger
 	// BusyPoll is how long each connection's reader, in full feature
 	// phase, keeps trying a socket that has nothing to read before it
-	// waits to be woken (see [pdu.Reader.SetBusyPoll]): it lowers the
-	// latency of each command at low queue depths, at the price of CPU
-	// time spent spinning while responses are awaited. 0, the default,
-	// does not spin.
+	// waits to be woken (see [pdu.Reader.SetBusyPoll]), while the
+	// connection has at most one command outstanding: it lowers the
+	// latency of each command at queue depth 1, at the price of CPU time
+	// spent spinning while a response is awaited. With more commands
+	// outstanding it does not spin. 0, the default, does not spin.
 	BusyPoll time.Duration
 	// Connections is the number of connections the session opens (RFC
 	// 7143 §4.2.2, several connections per session); zero means 1. The
@@ -207,6 +208,12 @@ var (
 	// ErrConnectionLost: the connection failed before the command or
 	// request completed; the target may or may not have executed it.
 	ErrConnectionLost = errors.New("iscsi: connection lost")
+	// ErrLogoutUnanswered: the target closed the connection after the
+	// Logout Request was sent, without a Logout Response (the error also
+	// matches ErrConnectionLost). The session ends with its last
+	// connection all the same, unless the target keeps its state for a
+	// reinstatement within DefaultTime2Retain (RFC 7143 §6.3.5).
+	ErrLogoutUnanswered = errors.New("iscsi: connection closed before the Logout Response")
 	// ErrOptions: the Options or the Command are not usable.
 	ErrOptions = errors.New("iscsi: invalid options")
 )
@@ -440,7 +447,10 @@ type initiatorConn struct {
 	// connection and not yet released, issued all that were ever issued
 	// on it; draining says it takes no new command (it is being logged
 	// out), and drained, when not nil, is closed once load is zero.
-	load     int
+	load int
+	// loadNow is load for the read loop, which reads it without the
+	// session's lock to decide whether to spin (Options.BusyPoll).
+	loadNow  atomic.Int32
 	issued   uint64
 	draining bool
 	drained  chan struct{}
@@ -737,7 +747,6 @@ func loginOnce(ctx context.Context, addr string, opts *Options, st login.Session
 	// RFC 7143 §7.8, §7.1.4.1: at level 1 a PDU with a header digest
 	// error is dropped, not the connection.
 	c.r.SetHeaderDigestRecovery(c.erl > 0)
-	c.r.SetBusyPoll(opts.BusyPoll)
 	c.cid = res.CID
 	c.maxXmit.Store(res.Conn.MaxXmitDataSegmentLength)
 	return c, res, nil

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -45,11 +46,13 @@ type asyncConn struct {
 	// expected (RFC 7143 §4.2.2).
 	statSN, expCmdSN uint32
 	// hold, when set, keeps the SCSI commands unanswered until release.
-	hold    bool
-	held    []uint32
-	pongs   chan uint32 // TTTs of the NOP-Outs answering our pings
-	closed  chan struct{}
-	closeMu sync.Once
+	hold bool
+	// dropLogout closes the connection on a Logout Request, unanswered.
+	dropLogout bool
+	held       []uint32
+	pongs      chan uint32 // TTTs of the NOP-Outs answering our pings
+	closed     chan struct{}
+	closeMu    sync.Once
 }
 
 func newAsyncTarget(t *testing.T) *asyncTarget {
@@ -182,6 +185,12 @@ func (c *asyncConn) serve() {
 			c.send(&out, p.Data, true)
 		case pdu.OpLogoutRequest:
 			c.reqs <- q
+			c.wmu.Lock()
+			drop := c.dropLogout
+			c.wmu.Unlock()
+			if drop {
+				return
+			}
 			var out pdu.BHS
 			lr := out.LogoutResponse()
 			lr.Init()
@@ -513,5 +522,29 @@ func TestInitiatorRecoveryNone(t *testing.T) {
 	}
 	if st := s.Stats(); st.Reinstatements != 0 || st.ReconnectAttempts != 0 || st.CommandsFailed != 1 {
 		t.Errorf("Stats %+v, want no reinstatement or login and 1 failed command", st)
+	}
+}
+
+// TestInitiatorLogoutUnanswered: a target that closes the connection on a
+// Logout Request without answering it makes Logout return an error that
+// says so, ErrLogoutUnanswered, and matches ErrConnectionLost; the
+// session is closed after it and does not reconnect.
+func TestInitiatorLogoutUnanswered(t *testing.T) {
+	at := newAsyncTarget(t)
+	s, c := dialAsync(t, at, Options{})
+	c.wmu.Lock()
+	c.dropLogout = true
+	c.wmu.Unlock()
+	err := s.Logout(context.Background())
+	if !errors.Is(err, ErrLogoutUnanswered) || !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("Logout: %v, want ErrLogoutUnanswered and ErrConnectionLost", err)
+	}
+	if _, err := s.Execute(context.Background(), &Command{CDB: make([]byte, 6)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Execute after the logout: %v, want ErrClosed", err)
+	}
+	select {
+	case res := <-at.logins:
+		t.Errorf("login after the logout: %+v", res)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

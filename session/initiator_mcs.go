@@ -173,6 +173,7 @@ func (s *Session) bindLocked(t *initiatorTask, c *initiatorConn) {
 	if t.kind == kindSCSI {
 		s.unloadLocked(t)
 		c.load++
+		c.loadNow.Store(int32(c.load))
 		c.issued++
 		t.loadOn = c
 	}
@@ -187,6 +188,7 @@ func (s *Session) unloadLocked(t *initiatorTask) {
 	}
 	t.loadOn = nil
 	c.load--
+	c.loadNow.Store(int32(c.load))
 	if c.load == 0 && c.drained != nil {
 		close(c.drained)
 		c.drained = nil

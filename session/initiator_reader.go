@@ -24,6 +24,9 @@ func (s *Session) readLoop(c *initiatorConn) {
 	keepAlive := s.opts.NOPInterval > 0
 	badHeaders := 0
 	for {
+		if s.opts.BusyPoll > 0 {
+			c.r.SetBusyPoll(busyPollFor(s.opts.BusyPoll, int(c.loadNow.Load())))
+		}
 		p, err := c.r.ReadHeader()
 		if err == nil {
 			badHeaders = 0
@@ -561,4 +564,18 @@ func (s *Session) operationalDeclarations() []login.Pair {
 	n := s.res.Conn.MaxRecvDataSegmentLength
 	s.mu.Unlock()
 	return []login.Pair{{Key: "MaxRecvDataSegmentLength", Value: fmt.Sprint(n)}}
+}
+
+// busyPollFor is how long a connection's reader spins (Options.BusyPoll,
+// Limits.BusyPoll) when it has n commands outstanding: all of d with one
+// or none, when the next PDU is the answer to the one command in flight
+// or the next command, and nothing with more. At higher queue depths the
+// next PDU is seldom far off, and a spinning reader takes a processor
+// from the work of the commands in flight: 128 KiB reads at queue depth
+// 32 lost a fifth of their rate to it.
+func busyPollFor(d time.Duration, n int) time.Duration {
+	if n > 1 {
+		return 0
+	}
+	return d
 }

@@ -224,6 +224,9 @@ func (s *Session) Logout(ctx context.Context) error {
 			if err == nil && t.logout != pdu.LogoutClosedSuccessfully {
 				err = fmt.Errorf("iscsi: logout refused: %v", t.logout)
 			}
+			if errors.Is(err, ErrConnectionLost) {
+				err = fmt.Errorf("%w: %w", ErrLogoutUnanswered, err)
+			}
 		case <-ctx.Done():
 			err = ctx.Err()
 		}

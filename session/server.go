@@ -156,10 +156,11 @@ type Limits struct {
 	RetainBytes int
 	// BusyPoll is how long a connection's reader, in full feature phase,
 	// keeps trying a socket that has nothing to read before it waits to
-	// be woken (see [pdu.Reader.SetBusyPoll]): it lowers the latency of
-	// each command at low queue depths, where the reader would otherwise
-	// sleep between a response and the next command, at the price of CPU
-	// time spent spinning. Default 0, no spinning.
+	// be woken (see [pdu.Reader.SetBusyPoll]), while the connection holds
+	// at most one command: it lowers the latency of each command at queue
+	// depth 1, where the reader would otherwise sleep between a response
+	// and the next command, at the price of CPU time spent spinning. With
+	// more commands held it does not spin. Default 0, no spinning.
 	BusyPoll time.Duration
 }
 
@@ -592,7 +593,6 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
 		// parameters and command numbering stay as they are.
 		sess = reg.joined
 	}
-	r.SetBusyPoll(s.limits.BusyPoll)
 	cn := newConn(ctx, cancel, sess, c, r, w, res)
 	s.log.Info("login", "remote", c.RemoteAddr().String(), "initiator", res.Session.InitiatorName,
 		"target", res.Session.TargetName, "tsih", res.TSIH, "type", res.Session.SessionType.String(),

@@ -238,6 +238,8 @@ type lu struct {
 	s   *session.Session
 	lun scsi.LUN
 	x   session.Executor
+	// warn receives what is worth saying but not a failure.
+	warn io.Writer
 }
 
 func (l *lu) Close() error { return l.s.Logout(context.Background()) }
@@ -269,7 +271,7 @@ func (e *env) open(ctx context.Context, u *session.URL) (*lu, error) {
 	if err != nil {
 		return nil, fmt.Errorf("login to %s at %s: %w", u.Target, u.Addr(), err)
 	}
-	l := &lu{s: s, lun: lun, x: timeoutExecutor{s, e.timeout}}
+	l := &lu{s: s, lun: lun, x: timeoutExecutor{s, e.timeout}, warn: e.stderr}
 	if err := session.TestUnitReady(ctx, l.x, lun); err != nil {
 		s.Close()
 		return nil, err
@@ -277,9 +279,17 @@ func (e *env) open(ctx context.Context, u *session.URL) (*lu, error) {
 	return l, nil
 }
 
-// closeWith logs out of l, keeping the first error.
+// closeWith logs out of l, keeping the first error. A target that closes
+// the connection instead of answering the Logout (istgt does, now and
+// then) has ended the session all the same: that is a warning, not a
+// failure of the command, whose work was done.
 func closeWith(l *lu, err *error) {
-	if cerr := l.Close(); *err == nil && cerr != nil && !errors.Is(cerr, session.ErrClosed) {
+	cerr := l.Close()
+	switch {
+	case cerr == nil || errors.Is(cerr, session.ErrClosed):
+	case errors.Is(cerr, session.ErrLogoutUnanswered) && l.warn != nil:
+		fmt.Fprintln(l.warn, "initiator: warning: logout:", cerr)
+	case *err == nil:
 		*err = fmt.Errorf("logout: %w", cerr)
 	}
 }

@@ -131,7 +131,7 @@ func (e *env) lsTarget(ctx context.Context, u *session.URL) (err error) {
 	if err != nil {
 		return fmt.Errorf("login to %s at %s: %w", u.Target, u.Addr(), err)
 	}
-	l := &lu{s: s, x: timeoutExecutor{s, e.timeout}}
+	l := &lu{s: s, x: timeoutExecutor{s, e.timeout}, warn: e.stderr}
 	defer closeWith(l, &err)
 	sp, _ := s.Params()
 	fmt.Fprintf(e.stdout, "Target: %s", u.Target)
