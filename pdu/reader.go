@@ -58,9 +58,9 @@ type Reader struct {
 	// (SetHeaderDigestRecovery).
 	skipBadHeader bool
 
-	// busyPoll: how long a read that would wait for the socket spins
-	// first (SetBusyPoll).
-	busyPoll time.Duration
+	// How long a read that would wait for the socket spins first, between
+	// PDUs and within one (SetBusyPoll).
+	idlePoll, partialPoll time.Duration
 
 	p   PDU
 	err error // sticky error
@@ -83,18 +83,21 @@ func NewReader(r io.Reader) *Reader {
 	}
 }
 
-// SetBusyPoll makes a read that finds nothing on the socket try again for
-// up to d, yielding the processor between tries, before it waits to be
-// woken by the runtime's network poller; 0, the default, waits at once.
-// Spinning trades CPU time for latency: when the next PDU comes within d
-// (at queue depth 1 a peer's answer usually does), the reading thread is
-// never put to sleep and woken again, which costs more than the wait
-// itself on many virtual machines. It applies to a *net.TCPConn or
-// *net.UnixConn on Linux; elsewhere it does nothing. Closing the
-// connection may wait for a spin to end.
-func (r *Reader) SetBusyPoll(d time.Duration) {
+// SetBusyPoll makes a read that finds nothing on the socket try again,
+// yielding the processor between tries, before it waits to be woken by
+// the runtime's network poller: for up to idle when no byte of the next
+// PDU has come yet, for up to partial when part of a PDU has come and
+// the rest is awaited. 0, the default for both, waits at once. Spinning
+// trades CPU time for latency: when the bytes come within the spin (at
+// queue depth 1 a peer's answer usually does, and the rest of a large
+// segment nearly always), the reading thread is not put to sleep and
+// woken again, which on many virtual machines costs more than the wait
+// itself. It applies to a *net.TCPConn or *net.UnixConn on Linux;
+// elsewhere it does nothing. Closing the connection may wait for a spin
+// to end. It may be changed between reads.
+func (r *Reader) SetBusyPoll(idle, partial time.Duration) {
 	if r.vec != nil {
-		r.busyPoll = max(d, 0)
+		r.idlePoll, r.partialPoll = max(idle, 0), max(partial, 0)
 	}
 }
 
@@ -288,7 +291,7 @@ func (r *Reader) readDirect(dst []byte, seg int, crc uint32) (uint32, error) {
 		tail = r.buf[:min(len(r.buf), readvTail)]
 	}
 	for {
-		n, err := r.vec.readvPoll(dst, tail, r.busyPoll)
+		n, err := r.vec.readvPoll(dst, tail, r.partialPoll)
 		if err != nil {
 			return crc, err
 		}
@@ -342,7 +345,7 @@ func (r *Reader) readHeader() (*BHS, int, error) {
 	}
 	if r.wpos == r.rpos {
 		// Clean end of stream only at a PDU boundary.
-		if err := r.fillSome(); err != nil {
+		if err := r.fillSome(r.idlePoll); err != nil {
 			if err == io.EOF {
 				return nil, 0, io.EOF
 			}
@@ -419,7 +422,7 @@ func (r *Reader) fill(n int) error {
 		r.rpos = 0
 	}
 	for r.wpos-r.rpos < n {
-		if err := r.fillSome(); err != nil {
+		if err := r.fillSome(r.partialPoll); err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -429,8 +432,9 @@ func (r *Reader) fill(n int) error {
 	return nil
 }
 
-// fillSome reads at least one byte into the buffer, which has room.
-func (r *Reader) fillSome() error {
+// fillSome reads at least one byte into the buffer, which has room,
+// spinning for up to spin first if the socket has nothing (SetBusyPoll).
+func (r *Reader) fillSome(spin time.Duration) error {
 	if r.wpos == len(r.buf) {
 		r.wpos = copy(r.buf, r.buf[r.rpos:r.wpos])
 		r.rpos = 0
@@ -438,8 +442,8 @@ func (r *Reader) fillSome() error {
 	for range maxEmptyReads {
 		var n int
 		var err error
-		if r.busyPoll > 0 {
-			n, err = r.vec.readvPoll(r.buf[r.wpos:], nil, r.busyPoll)
+		if spin > 0 {
+			n, err = r.vec.readvPoll(r.buf[r.wpos:], nil, spin)
 		} else {
 			n, err = r.r.Read(r.buf[r.wpos:])
 		}

@@ -77,7 +77,7 @@ func testReaderTCPReadData(t *testing.T, spin time.Duration) {
 		if runtime.GOOS == "linux" && r.vec == nil {
 			t.Fatal("no readv on a *net.TCPConn")
 		}
-		r.SetBusyPoll(spin)
+		r.SetBusyPoll(spin, spin)
 		for i := range want {
 			p, err := r.ReadHeader()
 			if err != nil {
@@ -183,10 +183,10 @@ func TestReaderTCPDataDigestError(t *testing.T) {
 }
 
 // TestReaderTCPBusyPoll: with SetBusyPoll a read that finds the socket
-// empty tries again instead of waiting for the poller, and still gets
-// what comes later, within the spin or after it (then woken as without
-// it); a deadline and closing end a spinning read as they end a waiting
-// one.
+// empty tries again instead of waiting for the poller, for the idle spin
+// before a PDU and the partial one within it, and still gets what comes
+// later, within the spin or after it (then woken as without it); a
+// deadline and closing end a spinning read as they end a waiting one.
 func TestReaderTCPBusyPoll(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("busy polling is implemented for Linux sockets only")
@@ -195,24 +195,33 @@ func TestReaderTCPBusyPoll(t *testing.T) {
 	p.Header.NOPIn().Init()
 	wire := encodeAll(t, []PDU{p, p}, Digests{})
 	tests := []struct {
-		name      string
-		spin      time.Duration
-		delay     time.Duration // before each PDU is sent
-		wantTries bool
+		name          string
+		idle, partial time.Duration
+		delay         time.Duration // before each part is sent
+		split         bool          // each PDU's header in two parts
+		wantTries     bool
 	}{
-		{"no spin", 0, 5 * time.Millisecond, false},
-		{"answer within the spin", time.Second, 5 * time.Millisecond, true},
-		{"answer after the spin", 100 * time.Microsecond, 20 * time.Millisecond, true},
+		{"no spin", 0, 0, 5 * time.Millisecond, true, false},
+		{"answer within the idle spin", time.Second, 0, 5 * time.Millisecond, false, true},
+		{"answer after the idle spin", 100 * time.Microsecond, 0, 20 * time.Millisecond, false, true},
+		{"partial spin only, whole headers", 0, time.Second, 5 * time.Millisecond, false, false},
+		{"partial spin only, split headers", 0, time.Second, 5 * time.Millisecond, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, s := tcpPair(t)
 			r := newTestReader(s, Digests{}, 8192)
-			r.SetBusyPoll(tt.spin)
+			r.SetBusyPoll(tt.idle, tt.partial)
 			go func() {
 				for i := range 2 {
+					h := wire[i*BHSLength : (i+1)*BHSLength]
+					if tt.split {
+						time.Sleep(tt.delay)
+						c.Write(h[:20])
+						h = h[20:]
+					}
 					time.Sleep(tt.delay)
-					c.Write(wire[i*BHSLength : (i+1)*BHSLength])
+					c.Write(h)
 				}
 			}()
 			for i := range 2 {
@@ -232,7 +241,7 @@ func TestReaderTCPBusyPoll(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		_, s := tcpPair(t)
 		r := newTestReader(s, Digests{}, 8192)
-		r.SetBusyPoll(time.Millisecond)
+		r.SetBusyPoll(time.Millisecond, time.Millisecond)
 		s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		if _, err := r.Read(); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Read: %v, want a deadline error", err)
@@ -241,7 +250,7 @@ func TestReaderTCPBusyPoll(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
 		_, s := tcpPair(t)
 		r := newTestReader(s, Digests{}, 8192)
-		r.SetBusyPoll(time.Millisecond)
+		r.SetBusyPoll(time.Millisecond, time.Millisecond)
 		time.AfterFunc(10*time.Millisecond, func() { s.Close() })
 		if _, err := r.Read(); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Read: %v, want net.ErrClosed", err)

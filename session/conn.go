@@ -511,7 +511,7 @@ func (c *conn) readLoop() error {
 			c.mu.Lock()
 			n := len(c.tasks)
 			c.mu.Unlock()
-			c.r.SetBusyPoll(busyPollFor(busyPoll, n))
+			c.r.SetBusyPoll(busyPollFor(busyPoll, n), busyPoll)
 		}
 		p, err := c.r.ReadHeader()
 		if err != nil {

@@ -170,7 +170,8 @@ type Options struct {
 	// connection has at most one command outstanding: it lowers the
 	// latency of each command at queue depth 1, at the price of CPU time
 	// spent spinning while a response is awaited. With more commands
-	// outstanding it does not spin. 0, the default, does not spin.
+	// outstanding it spins only for the rest of a PDU that has begun to
+	// arrive. 0, the default, does not spin.
 	BusyPoll time.Duration
 	// Connections is the number of connections the session opens (RFC
 	// 7143 §4.2.2, several connections per session); zero means 1. The

@@ -160,7 +160,8 @@ type Limits struct {
 	// at most one command: it lowers the latency of each command at queue
 	// depth 1, where the reader would otherwise sleep between a response
 	// and the next command, at the price of CPU time spent spinning. With
-	// more commands held it does not spin. Default 0, no spinning.
+	// more commands held it spins only for the rest of a PDU that has
+	// begun to arrive. Default 0, no spinning.
 	BusyPoll time.Duration
 }
 
