@@ -115,7 +115,10 @@
 // §4.2.2.1), stricter than SAM-5's task set per logical unit. One writer goroutine per connection sends every PDU; the
 // responses ready together leave in one vectored write, Data-In straight
 // from the command's buffer. Tasks and data buffers are pooled: a READ or
-// WRITE allocates nothing in the steady state.
+// WRITE allocates nothing in the steady state. Limits.BusyPoll (and
+// Options.BusyPoll on the initiator side) has a connection's reader spin
+// on an empty socket before it sleeps, for lower latency at queue depth 1
+// (PERFORMANCE.md).
 //
 // # The initiator side
 //
