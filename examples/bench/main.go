@@ -348,7 +348,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"seconds_per_run": o.dur.Seconds(), "rounds": o.rounds, "size_mib": o.size >> 20, "results": results})
+		return enc.Encode(map[string]any{"seconds_per_run": o.dur.Seconds(), "rounds": o.rounds, "size_mib": o.size >> 20,
+			"busy_poll_us": o.busyPoll.Microseconds(), "results": results})
 	}
 	return printTable(stdout, o, results)
 }
@@ -413,7 +414,11 @@ func printTable(w io.Writer, o options, results []result) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", l.Name, r.Target, r.Initiator, r.IOPS, r.MiBps, cpuCol, vsBest, vsCeil, vsPerf)
 		}
 	}
-	fmt.Fprintf(tw, "\nmedians of %d rounds of %v per run; LUs of %d MiB\t\t\t\t\t\t\t\t\t\n", o.rounds, o.dur, o.size>>20)
+	poll := ""
+	if o.busyPoll > 0 {
+		poll = fmt.Sprintf("; reference target and examples/initiator with -busy-poll %v", o.busyPoll)
+	}
+	fmt.Fprintf(tw, "\nmedians of %d rounds of %v per run; LUs of %d MiB%s\t\t\t\t\t\t\t\t\t\n", o.rounds, o.dur, o.size>>20, poll)
 	return tw.Flush()
 }
 
