@@ -375,7 +375,8 @@ func (c *conn) reassign(h *pdu.BHS) error {
 // vendor command anything). The logical unit must be the one that ran it,
 // still at its LUN, and the outcome the first one's: the same status and
 // as many bytes; else it reports false. A block written since, by a later
-// command, reads as it is now.
+// command, reads as it is now, and a unit attention the logical unit
+// reports to the second run is taken by it (the task is then not found).
 func (c *conn) regenerate(t *task) bool {
 	switch scsi.OpCode(t.cdb[0]) {
 	case scsi.OpRead6, scsi.OpRead10, scsi.OpRead12, scsi.OpRead16:

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/go-iscsi/iscsi/login"
@@ -205,6 +206,44 @@ func TestReassignNotRetainedBound(t *testing.T) {
 		}
 	}
 	b.logout()
+	if r := srv.Stats().RetainedBytes; r != 0 {
+		t.Errorf("RetainedBytes %d after logout", r)
+	}
+}
+
+// TestERL2SNACKNotRetained: at ErrorRecoveryLevel 2 the status of a READ
+// whose Data-In Limits.RetainBytes left out is kept: a Status SNACK gets
+// it again, in a SCSI Response with its StatSN (RFC 7143 §11.16.1), while
+// a Data SNACK and an R-Data SNACK for the Data-In not retained are
+// rejected with reason SNACK Reject (§11.17.1).
+func TestERL2SNACKNotRetained(t *testing.T) {
+	srv, a, _ := dialERL2Limits(t, erl2Settings(nil), 323, Limits{RetainBytes: 1})
+	exp := a.statSN
+	itt := a.nextITT()
+	pdus := a.readTask(itt, cdbRW10(scsi.OpRead10, 0, 8), 8*512, exp)
+	last := pdus[len(pdus)-1].h
+	if last.Opcode() != pdu.OpSCSIDataIn || !last.DataIn().StatusPresent() {
+		t.Fatalf("READ ended with %v, want the status in its Data-In", last.String())
+	}
+	statSN := binary.BigEndian.Uint32(last[24:28])
+	for typ, tag := range map[pdu.SNACKType]uint32{pdu.SNACKDataR2T: pdu.ReservedTag, pdu.SNACKRData: 0x55} {
+		a.snack(typ, itt, tag, 0, 0, exp)
+		if p := a.readRaw(); p.h.Opcode() != pdu.OpReject || p.h.Reject().Reason() != pdu.RejectSNACKReject {
+			t.Fatalf("%v SNACK for Data-In not retained answered by %v, reason %v", typ, p.h.String(), p.h.Reject().Reason())
+		}
+	}
+	a.snack(pdu.SNACKStatus, pdu.ReservedTag, pdu.ReservedTag, statSN, 1, exp)
+	p := a.readRaw()
+	if p.h.Opcode() != pdu.OpSCSIResponse || binary.BigEndian.Uint32(p.h[24:28]) != statSN ||
+		scsi.Status(p.h.SCSIResponse().Status()) != scsi.StatusGood {
+		t.Fatalf("Status SNACK answered by %v, want a SCSI Response with StatSN %d", p.h.String(), statSN)
+	}
+	// Each Reject took a StatSN (§11.17).
+	a.statSN += 2
+	if s := srv.Stats(); s.StatusSNACKs != 1 || s.RejectedSNACKs != 2 {
+		t.Errorf("stats %+v, want 1 Status SNACK and 2 rejected", s)
+	}
+	a.logout()
 	if r := srv.Stats().RetainedBytes; r != 0 {
 		t.Errorf("RetainedBytes %d after logout", r)
 	}

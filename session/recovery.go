@@ -100,7 +100,9 @@ type ServerStats struct {
 	TasksReassigned uint64
 	// TasksDiscarded counts the tasks kept for reassignment that were
 	// discarded instead: Time2Retain passed (§13.16), the session ended,
-	// or a task management function aborted them.
+	// a task management function aborted them, or a TASK REASSIGN found
+	// their Data-In neither retained nor to be read again
+	// (Limits.RetainBytes).
 	TasksDiscarded uint64
 }
 
