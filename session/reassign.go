@@ -370,7 +370,8 @@ func (c *conn) reassign(h *pdu.BHS) error {
 // acknowledged): the command runs once more on its logical unit, on the
 // reader goroutine, before the Task Management Function Response. Only
 // READ(6/10/12/16) are run again: they read the medium and change
-// nothing (SBC-4 §5.15 to §5.18), whereas other commands with Data-In may
+// nothing (SBC-4 READ(10) §5.15, READ(16) §5.17, and their 6- and 12-byte
+// forms), whereas other commands with Data-In may
 // (REQUEST SENSE clears the sense data, REPORT LUNS a unit attention, a
 // vendor command anything). The logical unit must be the one that ran it,
 // still at its LUN, and the outcome the first one's: the same status and
