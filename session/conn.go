@@ -131,6 +131,9 @@ type conn struct {
 	// yet flushed: their buffers go back to the pool after the flush
 	// (writer goroutine only).
 	sent []*task
+	// kept are the tasks queued since the last flush whose status alone
+	// is retained (keepStatus): their data is dropped after the flush.
+	kept []*task
 
 	scratch []byte // reader goroutine only
 	text    login.TextResponder
@@ -166,6 +169,7 @@ type conn struct {
 	ring          []retained
 	head          int
 	retainedBytes int
+	statusOnly    int // entries of the ring that keep a status alone
 	acked         int
 	// lateAcks are the Target Transfer Tags of the last A-bit Data-In
 	// freed by the initiator's ExpStatSN before their DataACK came, which
@@ -401,6 +405,15 @@ func (c *conn) writeBatch(o *outPDU) bool {
 		c.sent[i] = nil
 	}
 	c.sent = c.sent[:0]
+	for i, t := range c.kept {
+		if !keep {
+			// The Data-In left; after a failed write the task keeps it
+			// for its reassignment (keepForReassign).
+			t.dropData()
+		}
+		c.kept[i] = nil
+	}
+	c.kept = c.kept[:0]
 	if c.erl1 {
 		c.pruneRetained()
 	}

@@ -66,7 +66,11 @@
 //     (§11.5.1) on a connection of the session takes a task over: a READ
 //     gets its Data-In again from the request's ExpDataSN, and every
 //     task its status with a StatSN of the new connection; a WRITE still
-//     collecting data gets R2Ts for the data not yet received. A task
+//     collecting data gets R2Ts for the data not yet received. The status
+//     of a task is kept until acknowledged even beyond
+//     Limits.RetainBytes (at most Limits.MaxPendingTasks of them per
+//     connection), its Data-In not: a READ(6/10/12/16) whose Data-In was
+//     not retained reads it again from its logical unit. A task
 //     still allegiant to a live connection is answered "Task still
 //     allegiant", an unknown one "Task does not exist", and below level 2
 //     "Task allegiance reassignment not supported". Server.Stats counts
@@ -214,11 +218,16 @@
 // only as it was, so it never needs one), bidirectional commands, iSER,
 // and renegotiation of any key other than MaxRecvDataSegmentLength.
 //
-// On the target side: at level 2, reassignment of a task whose response
-// was sent while Limits.RetainBytes was full (it is not retained, and a
-// TASK REASSIGN finds no task); at level 1, likewise, an R-Data SNACK for
-// such a task, or for one whose response is not sent yet (rejected with
-// reason SNACK Reject), and recovery of stopped Data-Out without
+// On the target side: at level 2, reassignment of a task whose Data-In
+// was sent while Limits.RetainBytes was full and whose command is not
+// READ(6/10/12/16), which alone are read again (any other might change
+// state when run twice: a TASK REASSIGN finds no task unless the
+// initiator's ExpDataSN shows it has all the Data-In), or whose status was
+// sent while the connection already kept Limits.MaxPendingTasks statuses
+// without their Data-In (it is not kept either); at level 1, a Data or
+// R-Data SNACK for a task whose Data-In was not retained, or an R-Data
+// SNACK for one whose response is not sent yet (rejected with reason
+// SNACK Reject), and recovery of stopped Data-Out without
 // DataPDUInOrder (what is missing is unknown: the command waits until
 // Limits.DataOutTimeout ends the connection); at level 0, SNACK is
 // rejected and a Data-Out with a data digest error ends the connection.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-iscsi/iscsi/login"
 	"github.com/go-iscsi/iscsi/pdu"
+	"github.com/go-iscsi/iscsi/scsi"
 )
 
 // ErrorRecoveryLevel 2 on the target side (RFC 7143 §7.1.4.3 connection
@@ -330,6 +331,15 @@ func (c *conn) reassign(h *pdu.BHS) error {
 			c.mu.Unlock()
 		}
 	}
+	if t != nil && t.state != taskCollecting && t.dataDropped && pdu.SerialLess(tm.ExpDataSN(), t.dataSNs) && !c.regenerate(t) {
+		// The initiator lacks Data-In the target did not retain
+		// (keepStatus) and cannot read again: the task fails at the
+		// initiator as one not kept.
+		c.log.Debug("task reassign: Data-In not retained", "itt", ref, "opcode", scsi.OpCode(t.cdb[0]).String())
+		c.srv.discard(t)
+		t = nil
+		code = pdu.TMFResponseTaskDoesNotExist
+	}
 	o := outPDU{kind: outStatus}
 	r := o.h.TaskManagementResponse()
 	r.Init()
@@ -352,6 +362,52 @@ func (c *conn) reassign(h *pdu.BHS) error {
 		c.orphan(t)
 	}
 	return nil
+}
+
+// regenerate reads again, for a reassigned task whose Data-In was sent
+// but not retained (keepStatus), the Data-In the initiator may lack (RFC
+// 7143 §7.2.2: after a reassignment the target sends the Data-In not
+// acknowledged): the command runs once more on its logical unit, on the
+// reader goroutine, before the Task Management Function Response. Only
+// READ(6/10/12/16) are run again: they read the medium and change
+// nothing (SBC-4 READ(10) §5.15, READ(16) §5.17, and their 6- and 12-byte
+// forms), whereas other commands with Data-In may
+// (REQUEST SENSE clears the sense data, REPORT LUNS a unit attention, a
+// vendor command anything). The logical unit must be the one that ran it,
+// still at its LUN, and the outcome the first one's: the same status and
+// as many bytes; else it reports false. A block written since, by a later
+// command, reads as it is now, and a unit attention the logical unit
+// reports to the second run is taken by it (the task is then not found).
+func (c *conn) regenerate(t *task) bool {
+	switch scsi.OpCode(t.cdb[0]) {
+	case scsi.OpRead6, scsi.OpRead10, scsi.OpRead12, scsi.OpRead16:
+	default:
+		return false
+	}
+	if !t.read || t.lu == nil {
+		return false
+	}
+	lu, ref := c.sess.holdLU(t.lun)
+	if ref == nil {
+		return false
+	}
+	defer ref.release()
+	// LogicalUnits are comparable: the session's registry is keyed by
+	// them (lunchange.go).
+	if lu != t.lu {
+		return false
+	}
+	buf := getBuf(c.dataInSize(t))
+	t.req = scsi.Request{Nexus: c.sess.nexus, CDB: t.cdb, DataIn: bytesOf(buf), TaskAttribute: t.attr}
+	resp := lu.Execute(c.execCtx, &t.req)
+	t.req = scsi.Request{}
+	if uint8(resp.Status) != t.status || uint32(min(max0(resp.DataInLen), len(bytesOf(buf)))) != t.inLen {
+		putBuf(buf)
+		return false
+	}
+	t.dataIn = buf
+	t.dataDropped = false
+	return true
 }
 
 // resumeDataOut prepares a reassigned WRITE still collecting Data-Out for

@@ -86,7 +86,9 @@ type ServerStats struct {
 	// (Limits.RetainBytes).
 	RejectedSNACKs uint64
 	// RetainedBytes is what the connections of the Server retain for
-	// SNACKs now, as Limits.RetainBytes counts it.
+	// SNACKs and reassignment now, as Limits.RetainBytes counts it; at
+	// ErrorRecoveryLevel 2 the statuses kept beyond the bound are
+	// counted as well (Limits.RetainBytes).
 	RetainedBytes int64
 	// ConnectionsRecovered counts the connections of sessions at
 	// ErrorRecoveryLevel 2 that failed, were removed for recovery
@@ -98,7 +100,9 @@ type ServerStats struct {
 	TasksReassigned uint64
 	// TasksDiscarded counts the tasks kept for reassignment that were
 	// discarded instead: Time2Retain passed (§13.16), the session ended,
-	// or a task management function aborted them.
+	// a task management function aborted them, or a TASK REASSIGN found
+	// their Data-In neither retained nor to be read again
+	// (Limits.RetainBytes).
 	TasksDiscarded uint64
 }
 
@@ -200,6 +204,9 @@ type retained struct {
 	h      pdu.BHS
 	data   []byte
 	cost   int
+	// statusOnly says the entry keeps a task's status without its
+	// Data-In, for a TASK REASSIGN at ErrorRecoveryLevel 2 (keepStatus).
+	statusOnly bool
 }
 
 // retain keeps the status PDU with statSN (writer goroutine) within
@@ -214,8 +221,45 @@ func (c *conn) retain(e retained) bool {
 	return true
 }
 
+// keepStatus keeps the status of task t (writer goroutine), whose Data-In
+// Limits.RetainBytes leaves no room for, at ErrorRecoveryLevel 2: the
+// initiator reassigns a task whose status it lacks (RFC 7143 §7.2.2), and
+// a WRITE that completed must not be reported failed because its response
+// was lost with its connection. The entry is counted in RetainedBytes but
+// not refused by the bound; instead at most Limits.MaxPendingTasks such
+// entries are kept, the tasks a connection may hold, beyond which a status
+// is not kept (as at ErrorRecoveryLevel 1). The Data-In, queued uncopied,
+// is dropped once flushed (dropData), and a reassignment reads it again
+// (regenerate). It reports whether the status is kept.
+func (c *conn) keepStatus(t *task) bool {
+	if !c.erl2 || c.statusOnly >= c.srv.limits.MaxPendingTasks {
+		return false
+	}
+	c.statusOnly++
+	c.retainedBytes += taskRetainCost
+	c.srv.stats.retainedBytes.Add(int64(taskRetainCost))
+	c.ring = append(c.ring, retained{statSN: t.statSN, t: t, cost: taskRetainCost, statusOnly: true})
+	return true
+}
+
+// dropData frees the data buffers of a task whose status alone is kept,
+// once its Data-In has been flushed; dataDropped records that the
+// initiator may lack Data-In the target no longer has.
+func (t *task) dropData() {
+	if t.dataIn != nil {
+		putBuf(t.dataIn)
+		t.dataIn = nil
+		t.dataDropped = t.inLen > 0
+	}
+	putBuf(t.dataOut)
+	t.dataOut = nil
+}
+
 // free drops what the entry keeps.
 func (c *conn) free(e *retained) {
+	if e.statusOnly {
+		c.statusOnly--
+	}
 	c.retainedBytes -= e.cost
 	c.srv.stats.retainedBytes.Add(-int64(e.cost))
 	if e.t != nil {
@@ -356,7 +400,7 @@ func (c *conn) answerSNACK(h *pdu.BHS) error {
 		// Data SNACK: the Data-In PDUs with DataSN BegRun to
 		// BegRun+RunLength-1, all from BegRun on for RunLength 0.
 		t := c.findTask(func(t *task) bool { return t.itt == s.InitiatorTaskTag() })
-		if t == nil {
+		if t == nil || t.dataDropped {
 			// Not retained: the Data-In was acknowledged with the status,
 			// never sent, or beyond Limits.RetainBytes.
 			return c.rejectSNACK(h, pdu.RejectSNACKReject, exp, maxCmdSN)
@@ -424,7 +468,9 @@ func (c *conn) answerSNACK(h *pdu.BHS) error {
 		// acknowledged, not sent yet, or beyond Limits.RetainBytes)
 		// cannot be served.
 		t := c.findTask(func(t *task) bool { return t.itt == s.InitiatorTaskTag() })
-		if t == nil {
+		if t == nil || t.dataDropped {
+			// A task whose status alone is kept (keepStatus) has not
+			// its Data-In either.
 			return c.rejectSNACK(h, pdu.RejectSNACKReject, exp, maxCmdSN)
 		}
 		if v := c.expStatSN.Load(); v != 0 && pdu.SerialLess(t.statSN, uint32(v)) {
@@ -484,9 +530,9 @@ func (c *conn) resendStatus(e *retained, exp, maxCmdSN uint32) error {
 	if t.statusInData && t.dataIn != nil {
 		return c.queueDataIn(t, t.dataSNs-1, t.dataSNs, exp, maxCmdSN)
 	}
-	// The status was in the last Data-In, whose data a DataACK released:
-	// the initiator has the data and lacks the status only, which a SCSI
-	// Response carries (§11.4) with the same StatSN.
+	// The status was in the last Data-In, whose data a DataACK released
+	// or which was not retained (keepStatus): the status alone goes in a
+	// SCSI Response (§11.4) with the same StatSN.
 	return c.queueResponse(t, exp, maxCmdSN)
 }
 

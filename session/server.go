@@ -152,7 +152,15 @@ type Limits struct {
 	// SNACK for it is answered with a Reject, reason SNACK Reject
 	// (§11.17.1), after which the initiator recovers as at
 	// ErrorRecoveryLevel 0 (aborting the task or reinstating the session).
-	// Default 16 MiB; negative retains nothing.
+	// At ErrorRecoveryLevel 2 the status of a task beyond the bound is
+	// still kept until ExpStatSN passes it, for a TASK REASSIGN (§7.2.2)
+	// or a Status SNACK, counted in ServerStats.RetainedBytes with the
+	// fixed overhead but not refused by the bound; at most
+	// MaxPendingTasks such statuses per connection. Its Data-In is not: a
+	// reassigned READ(6/10/12/16) reads it again from the logical unit,
+	// and any other command that needs it finds no task. Default 16 MiB;
+	// negative retains no Data-In, and no status PDU but, at
+	// ErrorRecoveryLevel 2, the status of a task.
 	RetainBytes int
 	// BusyPoll is how long a connection's reader, in full feature phase,
 	// keeps trying a socket that has nothing to read before it waits to

@@ -99,6 +99,7 @@ type task struct {
 	ackTTT             uint32 // Target Transfer Tag of the A bit, or reserved
 	snackTag           uint32 // of the last R-Data SNACK on this connection, or 0
 	dataAcked          bool   // a DataACK acknowledged the Data-In
+	dataDropped        bool   // the Data-In sent was freed, the status kept (keepStatus)
 	laidOut            bool   // the layout above is set
 
 	// ErrorRecoveryLevel 2 (reassign.go): the expiry that discards the
@@ -644,6 +645,10 @@ func (c *conn) sendTask(t *task, from, exp, maxCmdSN uint32) error {
 		if n > 0 {
 			t.ackTTT = c.newTTT()
 		}
+	} else if c.keepStatus(t) {
+		// ErrorRecoveryLevel 2 beyond Limits.RetainBytes: the status is
+		// kept for a TASK REASSIGN, the Data-In dropped once flushed.
+		c.kept = append(c.kept, t)
 	} else {
 		// The Data-In segments are queued uncopied from t's buffer,
 		// which goes back to its pool once they are flushed.
