@@ -295,7 +295,8 @@ func TestLoadWithFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	lun, _ := scsi.EncodeLUN(0)
-	srv := &Server{Targets: []Target{{Name: testTarget, LUNs: map[scsi.LUN]LogicalUnit{lun: lu}}}, Settings: loadSettings()}
+	srv := &Server{Targets: []Target{{Name: testTarget, LUNs: map[scsi.LUN]LogicalUnit{lun: lu}}}, Settings: loadSettings(),
+		Limits: Limits{BusyPoll: loadBusyPoll}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -425,7 +426,10 @@ func runLoadSession(ctx context.Context, t *testing.T, addr string, slot uint64,
 		// The login has its own bound, not the load's deadline: a dial
 		// started just before the deadline is not cut short by it.
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s, err := dialLoad(dctx, addr, lun)
+		// Every other session's reader spins (Options.BusyPoll), as
+		// the target's do, so that spinning reads meet killed
+		// connections too.
+		s, err := dialLoad(dctx, addr, lun, time.Duration(slot%2)*loadBusyPoll)
 		cancel()
 		if err != nil {
 			// The proxy may kill a connection in its login; try again,
@@ -509,10 +513,14 @@ func runLoadSession(ctx context.Context, t *testing.T, addr string, slot uint64,
 	}
 }
 
+// loadBusyPoll is the spin of the target's readers and of half of the
+// initiators' in the load test (Limits.BusyPoll, Options.BusyPoll).
+const loadBusyPoll = 100 * time.Microsecond
+
 // dialLoad logs in through the proxy and clears the power-on unit
 // attention of the new I_T nexus (SAM-5 §5.14) with TEST UNIT READY.
-func dialLoad(ctx context.Context, addr string, lun scsi.LUN) (*Session, error) {
-	s, err := Dial(ctx, addr, Options{InitiatorName: testInitiator, TargetName: testTarget, LoginTimeout: 5 * time.Second, Settings: loadSettings()})
+func dialLoad(ctx context.Context, addr string, lun scsi.LUN, busyPoll time.Duration) (*Session, error) {
+	s, err := Dial(ctx, addr, Options{InitiatorName: testInitiator, TargetName: testTarget, LoginTimeout: 5 * time.Second, Settings: loadSettings(), BusyPoll: busyPoll})
 	if err != nil {
 		return nil, err
 	}
