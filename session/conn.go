@@ -520,7 +520,8 @@ func (c *conn) admit(h *pdu.BHS) (bool, error) {
 func (c *conn) readLoop() error {
 	busyPoll := c.srv.limits.BusyPoll
 	for {
-		if busyPoll > 0 {
+		if busyPoll > 0 && c.r.Buffered() < pdu.BHSLength {
+			// Only a read that may wait needs the verdict.
 			c.mu.Lock()
 			n := len(c.tasks)
 			c.mu.Unlock()

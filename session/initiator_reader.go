@@ -24,7 +24,7 @@ func (s *Session) readLoop(c *initiatorConn) {
 	keepAlive := s.opts.NOPInterval > 0
 	badHeaders := 0
 	for {
-		if s.opts.BusyPoll > 0 {
+		if s.opts.BusyPoll > 0 && c.r.Buffered() < pdu.BHSLength {
 			c.r.SetBusyPoll(busyPollFor(s.opts.BusyPoll, int(c.loadNow.Load())), s.opts.BusyPoll)
 		}
 		p, err := c.r.ReadHeader()

@@ -408,9 +408,9 @@ func (s *Session) ExecuteInto(ctx context.Context, cmd *Command, resp *Response)
 	sc.SetAttributes(cmd.Attribute)
 	sc.SetCDB(cmd.CDB)
 	if len(cmd.CDB) > pdu.CDBLength {
-		// Cannot fail: the length is checked above.
+		// Cannot fail: the length is checked above. The Writer sets
+		// TotalAHSLength.
 		t.ahs, _ = pdu.AppendExtendedCDBAHS(t.ahs[:0], cmd.CDB)
-		t.hdr.SetTotalAHSLength(uint8(len(t.ahs) / 4))
 	}
 	var out *dataSource
 	if outLen > 0 {

@@ -64,13 +64,8 @@ func TestERL1RDataSNACK(t *testing.T) {
 	st := erl1Settings(nil) // 8192-byte segments both ways
 	srv, in := dialERL1(t, st, 244, Limits{})
 	const size = 64 << 10
-	pattern := make([]byte, size)
-	for i := range pattern {
-		pattern[i] = byte(i*13 + i>>10)
-	}
-	if res := in.command(lunOf(0), cdbRW10(scsi.OpWrite10, 256, size/512), size, false, pattern); res.Status != scsi.StatusGood {
-		t.Fatalf("WRITE: status %v", res.Status)
-	}
+	pattern := blockPattern(size, 13)
+	in.writeBlocks(256, pattern)
 	exp := in.statSN
 	itt := in.nextITT()
 	orig := in.readTask(itt, cdbRW10(scsi.OpRead10, 256, size/512), size, exp)

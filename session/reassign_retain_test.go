@@ -10,7 +10,8 @@ import (
 	"github.com/go-iscsi/iscsi/scsi"
 )
 
-// dialERL2Limits is dialERL2 with the server's Limits set to lim.
+// dialERL2Limits is dialERL2 with the server's Limits set to lim (the zero
+// Limits: the defaults).
 func dialERL2Limits(t *testing.T, st *login.Settings, n uint16, lim Limits) (*Server, *initiator, pdu.ISID) {
 	t.Helper()
 	srv := newTestServer(t, st)

@@ -31,14 +31,7 @@ func erl2Settings(mod func(*login.Settings)) *login.Settings {
 // attention.
 func dialERL2(t *testing.T, st *login.Settings, n uint16) (*Server, *initiator, pdu.ISID) {
 	t.Helper()
-	srv := newTestServer(t, st)
-	id := isid(n)
-	in := dial(t, srv, st, id)
-	if got := in.res.Session.ErrorRecoveryLevel; got != 2 {
-		t.Fatalf("ErrorRecoveryLevel %d negotiated, want 2", got)
-	}
-	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
-	return srv, in, id
+	return dialERL2Limits(t, st, n, Limits{})
 }
 
 // blockPattern returns n bytes that differ from block to block.

@@ -82,13 +82,8 @@ func TestTextMaxRecvDataSegmentLength(t *testing.T) {
 	in := dial(t, srv, &st, isid(250))
 	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
 	const size = 64 << 10
-	pattern := make([]byte, size)
-	for i := range pattern {
-		pattern[i] = byte(i*7 + i>>9)
-	}
-	if res := in.command(lunOf(0), cdbRW10(scsi.OpWrite10, 64, size/512), size, false, pattern); res.Status != scsi.StatusGood {
-		t.Fatalf("WRITE: status %v", res.Status)
-	}
+	pattern := blockPattern(size, 7)
+	in.writeBlocks(64, pattern)
 	own := "MaxRecvDataSegmentLength=" + strconv.Itoa(int(in.res.Conn.MaxXmitDataSegmentLength)) + "\x00"
 	tests := []struct {
 		name, send string
