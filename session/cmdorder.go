@@ -122,7 +122,7 @@ func (s *session) deliverLocked() (ready []*task) {
 // startDelivered starts tasks a delivery made ready, in order.
 func startDelivered(ready []*task) {
 	for _, t := range ready {
-		t.c.start(t)
+		t.c.start(t, false)
 	}
 }
 
@@ -130,7 +130,7 @@ func startDelivered(ready []*task) {
 // in CmdSN order, or leaves it to the delivery that reaches its CmdSN.
 func (c *conn) startInOrder(t *task) {
 	if t.deferState.Load() == deferNone || !t.deferState.CompareAndSwap(deferWaiting, deferReady) {
-		c.start(t)
+		c.start(t, true)
 	}
 }
 

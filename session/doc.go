@@ -112,16 +112,19 @@
 //     logical unit when a session ends (SAM-5 §6.3.4).
 //
 // Commands run concurrently on Limits.MaxTasks worker goroutines per
-// connection, started in CmdSN order and ordered by their task attributes
-// (SAM-5 §8.6: an ORDERED task waits for every task before it and holds
-// those after it, a HEAD OF QUEUE task starts at once); the order spans all
-// the logical units and all the connections of the session (RFC 7143
-// §4.2.2.1), stricter than SAM-5's task set per logical unit. One writer goroutine per connection sends every PDU; the
+// connection, except those an InlineUnit says complete without waiting (a
+// READ or WRITE over memory), which the connection's reader runs itself,
+// saving a handoff per command; all are started in CmdSN order and ordered
+// by their task attributes (SAM-5 §8.6: an ORDERED task waits for every
+// task before it and holds those after it, a HEAD OF QUEUE task starts at
+// once); the order spans all the logical units and all the connections of
+// the session (RFC 7143 §4.2.2.1), stricter than SAM-5's task set per
+// logical unit. One writer goroutine per connection sends every PDU; the
 // responses ready together leave in one vectored write, Data-In straight
 // from the command's buffer. Tasks and data buffers are pooled: a READ or
 // WRITE allocates nothing in the steady state. Limits.BusyPoll (and
-// Options.BusyPoll on the initiator side) has a connection's reader spin
-// on an empty socket before it sleeps, for lower latency at queue depth 1
+// Options.BusyPoll on the initiator side) has a connection's reader spin on
+// an empty socket before it sleeps, for lower latency at queue depth 1
 // (PERFORMANCE.md).
 //
 // # The initiator side

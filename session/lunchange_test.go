@@ -29,6 +29,12 @@ func (g *heldWriteLU) Execute(ctx context.Context, req *scsi.Request) scsi.Respo
 	return g.LU.Execute(ctx, req)
 }
 
+// ExecutesInline keeps the WRITEs it holds off the connection's reader,
+// which must go on reading while they wait (InlineUnit).
+func (g *heldWriteLU) ExecutesInline(cdb []byte) bool {
+	return scsi.OpCode(cdb[0]) != scsi.OpWrite10 && g.LU.ExecutesInline(cdb)
+}
+
 func newMemoryLU(t testing.TB, serial string) *disk.LU {
 	t.Helper()
 	lu, err := disk.New(disk.NewMemory(testBlocks*512), disk.Config{SerialNumber: serial})

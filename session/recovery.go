@@ -104,6 +104,10 @@ type ServerStats struct {
 	// their Data-In neither retained nor to be read again
 	// (Limits.RetainBytes).
 	TasksDiscarded uint64
+	// InlineCommands counts the commands the readers of connections ran
+	// themselves, their logical unit being an InlineUnit that said they
+	// complete without waiting.
+	InlineCommands uint64
 }
 
 // serverStats are the counters behind ServerStats.
@@ -114,9 +118,10 @@ type serverStats struct {
 	retainedBytes                                              atomic.Int64
 	stalledDataOut                                             atomic.Uint64
 	connectionsRecovered, tasksReassigned, tasksDiscarded      atomic.Uint64
+	inlineCommands                                             atomic.Uint64
 }
 
-// Stats returns the Server's error recovery counters.
+// Stats returns the Server's error recovery and execution counters.
 func (s *Server) Stats() ServerStats {
 	st := &s.stats
 	return ServerStats{
@@ -135,6 +140,7 @@ func (s *Server) Stats() ServerStats {
 		ConnectionsRecovered: st.connectionsRecovered.Load(),
 		TasksReassigned:      st.tasksReassigned.Load(),
 		TasksDiscarded:       st.tasksDiscarded.Load(),
+		InlineCommands:       st.inlineCommands.Load(),
 	}
 }
 

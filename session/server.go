@@ -34,6 +34,24 @@ type LogicalUnit interface {
 	Reset(kind scsi.ResetKind)
 }
 
+// InlineUnit is a LogicalUnit that can tell the commands it completes
+// without waiting: for I/O, for a lock held by a slow command, or for long
+// computation (a READ or WRITE over memory). The reader of a connection
+// runs such a command itself as soon as its data is in, instead of handing
+// it to a worker, and hands its response to the connection's writer: a
+// command then costs one wakeup of another goroutine instead of two
+// (PERFORMANCE.md). While it runs the reader reads no
+// PDU, so a command that does wait holds up the connection's task
+// management and NOP-Outs; ExecutesInline must answer false for it, and
+// quickly. *disk.LU implements it over a backend that is
+// disk.NonBlocking. A type that embeds such a unit and wraps its Execute
+// inherits ExecutesInline: if the wrapper may wait, it must override
+// ExecutesInline as well.
+type InlineUnit interface {
+	LogicalUnit
+	ExecutesInline(cdb []byte) bool
+}
+
 // Target is one iSCSI target node a Server offers (RFC 7143 §4.2.7): its
 // name, its logical units, and who may log in to it.
 type Target struct {
@@ -72,7 +90,9 @@ type Limits struct {
 	// MaxCmdSN is ExpCmdSN+CmdSNWindow-1 (RFC 7143 §4.2.2.1). Default 32.
 	CmdSNWindow uint32
 	// MaxTasks bounds the commands of one connection that execute at
-	// once; further commands wait in CmdSN order. Default 32.
+	// once on its workers; further commands wait in CmdSN order. The
+	// commands of an InlineUnit run on the connection's reader, one at
+	// a time, besides them. Default 32.
 	MaxTasks int
 	// MaxDataLength bounds the buffer of one command: Data-In beyond it
 	// is not returned (the residual says so, RFC 7143 §11.4.5) and a

@@ -432,8 +432,11 @@ func (c *conn) handleDataOut(h *pdu.BHS) error {
 }
 
 // start hands a task whose data is in to the connection's workers, or
-// holds it behind an ORDERED task of the session (SAM-5 §8.6).
-func (c *conn) start(t *task) {
+// holds it behind an ORDERED task of the session (SAM-5 §8.6). reader says
+// the caller is the connection's reader, which runs the task itself when
+// its logical unit says the command completes without waiting
+// (InlineUnit): a command then costs no handoff to a worker.
+func (c *conn) start(t *task, reader bool) {
 	c.mu.Lock()
 	if t.aborted || t.state != taskCollecting || c.stopped {
 		c.mu.Unlock()
@@ -446,11 +449,33 @@ func (c *conn) start(t *task) {
 		return
 	}
 	c.mu.Unlock()
+	if reader && t.inline() {
+		for t != nil && t.c == c && t.inline() {
+			c.srv.stats.inlineCommands.Add(1)
+			t = t.run()
+		}
+		if t != nil {
+			// A held task its end let start, of another kind: on a
+			// goroutine of its own, as the workers run one.
+			go runChain(t)
+		}
+		return
+	}
 	select {
 	case c.work <- t:
 	case <-c.ctx.Done():
 		runChain(t)
 	}
+}
+
+// inline reports whether t's logical unit completes its command without
+// waiting (InlineUnit).
+func (t *task) inline() bool {
+	if t.lu == nil || t.dataMissing || scsi.OpCode(t.cdb[0]) == scsi.OpReportLUNs {
+		return false
+	}
+	u, ok := t.lu.(InlineUnit)
+	return ok && u.ExecutesInline(t.cdb)
 }
 
 // runChain runs t and then the held tasks its end lets start.

@@ -27,6 +27,18 @@ type Backend interface {
 	Size() int64
 }
 
+// NonBlocking is a [Backend] whose calls complete without waiting for a
+// device: its data is in memory, so ReadAt and WriteAt are copies and
+// Flush returns at once. [Memory] is one, and so is a [File] on tmpfs. A
+// logical unit over it reports its READs and WRITEs of at most
+// [InlineMaxBytes] as completing without waiting ([LU.ExecutesInline]),
+// which lets an iSCSI target run them on the goroutine that read them
+// (package session, InlineUnit). NonBlocking reports whether that holds
+// now; a backend that cannot tell returns false.
+type NonBlocking interface {
+	NonBlocking() bool
+}
+
 // Flusher is a [Backend] with a volatile cache. SBC-4 §5.24 SYNCHRONIZE
 // CACHE and a write with the FUA bit set (SBC-4 §5.40) call Flush so that
 // the data reaches non-volatile storage before GOOD status is returned.

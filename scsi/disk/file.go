@@ -31,6 +31,7 @@ type File struct {
 	f        *os.File
 	readOnly bool
 	blockDev bool
+	inMemory bool // a regular file on tmpfs (NonBlocking)
 
 	mu   sync.RWMutex // guards size against Resize
 	size int64
@@ -59,6 +60,7 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	b := &File{f: f, readOnly: opts.ReadOnly}
 	switch mode := fi.Mode(); {
 	case mode.IsRegular():
+		b.inMemory = onTmpfs(f)
 		b.size = fi.Size()
 		if opts.Size > 0 && opts.Size != b.size {
 			if opts.Size < b.size || opts.ReadOnly {
@@ -87,6 +89,10 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	}
 	return b, nil
 }
+
+// NonBlocking reports whether the file lives in memory, on tmpfs (Linux),
+// where reads, writes and fdatasync wait for no device ([NonBlocking]).
+func (b *File) NonBlocking() bool { return b.inMemory }
 
 // Close closes the underlying file.
 func (b *File) Close() error { return b.f.Close() }

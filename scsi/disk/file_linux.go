@@ -9,6 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// onTmpfs reports whether f is on a tmpfs file system (statfs(2)
+// f_type TMPFS_MAGIC), whose files are pages in memory.
+func onTmpfs(f *os.File) bool {
+	var st unix.Statfs_t
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Fstatfs(int(fd), &st) }); err != nil || serr != nil {
+		return false
+	}
+	return st.Type == unix.TMPFS_MAGIC
+}
+
 // deviceSize asks a block device for its size in bytes (BLKGETSIZE64).
 func deviceSize(f *os.File) (int64, error) {
 	var size uint64

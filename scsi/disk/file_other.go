@@ -10,6 +10,9 @@ import (
 
 var errUnsupported = errors.New("disk: not supported on this platform")
 
+// onTmpfs reports false: tmpfs is known on Linux only.
+func onTmpfs(*os.File) bool { return false }
+
 // deviceSize finds a block device's size by seeking to its end.
 func deviceSize(f *os.File) (int64, error) { return f.Seek(0, io.SeekEnd) }
 

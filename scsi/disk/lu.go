@@ -60,6 +60,7 @@ type LU struct {
 	dealloc Deallocator
 	zeroer  ZeroWriter
 	mapper  AllocationMapper
+	nb      NonBlocking
 	bs      int64
 	thin    bool
 
@@ -127,6 +128,7 @@ func New(be Backend, cfg Config) (*LU, error) {
 	lu.dealloc, _ = be.(Deallocator)
 	lu.zeroer, _ = be.(ZeroWriter)
 	lu.mapper, _ = be.(AllocationMapper)
+	lu.nb, _ = be.(NonBlocking)
 	if cfg.ThinProvisioning {
 		if lu.dealloc == nil {
 			return nil, &ConfigError{"ThinProvisioning", "the backend does not implement Deallocator"}

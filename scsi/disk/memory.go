@@ -41,6 +41,10 @@ func NewMemory(size int64) *Memory {
 	return &Memory{size: size, chunks: make(map[int64]*[memoryChunk]byte)}
 }
 
+// NonBlocking reports true: a Memory's calls are copies under its locks
+// ([NonBlocking]).
+func (m *Memory) NonBlocking() bool { return true }
+
 // Size returns the capacity in bytes.
 func (m *Memory) Size() int64 {
 	m.mu.RLock()
