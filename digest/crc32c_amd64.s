@@ -5,19 +5,40 @@
 // func castagnoliVPCLMUL(crc uint32, p []byte) uint32
 //
 // CRC32C (reflected polynomial 0x82F63B78) of p, len(p) a multiple of 64
-// and at least 256, by carry-less multiplication folding: four 512-bit
+// and at least 64, by carry-less multiplication folding: four 512-bit
 // accumulators Z0-Z3 hold 256 bytes, and each round multiplies every
 // 128-bit lane forward by 256 bytes (foldK+0) and adds the next 256 bytes.
 // The accumulators are then folded into Z3 (by 192, 128 and 64 bytes), the
 // remaining 64-byte blocks into it, its lanes down to one 128-bit value
 // (by 32 and then 16 bytes), and the CRC32 instruction sums that value.
-// The caller's crc is complemented in and out as in crc32.Update.
+// Inputs shorter than 256 bytes start with Z3 alone. The caller's crc is
+// complemented in and out as in crc32.Update.
+//
+// Folding a lane forward by d bits multiplies it by x^d mod P: its low
+// quadword (the earlier bytes) by one constant and its high quadword by
+// another, both carry-less (foldK and TestFoldConstants give them). Four
+// independent accumulators keep the multiplier busy: with one, each
+// round waits for the multiply and the add of the one before (about
+// 33 GB/s on Zen 4, against about 57 GB/s here, where a 512-bit VPCLMULQDQ
+// issues about every other cycle and that is the limit).
 TEXT ·castagnoliVPCLMUL(SB), NOSPLIT, $0-36
 	MOVL crc+0(FP), AX
 	NOTL AX
 	MOVQ p_base+8(FP), SI
 	MOVQ p_len+16(FP), CX
+	CMPQ CX, $256
+	JAE  wide
 
+	// Fewer than 256 bytes: one accumulator, Z3, from the start.
+	VMOVDQU64       (SI), Z3
+	VMOVQ           AX, X4
+	VPXORQ          Z4, Z3, Z3
+	ADDQ            $64, SI
+	SUBQ            $64, CX
+	VBROADCASTI32X4 ·foldK+48(SB), Z7
+	JMP             blocks64
+
+wide:
 	// The register, complemented, is added to the first 4 bytes.
 	VMOVDQU64 (SI), Z0
 	VMOVDQU64 64(SI), Z1
@@ -68,7 +89,9 @@ fold4:
 	VPTERNLOGD      $0x96, Z8, Z0, Z3
 	VPTERNLOGD      $0x96, Z9, Z1, Z3
 	VPTERNLOGD      $0x96, Z10, Z2, Z3
-	CMPQ            CX, $64
+
+blocks64:
+	CMPQ CX, $64
 	JB              reduce
 
 loop64:
