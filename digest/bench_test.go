@@ -35,12 +35,15 @@ func BenchmarkChecksum(b *testing.B) {
 		{"klauspost", func(p []byte) uint32 { return crc32.Update(0, castagnoli, p) }},
 		{"hash-crc32", func(p []byte) uint32 { return stdcrc32.Checksum(p, stdCastagnoli) }},
 	}
-	for _, lib := range libs {
-		for _, size := range benchSizes {
-			buf := make([]byte, size.n)
-			for i := range buf {
-				buf[i] = byte(i)
-			}
+	// Sizes outside, libraries inside: the three runs of one size follow
+	// each other, so that a change in the load of a shared machine between
+	// them skews the comparison less.
+	for _, size := range benchSizes {
+		buf := make([]byte, size.n)
+		for i := range buf {
+			buf[i] = byte(i)
+		}
+		for _, lib := range libs {
 			b.Run("lib="+lib.name+"/size="+size.name, func(b *testing.B) {
 				b.SetBytes(int64(size.n))
 				b.ReportAllocs()
