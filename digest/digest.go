@@ -24,14 +24,14 @@ var zeroPad [3]byte
 // register initialised to all ones, result complemented). It adds no
 // padding; see [Data] for the data digest.
 func Checksum(b []byte) uint32 {
-	return crc32.Update(0, castagnoli, b)
+	return update(0, b)
 }
 
 // Update returns the CRC32C of the bytes already summed into crc followed
 // by p, so that Update(Checksum(a), b) == Checksum(a+b). Update(0, p) is
 // Checksum(p). It adds no padding.
 func Update(crc uint32, p []byte) uint32 {
-	return crc32.Update(crc, castagnoli, p)
+	return update(crc, p)
 }
 
 // Header returns the header digest of a PDU: the CRC32C of its Basic Header
@@ -39,7 +39,7 @@ func Update(crc uint32, p []byte) uint32 {
 // passes as one slice (RFC 7143 §11.2.3). Header segments are always a
 // multiple of 4 bytes long, so no padding is added.
 func Header(bhsAndAHS []byte) uint32 {
-	return crc32.Update(0, castagnoli, bhsAndAHS)
+	return update(0, bhsAndAHS)
 }
 
 // Data returns the data digest of a data segment: the CRC32C of the segment
@@ -48,7 +48,7 @@ func Header(bhsAndAHS []byte) uint32 {
 // caller passes the segment unpadded, DataSegmentLength bytes long; Data
 // neither copies nor allocates.
 func Data(segment []byte) uint32 {
-	crc := crc32.Update(0, castagnoli, segment)
+	crc := update(0, segment)
 	if p := padLen(len(segment)); p != 0 {
 		crc = crc32.Update(crc, castagnoli, zeroPad[:p])
 	}

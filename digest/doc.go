@@ -13,9 +13,13 @@
 // RFC 7143 §13.1 names CRC32C with generator polynomial 0x11EDC6F41, the
 // Castagnoli polynomial. The CRC register starts at all ones, bits are taken
 // least significant first and the result is complemented: the common
-// reflected CRC-32C, which is also what SCTP uses. The computation runs on
+// reflected CRC-32C, which is also what SCTP uses. On amd64 CPUs with
+// AVX-512 VPCLMULQDQ, inputs from 192 bytes on run this package's own
+// assembly, which folds 256 bytes at a time by carry-less multiplication
+// (about twice the speed of the CRC32 instruction). Everything else runs on
 // github.com/klauspost/crc32, which uses the SSE4.2, ARMv8 and similar
-// CRC32C instructions where the CPU has them.
+// CRC32C instructions where the CPU has them; the purego build tag leaves
+// out the assembly.
 //
 // # What each digest covers
 //

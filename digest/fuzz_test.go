@@ -3,8 +3,43 @@ package digest
 import (
 	"bytes"
 	"errors"
+	stdcrc32 "hash/crc32"
 	"testing"
 )
+
+// FuzzUpdate compares Update with hash/crc32 (Castagnoli) for arbitrary
+// input, initial register value and start offset, on the input repeated
+// rep+1 times so that short inputs also reach the lengths at which the
+// AVX-512 VPCLMULQDQ routine runs, and again with that routine switched
+// off. A split point cuts the input in two for Update chaining.
+func FuzzUpdate(f *testing.F) {
+	f.Add([]byte{}, uint32(0), uint16(0), uint8(0), uint16(0))
+	f.Add([]byte("abcdefgh"), uint32(0xffffffff), uint16(40), uint8(3), uint16(100))
+	f.Add(bytes.Repeat([]byte{0xff}, 64), uint32(0x12345678), uint16(300), uint8(0), uint16(1))
+	f.Fuzz(func(t *testing.T, in []byte, crc uint32, rep uint16, off uint8, split uint16) {
+		p := in
+		if len(in) > 0 {
+			p = bytes.Repeat(in, int(rep%8192)+1)
+			if len(p) > 1<<20 {
+				p = p[:1<<20]
+			}
+		}
+		p = p[int(off)%(len(p)+1):]
+		s := int(split) % (len(p) + 1)
+		want := stdcrc32.Update(crc, stdCastagnoli, p)
+		saved := useAVX512
+		defer func() { useAVX512 = saved }()
+		for _, avx := range []bool{saved, false} {
+			useAVX512 = avx
+			if got := Update(crc, p); got != want {
+				t.Fatalf("len %d (AVX-512 %v): Update(%#08x) = %#08x, hash/crc32 %#08x", len(p), avx, crc, got, want)
+			}
+			if got := Update(Update(crc, p[:s]), p[s:]); got != want {
+				t.Fatalf("len %d split at %d (AVX-512 %v): %#08x, hash/crc32 %#08x", len(p), s, avx, got, want)
+			}
+		}
+	})
+}
 
 // FuzzDigest checks, for arbitrary input and split point, that summing in
 // two pieces equals summing in one (Update and Digest), that Data equals the
