@@ -48,8 +48,9 @@ const maxBadHeaders = 4
 // PHASE ERROR.
 const maxLostRanges = 64
 
-// ServerStats are counters of a Server's error recovery, for monitoring
-// and tests. The counters only grow; RetainedBytes is the current value.
+// ServerStats are counters of a Server's error recovery and of how it
+// executed commands, for monitoring and tests. The counters only grow;
+// RetainedBytes is the current value.
 type ServerStats struct {
 	// DataDigestErrors counts PDUs received whose data digest did not
 	// match (RFC 7143 §7.8), at any ErrorRecoveryLevel.
