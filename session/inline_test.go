@@ -80,25 +80,7 @@ func TestInlineExecution(t *testing.T) {
 				in.send(scsiCommand{ITT: itt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpRead10, lba%4096, uint16(n/512)), EDTL: uint32(n), Read: true})
 			}
 			rw += 8
-			got := map[uint32][]byte{}
-			for done := 0; done < 8; {
-				p := in.read()
-				switch p.Header.Opcode() {
-				case pdu.OpSCSIDataIn:
-					d := p.Header.DataIn()
-					got[d.InitiatorTaskTag()] = append(got[d.InitiatorTaskTag()], p.Data...)
-					if d.StatusPresent() {
-						done++
-					}
-				case pdu.OpSCSIResponse:
-					if s := p.Header.SCSIResponse().Status(); s != uint8(scsi.StatusGood) {
-						t.Fatalf("READ: status %#x", s)
-					}
-					done++
-				default:
-					t.Fatalf("unexpected %v", p.Header.Opcode())
-				}
-			}
+			got := in.readResponses(8)
 			for itt, w := range want {
 				if !bytes.Equal(got[itt], w) {
 					t.Fatalf("pipelined READ ITT %d: %d bytes, want %d, or data differ", itt, len(got[itt]), len(w))
@@ -123,33 +105,47 @@ func TestInlineTasksAttributes(t *testing.T) {
 	srv := inlineServer(t, disk.NewMemory(testBlocks*512))
 	in := dialLoopback(t, srv, nil, isid(41))
 	in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
+	before := srv.Stats().InlineCommands
 	for round := range 20 {
 		data := blockPattern(4096, byte(round))
 		witt, ritt := in.nextITT(), in.nextITT()
 		lba := uint32(round * 8)
 		in.send(scsiCommand{ITT: witt, LUN: lunOf(0), Attr: pdu.TaskOrdered, CDB: cdbRW10(scsi.OpWrite10, lba, 8), EDTL: 4096, Write: true, Data: data})
 		in.send(scsiCommand{ITT: ritt, LUN: lunOf(0), Attr: pdu.TaskSimple, CDB: cdbRW10(scsi.OpRead10, lba, 8), EDTL: 4096, Read: true})
-		var got []byte
-		for done := 0; done < 2; {
-			p := in.read()
-			switch p.Header.Opcode() {
-			case pdu.OpSCSIDataIn:
-				got = append(got, p.Data...)
-				if p.Header.DataIn().StatusPresent() {
-					done++
-				}
-			case pdu.OpSCSIResponse:
-				if s := p.Header.SCSIResponse().Status(); s != uint8(scsi.StatusGood) {
-					t.Fatalf("round %d: status %#x", round, s)
-				}
-				done++
-			default:
-				t.Fatalf("unexpected %v", p.Header.Opcode())
-			}
-		}
+		got := in.readResponses(2)[ritt]
 		if !bytes.Equal(got, data) {
 			t.Fatalf("round %d: the READ after an ORDERED WRITE did not see its data", round)
 		}
 	}
+	if n := srv.Stats().InlineCommands - before; n != 40 {
+		t.Fatalf("InlineCommands grew by %d, want 40: every ORDERED WRITE and SIMPLE READ inline", n)
+	}
 	in.logout()
+}
+
+// readResponses reads the Data-In and SCSI Responses of n commands sent
+// before, checks that each ended GOOD, and returns their Data-In by
+// Initiator Task Tag.
+func (in *initiator) readResponses(n int) map[uint32][]byte {
+	in.t.Helper()
+	got := map[uint32][]byte{}
+	for done := 0; done < n; {
+		p := in.read()
+		switch p.Header.Opcode() {
+		case pdu.OpSCSIDataIn:
+			d := p.Header.DataIn()
+			got[d.InitiatorTaskTag()] = append(got[d.InitiatorTaskTag()], p.Data...)
+			if d.StatusPresent() {
+				done++
+			}
+		case pdu.OpSCSIResponse:
+			if s := p.Header.SCSIResponse().Status(); s != uint8(scsi.StatusGood) {
+				in.t.Fatalf("ITT %d: status %#x", p.Header.InitiatorTaskTag(), s)
+			}
+			done++
+		default:
+			in.t.Fatalf("unexpected %v", p.Header.Opcode())
+		}
+	}
+	return got
 }

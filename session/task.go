@@ -450,15 +450,18 @@ func (c *conn) start(t *task, reader bool) {
 	}
 	c.mu.Unlock()
 	if reader && t.inline() {
-		for t != nil && t.c == c && t.inline() {
+		for {
 			c.srv.stats.inlineCommands.Add(1)
-			t = t.run()
+			if t = t.run(); t == nil {
+				return
+			}
+			if t.c != c || !t.inline() {
+				break
+			}
 		}
-		if t != nil {
-			// A held task its end let start, of another kind: on a
-			// goroutine of its own, as the workers run one.
-			go runChain(t)
-		}
+		// A held task its end let start, of another kind: on a
+		// goroutine of its own, as run's other released tasks.
+		go runChain(t)
 		return
 	}
 	select {
