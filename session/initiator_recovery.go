@@ -65,6 +65,20 @@ func (s *Session) connEnded(c *initiatorConn, cause error) {
 	}
 	lost := fmt.Errorf("%w: %v", ErrConnectionLost, cause)
 	s.logger().Warn("iscsi initiator: connection failed", "err", cause)
+	if s.mcs.logoutOn == c {
+		// The connection a Logout closing the session went on failed
+		// before the answer (RFC 7143 §11.14): the session ends as the
+		// Logout meant it to, not by a reinstatement; the Logout learns
+		// that its connection was lost, other callers that it closed.
+		for itt, t := range s.tasks {
+			if t.kind == kindLogout {
+				s.completeITTLocked(itt, t, lost)
+			}
+		}
+		s.closeLocked(ErrClosed)
+		s.mu.Unlock()
+		return
+	}
 	if s.opts.Recovery == RecoveryNone || s.logoutAsked || s.res.Session.SessionType != login.SessionNormal {
 		s.closeLocked(lost)
 		s.mu.Unlock()
