@@ -91,14 +91,15 @@ func (c *conn) sendAsync(ctx context.Context, ev pdu.AsyncEvent, p1, p2, p3 uint
 		binary.BigEndian.PutUint16(o.data, uint16(len(sense)))
 		o.data = append(o.data, sense...)
 	}
+	c.queued.Add(1)
 	select {
 	case c.out <- o:
 		return true
 	case <-c.ctx.Done():
-		return false
 	case <-ctx.Done():
-		return false
 	}
+	c.queued.Add(-1)
+	return false
 }
 
 // fullFeatureConns returns the connections in full feature phase of the

@@ -120,9 +120,18 @@ type conn struct {
 
 	out        chan outPDU
 	writerDone chan struct{}
-	work       chan *task
-	workers    sync.WaitGroup
-	statSN     uint32 // writer goroutine only
+	// wmu is held by whoever writes to the connection: the writer
+	// goroutine, or the reader sending the response of a task it ran
+	// itself (respond). The state marked "writer goroutine only" is the
+	// holder's. queued counts the PDUs sent to out and not yet taken
+	// under wmu; direct says the reader may write (a TCP connection, no
+	// busy polling).
+	wmu     sync.Mutex
+	queued  atomic.Int32
+	direct  bool
+	work    chan *task
+	workers sync.WaitGroup
+	statSN  uint32 // writer goroutine only
 	// executing counts the tasks in execution, whose responses are still
 	// to come: while it is not zero the writer yields once for them
 	// before it writes.
@@ -208,6 +217,9 @@ func newConn(ctx context.Context, cancel context.CancelCauseFunc, sess *session,
 	}
 	c.pingTTT.Store(pdu.ReservedTag)
 	c.stallTTT.Store(pdu.ReservedTag)
+	if _, tcp := nc.(*net.TCPConn); tcp && sess.srv.limits.BusyPoll == 0 {
+		c.direct = true
+	}
 	if sess.params.ErrorRecoveryLevel >= 1 && sess.params.SessionType == login.SessionNormal {
 		// RFC 7143 §7.8, §7.1.4.1: a PDU with a header digest error is
 		// discarded and the connection goes on.
@@ -322,12 +334,44 @@ func (c *conn) drop(cause error) {
 // send queues o for the writer; it reports false if the connection is
 // closing.
 func (c *conn) send(o *outPDU) bool {
+	c.queued.Add(1)
 	select {
 	case c.out <- *o:
 		return true
 	case <-c.ctx.Done():
+		c.queued.Add(-1)
 		return false
 	}
+}
+
+// maxDirectBytes bounds the Data-In of a response the reader writes
+// itself (respond): while it writes it reads nothing, and a larger one
+// is better batched by the writer.
+const maxDirectBytes = 256 << 10
+
+// respond sends the response of the task t. Called by the reader, which
+// ran t itself, it writes the response at once when nothing is queued for
+// the writer, no further PDU is in the reader's buffer and the writer is
+// idle: the command then costs no wakeup of the writer goroutine, and the
+// reader was about to wait for the next PDU anyway. Otherwise, or from a
+// worker, the response goes to the writer, which batches it with others.
+// Responses keep their order: the reader writes only when no PDU is
+// queued, under wmu, which the writer takes for every PDU it takes. It
+// reports false if the connection is closing.
+func (c *conn) respond(t *task, reader bool) bool {
+	o := outPDU{kind: outTask, task: t}
+	if reader && c.direct && (t.dataIn == nil || len(*t.dataIn) <= maxDirectBytes) && c.queued.Load() == 0 && c.r.Buffered() == 0 && c.wmu.TryLock() {
+		if c.queued.Load() == 0 && c.ctx.Err() == nil {
+			// writeBatch releases t, or keeps it for a reassignment, also
+			// when the write fails.
+			c.srv.stats.directResponses.Add(1)
+			c.writeBatch(&o)
+			c.wmu.Unlock()
+			return true
+		}
+		c.wmu.Unlock()
+	}
+	return c.send(&o)
 }
 
 // maxBatchBytes bounds the bytes of the responses the writer puts in one
@@ -341,7 +385,11 @@ func (c *conn) writeLoop() {
 		case <-c.ctx.Done():
 			return
 		case o := <-c.out:
-			if !c.writeBatch(&o) {
+			c.wmu.Lock()
+			c.queued.Add(-1)
+			ok := c.writeBatch(&o)
+			c.wmu.Unlock()
+			if !ok {
 				return
 			}
 		}
@@ -433,6 +481,7 @@ func (c *conn) writeBatch(o *outPDU) bool {
 func (c *conn) next(o *outPDU) bool {
 	select {
 	case n := <-c.out:
+		c.queued.Add(-1)
 		*o = n
 		return true
 	default:

@@ -123,6 +123,44 @@ func TestInlineTasksAttributes(t *testing.T) {
 	in.logout()
 }
 
+// TestInlineDirectResponses checks that the reader of a TCP connection
+// writes the responses of the commands it ran itself when the writer is
+// idle and nothing more waits to be read (ServerStats.DirectResponses):
+// every one of a run of READs and WRITEs sent one at a time; none over a
+// blocking backend, whose commands go to the workers.
+func TestInlineDirectResponses(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		be     disk.Backend
+		direct bool
+	}{
+		{"memory", disk.NewMemory(testBlocks * 512), true},
+		{"blocking backend", blockingBackend{disk.NewMemory(testBlocks * 512)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := inlineServer(t, tc.be)
+			in := dialLoopback(t, srv, nil, isid(42))
+			in.command(lunOf(0), cdbTestUnitReady, 0, false, nil)
+			before := srv.Stats().DirectResponses
+			for i := range 20 {
+				want := blockPattern(4096, byte(i))
+				in.writeBlocks(uint32(i*8), want)
+				if got := in.readBlocks(uint32(i*8), 4096); !bytes.Equal(got, want) {
+					t.Fatalf("round %d: 4 KiB read back differ", i)
+				}
+			}
+			n := srv.Stats().DirectResponses - before
+			if tc.direct && n != 40 {
+				t.Fatalf("DirectResponses grew by %d, want 40: every 4 KiB WRITE and READ", n)
+			}
+			if !tc.direct && n != 0 {
+				t.Fatalf("DirectResponses grew by %d over a blocking backend, want 0", n)
+			}
+			in.logout()
+		})
+	}
+}
+
 // readResponses reads the Data-In and SCSI Responses of n commands sent
 // before, checks that each ended GOOD, and returns their Data-In by
 // Initiator Task Tag.

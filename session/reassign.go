@@ -136,6 +136,7 @@ func (c *conn) keepForReassign() {
 	for {
 		select {
 		case o := <-c.out:
+			c.queued.Add(-1)
 			if o.kind == outTask {
 				c.orphan(o.task)
 			}

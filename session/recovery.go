@@ -109,6 +109,10 @@ type ServerStats struct {
 	// themselves, their logical unit being an InlineUnit that said they
 	// complete without waiting.
 	InlineCommands uint64
+	// DirectResponses counts the responses of those commands that the
+	// readers wrote themselves, the writer goroutine being idle and no
+	// further PDU waiting to be read.
+	DirectResponses uint64
 }
 
 // serverStats are the counters behind ServerStats.
@@ -119,7 +123,7 @@ type serverStats struct {
 	retainedBytes                                              atomic.Int64
 	stalledDataOut                                             atomic.Uint64
 	connectionsRecovered, tasksReassigned, tasksDiscarded      atomic.Uint64
-	inlineCommands                                             atomic.Uint64
+	inlineCommands, directResponses                            atomic.Uint64
 }
 
 // Stats returns the Server's error recovery and execution counters.
@@ -142,6 +146,7 @@ func (s *Server) Stats() ServerStats {
 		TasksReassigned:      st.tasksReassigned.Load(),
 		TasksDiscarded:       st.tasksDiscarded.Load(),
 		InlineCommands:       st.inlineCommands.Load(),
+		DirectResponses:      st.directResponses.Load(),
 	}
 }
 

@@ -452,7 +452,7 @@ func (c *conn) start(t *task, reader bool) {
 	if reader && t.inline() {
 		for {
 			c.srv.stats.inlineCommands.Add(1)
-			if t = t.run(); t == nil {
+			if t = t.run(true); t == nil {
 				return
 			}
 			if t.c != c || !t.inline() {
@@ -484,7 +484,7 @@ func (t *task) inline() bool {
 // runChain runs t and then the held tasks its end lets start.
 func runChain(t *task) {
 	for t != nil {
-		t = t.run()
+		t = t.run(false)
 	}
 }
 
@@ -503,9 +503,10 @@ func (c *conn) worker() {
 }
 
 // run executes the task, unless it was aborted or the connection is
-// closing, and queues its response, unless it was aborted. It returns a
-// held task that may now start, for the caller to run.
-func (t *task) run() (next *task) {
+// closing, and sends its response, unless it was aborted; reader says the
+// caller is the connection's reader (respond). It returns a held task
+// that may now start, for the caller to run.
+func (t *task) run(reader bool) (next *task) {
 	c := t.c
 	defer c.running.Done()
 	c.mu.Lock()
@@ -530,7 +531,7 @@ func (t *task) run() (next *task) {
 	c.mu.Unlock()
 	// SAM-5 §7.2: an aborted task gets no response.
 	c.executing.Add(-1)
-	if aborted || c.ctx.Err() != nil || !c.send(&outPDU{kind: outTask, task: t}) {
+	if aborted || c.ctx.Err() != nil || !c.respond(t, reader) {
 		if !aborted && c.keepTasks() {
 			c.orphan(t)
 		} else {
