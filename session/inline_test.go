@@ -33,20 +33,29 @@ func inlineServer(t *testing.T, be disk.Backend) *Server {
 	return srv
 }
 
+// inlineBackend is a backend the inline tests run over; inline says the
+// reader runs its commands itself.
+type inlineBackend struct {
+	name   string
+	be     disk.Backend
+	inline bool
+}
+
+// inlineBackends are memory, which is inline, and one that may block.
+func inlineBackends() []inlineBackend {
+	return []inlineBackend{
+		{"memory", disk.NewMemory(testBlocks * 512), true},
+		{"blocking backend", blockingBackend{disk.NewMemory(testBlocks * 512)}, false},
+	}
+}
+
 // TestInlineExecution checks that the reader of a connection runs the
 // READs and WRITEs of a logical unit over a NonBlocking backend itself
 // (ServerStats.InlineCommands), one at a time and pipelined, with the right
 // data; and that those of any other backend, and commands the logical unit
 // does not report as inline, go to the workers.
 func TestInlineExecution(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		be     disk.Backend
-		inline bool
-	}{
-		{"memory", disk.NewMemory(testBlocks * 512), true},
-		{"blocking backend", blockingBackend{disk.NewMemory(testBlocks * 512)}, false},
-	} {
+	for _, tc := range inlineBackends() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := inlineServer(t, tc.be)
 			in := dialLoopback(t, srv, nil, isid(40))
@@ -129,14 +138,7 @@ func TestInlineTasksAttributes(t *testing.T) {
 // every one of a run of READs and WRITEs sent one at a time; none over a
 // blocking backend, whose commands go to the workers.
 func TestInlineDirectResponses(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		be     disk.Backend
-		direct bool
-	}{
-		{"memory", disk.NewMemory(testBlocks * 512), true},
-		{"blocking backend", blockingBackend{disk.NewMemory(testBlocks * 512)}, false},
-	} {
+	for _, tc := range inlineBackends() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := inlineServer(t, tc.be)
 			in := dialLoopback(t, srv, nil, isid(42))
@@ -150,10 +152,10 @@ func TestInlineDirectResponses(t *testing.T) {
 				}
 			}
 			n := srv.Stats().DirectResponses - before
-			if tc.direct && n != 40 {
+			if tc.inline && n != 40 {
 				t.Fatalf("DirectResponses grew by %d, want 40: every 4 KiB WRITE and READ", n)
 			}
-			if !tc.direct && n != 0 {
+			if !tc.inline && n != 0 {
 				t.Fatalf("DirectResponses grew by %d over a blocking backend, want 0", n)
 			}
 			in.logout()
