@@ -160,9 +160,10 @@ func seconds(d time.Duration) uint16 {
 
 // Shutdown ends the Server gracefully. It refuses new sessions (a leading
 // login fails with status 0x0302 Out of resources, RFC 7143 §11.13.5),
-// closes discovery sessions, and sends each session in full feature phase
-// an Asynchronous Message with AsyncEvent 1, "logout requested" (RFC 7143
-// §11.9.1), whose Parameter3 is the seconds left until ctx's deadline (at
+// closes discovery sessions (their ServeConn returns ErrSessionClosed,
+// whether they reached full feature phase before Shutdown or after), and
+// sends each session in full feature phase an Asynchronous Message with
+// AsyncEvent 1, "logout requested" (RFC 7143 §11.9.1), whose Parameter3 is the seconds left until ctx's deadline (at
 // least 1), or DefaultLogoutWait without a deadline. It then waits for the
 // initiators to log out (§11.14). It returns nil once every session has
 // ended, or, when ctx is done first, drops the connections left with
@@ -231,13 +232,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // joinedDuringShutdown sends the logout request of Shutdown to a connection
 // that reached full feature phase after Shutdown began (its session was
-// admitted before), or drops it if it belongs to a discovery session.
+// admitted before), or drops it with ErrSessionClosed if it belongs to a
+// discovery session, as Shutdown does with the discovery sessions it finds.
 func (c *conn) joinedDuringShutdown() {
 	down, p3 := c.srv.async.shuttingDown()
 	switch {
 	case !down:
 	case c.sess.target == nil:
-		c.drop(ErrServerShutdown)
+		c.drop(ErrSessionClosed)
 	default:
 		c.sendAsync(c.ctx, pdu.AsyncLogoutRequested, 0, 0, p3, scsi.LUN{}, nil, nil)
 	}

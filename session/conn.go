@@ -50,7 +50,8 @@ var errLoggedOut = errors.New("logged out")
 
 // ErrSessionClosed is returned by ServeConn for a connection the target
 // closed itself: its session was reinstated by a new login of the same
-// initiator port (RFC 7143 §6.3.5) or ended by TARGET COLD RESET (§11.5.1).
+// initiator port (RFC 7143 §6.3.5), ended by TARGET COLD RESET (§11.5.1),
+// or, for a discovery session, ended by Server.Shutdown.
 var ErrSessionClosed = errors.New("session: session closed by the target")
 
 // ErrDataOutTimeout is returned by ServeConn for a connection dropped
