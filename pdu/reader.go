@@ -442,7 +442,7 @@ func (r *Reader) fillSome(spin time.Duration) error {
 	for range maxEmptyReads {
 		var n int
 		var err error
-		if spin > 0 {
+		if r.vec != nil {
 			n, err = r.vec.readvPoll(r.buf[r.wpos:], nil, spin)
 		} else {
 			n, err = r.r.Read(r.buf[r.wpos:])

@@ -90,7 +90,10 @@ func (v *vecReader) readvPoll(a, b []byte, spin time.Duration) (int, error) {
 // readable again.
 func (v *vecReader) do(fd uintptr) bool {
 	for {
-		n, _, e := syscall.Syscall(syscall.SYS_READV, fd, uintptr(unsafe.Pointer(&v.iov[0])), v.cnt)
+		// A raw system call: the socket is non-blocking, so readv never
+		// sleeps, and the runtime need not be told of it (see
+		// rawSyscallNote).
+		n, _, e := syscall.RawSyscall(syscall.SYS_READV, fd, uintptr(unsafe.Pointer(&v.iov[0])), v.cnt)
 		switch e {
 		case 0:
 			v.n = int(n)

@@ -36,6 +36,9 @@ type Writer struct {
 	vec    [][]byte
 	queued int // bytes queued
 	bufs   net.Buffers
+	// vw, when not nil, writes w's socket with raw writev(2) calls
+	// (rawSyscallNote).
+	vw *vecWriter
 }
 
 // maxPDUFraming is the most bytes of a PDU outside its data segment: the
@@ -44,7 +47,7 @@ const maxPDUFraming = BHSLength + MaxTotalAHSLength + DigestLength + 3 + DigestL
 
 // NewWriter returns a Writer that sends PDUs on w with no digests, as
 // during login (RFC 7143 §13.1).
-func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w, vw: newVecWriter(w)} }
 
 // SetHeaderDigest sets whether PDUs carry a header digest, as the
 // HeaderDigest key negotiated (RFC 7143 §13.1).
@@ -145,8 +148,13 @@ func (w *Writer) Flush() error {
 	if len(w.vec) == 0 {
 		return nil
 	}
-	w.bufs = w.vec
-	_, err := w.bufs.WriteTo(w.w)
+	var err error
+	if w.vw != nil {
+		err = w.vw.writev(w.vec)
+	} else {
+		w.bufs = w.vec
+		_, err = w.bufs.WriteTo(w.w)
+	}
 	// Drop the references to the callers' data segments.
 	clear(w.vec)
 	w.vec = w.vec[:0]
