@@ -57,11 +57,27 @@ func (s *Session) readLoop(c *initiatorConn) {
 	}
 }
 
+// lookup returns the task registered under itt, or nil.
 func (s *Session) lookup(itt uint32) *initiatorTask {
 	s.mu.Lock()
 	t := s.tasks[itt]
 	s.mu.Unlock()
 	return t
+}
+
+// lookupKind returns the task registered under itt if it is of kind, or
+// nil. The kind is read under s.mu: a task that completes meanwhile may be
+// released and reused by its caller (release clears its fields under
+// s.mu and t.bufMu), so the read loop reads no field of a task it looked
+// up without one of them, and checks under t.bufMu that the task is still
+// registered before it writes into it.
+func (s *Session) lookupKind(itt uint32, kind taskKind) *initiatorTask {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tasks[itt]; t != nil && t.kind == kind {
+		return t
+	}
+	return nil
 }
 
 // statSN advances ExpStatSN past a PDU that carries status (RFC 7143
@@ -120,22 +136,22 @@ func (s *Session) dispatch(c *initiatorConn, p *pdu.PDU) error {
 		return s.scsiResponse(c, h)
 	case pdu.OpR2T:
 		r := h.R2T()
-		t := s.lookup(r.InitiatorTaskTag())
+		t := s.lookupKind(r.InitiatorTaskTag(), kindSCSI)
 		if err := c.r.DiscardData(); err != nil {
 			return err
 		}
-		if t == nil || t.kind != kindSCSI {
+		if t == nil {
+			return nil
+		}
+		// Under t.bufMu the task cannot be released: an R2T of a task
+		// that has just completed does not reach the task's next use.
+		t.bufMu.Lock()
+		defer t.bufMu.Unlock()
+		if !s.registered(r.InitiatorTaskTag(), t) {
 			return nil
 		}
 		if c.erl > 0 {
-			t.bufMu.Lock()
-			ok := s.registered(r.InitiatorTaskTag(), t)
-			var err error
-			if ok {
-				ok, err = s.r2tERL1(c, t, r)
-			}
-			t.bufMu.Unlock()
-			if !ok || err != nil {
+			if ok, err := s.r2tERL1(c, t, r); !ok || err != nil {
 				return err
 			}
 		}
@@ -306,9 +322,9 @@ func (s *Session) endAffectedLocked(fn pdu.TaskManagementFunction, lun uint64) {
 func (s *Session) dataIn(c *initiatorConn, h *pdu.BHS) error {
 	d := h.DataIn()
 	itt := d.InitiatorTaskTag()
-	t := s.lookup(itt)
+	t := s.lookupKind(itt, kindSCSI)
 	dsl := h.DataSegmentLength()
-	if t == nil || t.kind != kindSCSI {
+	if t == nil {
 		// A task that is gone (aborted): its data is dropped.
 		return c.r.DiscardData()
 	}
@@ -369,21 +385,21 @@ func (t *initiatorTask) setStatus(p statusPDU) {
 func (s *Session) scsiResponse(c *initiatorConn, h *pdu.BHS) error {
 	r := h.SCSIResponse()
 	itt := r.InitiatorTaskTag()
-	t := s.lookup(itt)
+	t := s.lookupKind(itt, kindSCSI)
 	dsl := int(h.DataSegmentLength())
-	if t != nil && t.kind == kindSCSI {
+	if t != nil {
 		t.bufMu.Lock()
 		defer t.bufMu.Unlock()
 		if !s.registered(itt, t) {
 			t = nil
 		}
 	}
-	if t == nil || t.kind != kindSCSI || c.erl == 0 {
+	if t == nil || c.erl == 0 {
 		if err := s.statSN(c, r.StatSN()); err != nil {
 			return err
 		}
 	}
-	if t == nil || t.kind != kindSCSI {
+	if t == nil {
 		return c.r.DiscardData()
 	}
 	if cap(t.sense) < dsl {
@@ -459,11 +475,15 @@ func (s *Session) textResponse(c *initiatorConn, h *pdu.BHS) error {
 	if err := c.r.ReadData(data); err != nil {
 		return err
 	}
-	t := s.lookup(itt)
-	if t == nil || t.kind != kindText {
+	t := s.lookupKind(itt, kindText)
+	if t == nil {
 		return nil
 	}
 	t.bufMu.Lock()
+	if !s.registered(itt, t) {
+		t.bufMu.Unlock()
+		return nil
+	}
 	t.sense = append(t.sense, data...)
 	text := t.sense
 	t.bufMu.Unlock()
