@@ -17,7 +17,9 @@
 // driven by examples/initiator alone. For every load it also runs a Go echo
 // over one loopback TCP connection with the same request and answer sizes
 // and queue depth: the ceiling an iSCSI target could reach if iSCSI and
-// SCSI cost nothing.
+// SCSI cost nothing, each side reading all that has arrived and answering
+// it in one vectored write; and, as echo-serial, the echo that answers one
+// request per read and write, which the bench called the ceiling first.
 //
 // It prints one table of medians: IOPS, MiB/s, the CPU seconds the target
 // process spent per GiB moved, the ratios of the reference target to the
@@ -271,7 +273,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	type key struct{ load, target, initiator string }
 	iops := map[key][]float64{}
 	cpu := map[key][]float64{}
-	const ceiling = "ceiling"
+	const ceiling, serialEcho = "ceiling", "echo-serial"
 	for round := range o.rounds {
 		for li, l := range o.loads {
 			// Rotate the order each round and load, so that no target and
@@ -318,13 +320,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if l.Write {
 				req, answer = echoRequest+l.Bytes, echoRequest
 			}
-			e, err := runEcho(ctx, req, answer, l.QD, o.dur)
-			if err != nil {
-				return fmt.Errorf("echo %s: %w", l.Name, err)
+			for _, echo := range []struct {
+				name string
+				run  func(context.Context, int, int, int, time.Duration) (float64, error)
+			}{{ceiling, runEcho}, {serialEcho, runEchoSerial}} {
+				e, err := echo.run(ctx, req, answer, l.QD, o.dur)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", echo.name, l.Name, err)
+				}
+				k := key{l.Name, echo.name, ""}
+				iops[k] = append(iops[k], e)
+				fmt.Fprintf(stderr, "round %d %-18s %-12s %-10s %9.0f answers/s\n", round+1, l.Name, echo.name, "", e)
 			}
-			k := key{l.Name, ceiling, ""}
-			iops[k] = append(iops[k], e)
-			fmt.Fprintf(stderr, "round %d %-18s %-12s %-10s %9.0f answers/s\n", round+1, l.Name, ceiling, "", e)
 		}
 	}
 
@@ -338,7 +345,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 		}
-		keys = append(keys, key{l.Name, ceiling, ""})
+		keys = append(keys, key{l.Name, ceiling, ""}, key{l.Name, serialEcho, ""})
 		for _, k := range keys {
 			m := median(iops[k])
 			results = append(results, result{Load: l.Name, Target: k.target, Initiator: k.initiator, IOPS: m,

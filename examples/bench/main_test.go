@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,16 +73,26 @@ func TestCPUSeconds(t *testing.T) {
 // TestEcho runs the ceiling's echo briefly in the shapes of a read and of
 // a write: every answer it counts came back whole over the loopback.
 func TestEcho(t *testing.T) {
-	for _, shape := range [][2]int{{echoRequest, 4096}, {echoRequest + 4096, echoRequest}} {
-		for _, qd := range []int{1, 32} {
-			n, err := runEcho(context.Background(), shape[0], shape[1], qd, 100*time.Millisecond)
-			if err != nil {
-				t.Fatalf("%v qd %d: %v", shape, qd, err)
-			}
-			if n <= 0 {
-				t.Fatalf("%v qd %d: %v answers per second", shape, qd, n)
+	for name, run := range map[string]func(context.Context, int, int, int, time.Duration) (float64, error){
+		"batched": runEcho, "serial": runEchoSerial,
+	} {
+		for _, shape := range [][2]int{{echoRequest, 4096}, {echoRequest + 4096, echoRequest}, {echoRequest, 128 << 10}} {
+			for _, qd := range []int{1, 32} {
+				n, err := run(context.Background(), shape[0], shape[1], qd, 100*time.Millisecond)
+				if err != nil {
+					t.Fatalf("%s %v qd %d: %v", name, shape, qd, err)
+				}
+				if n <= 0 {
+					t.Fatalf("%s %v qd %d: %v answers per second", name, shape, qd, n)
+				}
 			}
 		}
+	}
+	// A cancelled context ends the batched echo with its error.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := runEcho(ctx, echoRequest, 4096, 32, time.Second); !errors.Is(err, context.Canceled) {
+		t.Errorf("runEcho with a cancelled context = %v, want context.Canceled", err)
 	}
 }
 
