@@ -29,11 +29,11 @@ type vecReader struct {
 	tries int // reads tried again while spinning, for the tests
 }
 
-// newVecReader returns a vecReader for r when r is a stream socket (a
+// rawConnOf returns the RawConn of x when x is a stream socket (a
 // *net.TCPConn, a *net.UnixConn), and nil otherwise.
-func newVecReader(r io.Reader) *vecReader {
+func rawConnOf(x any) syscall.RawConn {
 	var sc syscall.Conn
-	switch c := r.(type) {
+	switch c := x.(type) {
 	case *net.TCPConn:
 		sc = c
 	case *net.UnixConn:
@@ -43,6 +43,16 @@ func newVecReader(r io.Reader) *vecReader {
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// newVecReader returns a vecReader for r when r is a stream socket, and
+// nil otherwise.
+func newVecReader(r io.Reader) *vecReader {
+	rc := rawConnOf(r)
+	if rc == nil {
 		return nil
 	}
 	v := &vecReader{rc: rc}

@@ -2,7 +2,6 @@ package pdu
 
 import (
 	"io"
-	"net"
 	"syscall"
 	"unsafe"
 )
@@ -37,17 +36,8 @@ const maxIovecs = 1024
 // newVecWriter returns a vecWriter for w when w is a stream socket (a
 // *net.TCPConn, a *net.UnixConn), and nil otherwise.
 func newVecWriter(w io.Writer) *vecWriter {
-	var sc syscall.Conn
-	switch c := w.(type) {
-	case *net.TCPConn:
-		sc = c
-	case *net.UnixConn:
-		sc = c
-	default:
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(w)
+	if rc == nil {
 		return nil
 	}
 	v := &vecWriter{rc: rc}
